@@ -1,0 +1,61 @@
+"""Atomic writes: a file or a folder appears whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import InputError
+
+RESULTS_MARKER = ".corridor-routing-results"  # marks a folder written by this toolkit
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it over ``path``, else delete it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_folder(out: str | Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside ``out``; on success it replaces ``out`` whole.
+
+    An existing ``out`` is replaced only if it is a results folder this toolkit wrote (it holds
+    ``.corridor-routing-results``) or is empty; anything else is refused, nothing is touched. On
+    failure the temporary folder is deleted and ``out`` is left as it was.
+    """
+    out = Path(out)
+    if out.exists():
+        if not out.is_dir():
+            raise InputError("exists and is not a folder", file=out)
+        if any(out.iterdir()) and not (out / RESULTS_MARKER).exists():
+            raise InputError("folder exists and was not written by corridor-routing; "
+                             "refusing to overwrite it (choose another --out)", file=out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    try:
+        yield tmp
+        (tmp / RESULTS_MARKER).write_text("written by corridor-routing\n", encoding="utf-8")
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

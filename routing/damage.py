@@ -1,0 +1,75 @@
+"""Damage: what a scenario's events do to a network, as a mask over the baseline graph.
+
+A damaged network is never a copied graph: it is the baseline plus a :class:`Damage`
+(removed edges, per-edge speed and capacity factors). The engine turns it into arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+EdgeKey = tuple[int, int, int]  # (u, v, key) of a MultiDiGraph edge
+
+
+@dataclass
+class Damage:
+    """Edges removed and edges degraded by a scenario's events.
+
+    ``speed_factor`` multiplies an edge's speed (0 < f <= 1; travel time is divided by it);
+    ``capacity_factor`` multiplies its capacity (vehicles/hour). ``cause`` names, per edge, the
+    event label that removed or degraded it; ``removed_nodes`` are nodes closed or destroyed
+    (all their edges are in ``removed_edges``).
+    """
+
+    removed_edges: set[EdgeKey] = field(default_factory=set)
+    removed_nodes: set[int] = field(default_factory=set)
+    speed_factor: dict[EdgeKey, float] = field(default_factory=dict)
+    capacity_factor: dict[EdgeKey, float] = field(default_factory=dict)
+    cause: dict[EdgeKey, str] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        """True when nothing is removed or degraded."""
+        return not (self.removed_edges or self.speed_factor or self.capacity_factor)
+
+    def remove_edges(self, edges: set[EdgeKey], label: str) -> None:
+        """Remove ``edges`` (first cause wins in ``cause``)."""
+        for e in edges:
+            self.removed_edges.add(e)
+            self.cause.setdefault(e, label)
+
+    def remove_nodes(self, G: nx.MultiDiGraph, nodes: set[int], label: str) -> None:
+        """Close ``nodes``: every edge into or out of them is removed."""
+        self.removed_nodes |= nodes
+        self.remove_edges({(u, v, k) for n in nodes for u, v, k in G.in_edges(n, keys=True)}, label)
+        self.remove_edges({(u, v, k) for n in nodes for u, v, k in G.out_edges(n, keys=True)}, label)
+
+    def degrade(self, edges: set[EdgeKey], speed: float, capacity: float, label: str) -> None:
+        """Multiply speed and capacity of ``edges`` by the factors (cumulative over events)."""
+        for e in edges:
+            self.speed_factor[e] = self.speed_factor.get(e, 1.0) * speed
+            self.capacity_factor[e] = self.capacity_factor.get(e, 1.0) * capacity
+            self.cause.setdefault(e, label)
+
+    def merged(self, other: "Damage") -> "Damage":
+        """A new Damage holding both this one and ``other`` (for sweeps combining events)."""
+        out = Damage(set(self.removed_edges), set(self.removed_nodes), dict(self.speed_factor),
+                     dict(self.capacity_factor), dict(self.cause))
+        out.removed_edges |= other.removed_edges
+        out.removed_nodes |= other.removed_nodes
+        for e, f in other.speed_factor.items():
+            out.speed_factor[e] = out.speed_factor.get(e, 1.0) * f
+        for e, f in other.capacity_factor.items():
+            out.capacity_factor[e] = out.capacity_factor.get(e, 1.0) * f
+        for e, c in other.cause.items():
+            out.cause.setdefault(e, c)
+        return out
+
+
+def damaged_view(G: nx.MultiDiGraph, damage: Damage | None) -> nx.MultiDiGraph:
+    """A read-only networkx view of ``G`` without the removed edges (factors are not applied)."""
+    if damage is None or not damage.removed_edges:
+        return G
+    removed = damage.removed_edges
+    return nx.subgraph_view(G, filter_edge=lambda u, v, k: (u, v, k) not in removed)

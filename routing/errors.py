@@ -1,0 +1,46 @@
+"""The project's exception types. Messages name the file, the field and the value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RoutingError(Exception):
+    """Base class: every error the toolkit raises on bad input."""
+
+
+class InputError(RoutingError):
+    """Bad user input: a file, a field in it, and the offending value.
+
+    ``str(err)`` reads ``<file>: <field> = <value!r>: <problem>``.
+    """
+
+    def __init__(self, problem: str, *, file: str | Path | None = None, field: str | None = None,
+                 value: object = None, has_value: bool | None = None):
+        self.file = str(file) if file is not None else None
+        self.field = field
+        self.value = value
+        self.problem = problem
+        where = []
+        if self.file:
+            where.append(self.file)
+        if field:
+            shown = f"{field} = {value!r}" if (has_value if has_value is not None else value is not None) else field
+            where.append(shown)
+        super().__init__(": ".join([*where, problem]))
+
+
+class NetworkLoadError(InputError):
+    """A network source cannot be read (missing, corrupt, truncated, empty, unknown format)."""
+
+
+class ScenarioError(InputError):
+    """A scenario file is invalid."""
+
+
+class SelectorError(InputError):
+    """A selector is malformed or matches nothing."""
+
+
+class CatalogueError(InputError):
+    """The places/assets catalogue is invalid or lacks a name."""

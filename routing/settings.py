@@ -1,0 +1,104 @@
+"""Documented defaults: road classes, speeds, capacities, folders.
+
+Every report states the defaults it used (see :func:`defaults_summary`).
+
+Speeds (km/h), lanes per direction and capacity per lane (vehicles/hour) follow the
+MATSim OSM LinkProperties defaults; they apply only where OSM has no ``maxspeed`` /
+``lanes`` tag on the way.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RoadClass:
+    """Defaults for one OSM ``highway=*`` value."""
+
+    speed_kph: float  # free-flow speed when the way has no maxspeed tag
+    lanes_per_direction: int  # when the way has no lanes tag
+    capacity_per_lane_vph: float  # vehicles/hour/lane
+
+
+ROAD_CLASSES: dict[str, RoadClass] = {
+    "motorway": RoadClass(120, 2, 2000),
+    "motorway_link": RoadClass(80, 1, 1500),
+    "trunk": RoadClass(80, 1, 2000),
+    "trunk_link": RoadClass(50, 1, 1500),
+    "primary": RoadClass(80, 1, 1500),
+    "primary_link": RoadClass(60, 1, 1500),
+    "secondary": RoadClass(30, 1, 800),
+    "secondary_link": RoadClass(30, 1, 800),
+    "tertiary": RoadClass(25, 1, 600),
+    "tertiary_link": RoadClass(25, 1, 600),
+    "unclassified": RoadClass(15, 1, 600),
+    "residential": RoadClass(15, 1, 600),
+    "road": RoadClass(15, 1, 600),
+    "living_street": RoadClass(10, 1, 300),
+    "service": RoadClass(10, 1, 300),
+}
+FALLBACK_CLASS = RoadClass(15, 1, 600)  # any highway value not listed above
+
+MAJOR_CLASSES: frozenset[str] = frozenset(
+    {"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+     "secondary", "secondary_link", "tertiary", "tertiary_link"}
+)
+DRIVE_CLASSES: frozenset[str] = MAJOR_CLASSES | {"unclassified", "residential", "road", "living_street"}
+# Named sets accepted wherever road classes are asked for ("drive", "major").
+CLASS_SETS: dict[str, frozenset[str]] = {"drive": DRIVE_CLASSES, "major": MAJOR_CLASSES,
+                                          "drive_service": DRIVE_CLASSES | {"service"}}
+
+# Way tags kept on edges (osmnx's defaults plus what selectors need).
+EDGE_TAGS: tuple[str, ...] = (
+    "highway", "name", "name:en", "name:ar", "ref", "int_ref", "old_ref", "oneway", "lanes",
+    "maxspeed", "bridge", "tunnel", "layer", "junction", "access", "service", "width",
+)
+# Node tags kept on nodes; barrier keeps border_control checkpoints selectable.
+NODE_TAGS: tuple[str, ...] = ("highway", "barrier", "name", "name:en", "ref", "junction", "railway")
+# Edge attributes whose change keeps a node as an endpoint during simplification, so a
+# bridge or tunnel stays its own edge (osmnx issue #1151).
+SIMPLIFY_EDGE_ATTRS_DIFFER: tuple[str, ...] = ("bridge", "tunnel", "layer", "highway")
+# Node attributes that keep a node during simplification.
+SIMPLIFY_NODE_ATTRS_INCLUDE: tuple[str, ...] = ("barrier",)
+
+PERSONS_PER_VEHICLE = 3.0  # evacuation default, overridable per scenario
+SNAP_WARNING_M = 2_000.0  # a place further than this from its nearest graph node is flagged
+
+
+def project_root() -> Path:
+    """The repository root (folder holding ``routing/``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path:
+    """Shared real data: ``$ROUTING_SHARED_DATA``, default ``<repo>/../shared/data``."""
+    env = os.environ.get("ROUTING_SHARED_DATA")
+    return Path(env) if env else project_root().parent / "shared" / "data"
+
+
+def data_dir() -> Path:
+    """The project's own data folder (catalogues, schematic demo network)."""
+    return project_root() / "data"
+
+
+def cache_dir() -> Path:
+    """Cache for built graphs and downloads: ``$ROUTING_CACHE_DIR``, default ``~/.cache/corridor-routing``."""
+    env = os.environ.get("ROUTING_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "corridor-routing"
+
+
+def defaults_summary() -> dict[str, object]:
+    """The defaults a report must state, as plain data."""
+    return {
+        "road_classes": {k: {"speed_kph": v.speed_kph, "lanes_per_direction": v.lanes_per_direction,
+                             "capacity_per_lane_vph": v.capacity_per_lane_vph}
+                         for k, v in ROAD_CLASSES.items()},
+        "fallback_class": {"speed_kph": FALLBACK_CLASS.speed_kph,
+                           "lanes_per_direction": FALLBACK_CLASS.lanes_per_direction,
+                           "capacity_per_lane_vph": FALLBACK_CLASS.capacity_per_lane_vph},
+        "persons_per_vehicle": PERSONS_PER_VEHICLE,
+        "source": "MATSim OSM LinkProperties defaults; used only where OSM lacks maxspeed/lanes",
+    }
