@@ -95,12 +95,14 @@ def maxspeed_kph(value: object) -> float | None:
     return number * 1.609344 if "mph" in text else number
 
 
-def edge_capacity_vph(data: dict) -> float:
-    """Capacity of one directed edge (vehicles/hour): lanes in this direction x per-lane default.
+def edge_capacity_vph(data: dict, per_lane_vph: dict[str, float] | None = None) -> float:
+    """Capacity of one directed edge (vehicles/hour): lanes in this direction x per-lane capacity.
 
     ``lanes`` on a two-way road counts both directions; half of it (at least one) is used.
+    ``per_lane_vph`` overrides the class default per lane (vehicles/hour/lane) by highway value.
     """
-    _, cls = road_class(data.get("highway"))
+    name, cls = road_class(data.get("highway"))
+    per_lane = (per_lane_vph or {}).get(name, cls.capacity_per_lane_vph)
     lanes = _first_number(data.get("lanes"))
     if lanes is None or lanes <= 0:
         per_direction = cls.lanes_per_direction
@@ -108,7 +110,7 @@ def edge_capacity_vph(data: dict) -> float:
         per_direction = max(1, int(lanes))
     else:
         per_direction = max(1, math.ceil(lanes / 2))
-    return float(per_direction * cls.capacity_per_lane_vph)
+    return float(per_direction * per_lane)
 
 
 def enrich(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
@@ -130,6 +132,13 @@ def enrich(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     G.graph.setdefault("schematic", False)
     G.graph.setdefault("crs", "epsg:4326")
     return G
+
+
+def apply_capacity_overrides(G: nx.MultiDiGraph, per_lane_vph: dict[str, float]) -> None:
+    """Recompute edge ``capacity`` (veh/h) with per-lane capacities overridden by highway class."""
+    for _, _, data in G.edges(data=True):
+        data["capacity"] = edge_capacity_vph(data, per_lane_vph)
+    G.graph["capacity_overrides_vph_per_lane"] = dict(per_lane_vph)
 
 
 # ---------------------------------------------------------------- GraphML

@@ -1,0 +1,541 @@
+"""Evacuation capacity: maximum flow out of an origin area, its min-cut bottleneck, clearance time.
+
+Units: capacities and flows in vehicles/hour (``_vph``, whole vehicles), people in persons and
+persons/hour, travel times in seconds (``_s``), clearance in hours (``_hours``).
+
+Model (see docs/evacuation-method.md): every edge carries at most its capacity (vehicles/hour,
+one direction; ``capacity`` from :mod:`routing.network`, optionally with per-class overrides,
+times the damage capacity factor; removed edges carry nothing). A super-source feeds every origin
+node and every destination node drains into a super-sink, so the maximum flow is the steady
+evacuation throughput (Ford & Fulkerson). Edges into an origin node or out of a destination node
+are left out: an evacuee leaves the origin area once and stops at the first safe destination;
+this changes neither the maximum flow nor the minimum cut value.
+
+Clearance of N persons is bracketed: an achievable time from the temporally repeated max flow
+(send each path's flow for as long as needed) and a lower bound from the minimum cut (no one
+crosses a cut edge faster than its capacity, nor arrives sooner than the fastest path through it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, dijkstra, maximum_flow
+
+from ..damage import Damage, EdgeKey
+from ..engine import Engine
+from ..errors import InputError
+from ..network import edge_capacity_vph, road_class
+from ..settings import PERSONS_PER_VEHICLE
+
+POPULATIONS = (280_000, 1_500_000)  # persons: displaced in a week, and the upper estimate
+INT32_MAX = np.iinfo(np.int32).max  # scipy's maximum_flow works on int32 capacities
+ROUTE_KEYS_SHOWN = 10  # routes in to_dict() unless asked otherwise
+
+
+@dataclass
+class BottleneckEdge:
+    """One edge of the minimum cut: saturated, it limits the evacuation throughput.
+
+    ``edge_id`` indexes ``Engine.edges``; ``capacity_vph`` is after damage (and equals the edge's
+    flow), ``base_capacity_vph`` before damage; ``label`` is a readable road name for reports.
+    """
+
+    u: int
+    v: int
+    key: int
+    edge_id: int
+    osmid: Any
+    name: str | None
+    ref: str | None
+    highway: str | None
+    bridge: bool
+    tunnel: bool
+    capacity_vph: int
+    base_capacity_vph: float
+    label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable fields."""
+        return {"u": self.u, "v": self.v, "key": self.key, "edge_id": self.edge_id, "osmid": _plain(self.osmid),
+                "name": self.name, "ref": self.ref, "highway": self.highway, "bridge": self.bridge,
+                "tunnel": self.tunnel, "capacity_vph": self.capacity_vph,
+                "base_capacity_vph": self.base_capacity_vph, "label": self.label}
+
+
+@dataclass
+class FlowRoute:
+    """One path of the flow decomposition, from an origin node to a destination's node.
+
+    ``flow_vph`` vehicles/hour run along it (``flow_persons_per_hour`` persons/hour);
+    ``travel_time_s`` is its free-flow travel time under damage (seconds), ``length_m`` metres;
+    ``via`` the road names/refs it follows, in order.
+    """
+
+    destination: str
+    origin_node: int
+    destination_node: int
+    edges: list[EdgeKey]
+    edge_ids: list[int]
+    flow_vph: int
+    flow_persons_per_hour: float
+    travel_time_s: float
+    length_m: float
+    via: list[str]
+
+    def to_dict(self, *, include_edges: bool = False) -> dict[str, Any]:
+        """JSON-serialisable fields; the edge list only when asked (it can be long)."""
+        out: dict[str, Any] = {"destination": self.destination, "origin_node": self.origin_node,
+                               "destination_node": self.destination_node, "flow_vph": self.flow_vph,
+                               "flow_persons_per_hour": self.flow_persons_per_hour,
+                               "travel_time_s": self.travel_time_s, "length_m": self.length_m, "via": self.via}
+        if include_edges:
+            out["edges"] = [list(e) for e in self.edges]
+        return out
+
+
+@dataclass
+class EvacuationResult:
+    """Evacuation throughput, bottleneck and clearance for one network state (baseline or damaged).
+
+    - ``max_flow_vph``: maximum evacuation flow, vehicles/hour (``max_flow_persons_per_hour``
+      = times ``persons_per_vehicle``).
+    - ``destination_flow_vph``: that flow split per destination name, vehicles/hour.
+    - ``bottleneck``: the minimum-cut edges (closest to the origin), saturated; their capacities
+      add up to ``max_flow_vph``.
+    - ``routes``: flow decomposition into origin→destination paths, largest flow first.
+    - ``edge_flows``: vehicles/hour on each edge carrying flow, keyed by (u, v, key).
+    - ``clearance_hours``: per population N (persons), hours to clear N with the temporally
+      repeated max flow: achievable in the model, so an upper bound on the quickest clearance.
+    - ``clearance_lower_bound_hours``: per N, no schedule clears N sooner (min-cut bound).
+    - ``clearance_simple_hours``: per N, N / max flow + fastest travel time (weaker lower bound).
+    - ``fastest_travel_time_s``: fastest origin→destination path with capacity, seconds.
+    - ``evacuated_by_horizon_persons`` / ``evacuated_by_horizon_upper_bound_persons``: persons out
+      within ``horizon_hours`` (achievable / at most); None without a horizon.
+    Infinite clearance (no flow) is ``math.inf``; ``to_dict`` writes it as null.
+    """
+
+    max_flow_vph: int
+    persons_per_vehicle: float
+    destination_flow_vph: dict[str, int]
+    bottleneck: list[BottleneckEdge]
+    routes: list[FlowRoute]
+    edge_flows: dict[EdgeKey, int]
+    clearance_hours: dict[int, float]
+    clearance_lower_bound_hours: dict[int, float]
+    clearance_simple_hours: dict[int, float]
+    fastest_travel_time_s: float
+    origin_nodes: list[int]
+    destination_nodes: dict[str, list[int]]
+    capacity_overrides: dict[str, float] = field(default_factory=dict)
+    horizon_hours: float | None = None
+    evacuated_by_horizon_persons: float | None = None
+    evacuated_by_horizon_upper_bound_persons: float | None = None
+
+    @property
+    def max_flow_persons_per_hour(self) -> float:
+        """Maximum evacuation flow in persons/hour."""
+        return self.max_flow_vph * self.persons_per_vehicle
+
+    @property
+    def destination_flow_persons_per_hour(self) -> dict[str, float]:
+        """Flow per destination in persons/hour."""
+        return {k: v * self.persons_per_vehicle for k, v in self.destination_flow_vph.items()}
+
+    def to_dict(self, *, max_routes: int = ROUTE_KEYS_SHOWN, include_edge_flows: bool = False) -> dict[str, Any]:
+        """JSON-serialisable summary for metrics.json (units in key names; inf as null)."""
+        out: dict[str, Any] = {
+            "max_flow_vph": self.max_flow_vph,
+            "max_flow_persons_per_hour": self.max_flow_persons_per_hour,
+            "persons_per_vehicle": self.persons_per_vehicle,
+            "destination_flow_vph": dict(self.destination_flow_vph),
+            "destination_flow_persons_per_hour": self.destination_flow_persons_per_hour,
+            "bottleneck": [b.to_dict() for b in self.bottleneck],
+            "bottleneck_capacity_vph": sum(b.capacity_vph for b in self.bottleneck),
+            "routes_count": len(self.routes),
+            "routes": [r.to_dict() for r in self.routes[:max_routes]],
+            "clearance_hours": _json_hours(self.clearance_hours),
+            "clearance_lower_bound_hours": _json_hours(self.clearance_lower_bound_hours),
+            "clearance_simple_hours": _json_hours(self.clearance_simple_hours),
+            "fastest_travel_time_s": _finite_or_none(self.fastest_travel_time_s),
+            "origin_nodes_count": len(self.origin_nodes),
+            "destination_nodes_count": {k: len(v) for k, v in self.destination_nodes.items()},
+            "capacity_overrides_vph_per_lane": dict(self.capacity_overrides),
+            "horizon_hours": self.horizon_hours,
+            "evacuated_by_horizon_persons": self.evacuated_by_horizon_persons,
+            "evacuated_by_horizon_upper_bound_persons": self.evacuated_by_horizon_upper_bound_persons,
+        }
+        if include_edge_flows:
+            out["edge_flows_vph"] = [[u, v, k, f] for (u, v, k), f in self.edge_flows.items()]
+        return out
+
+
+# ---------------------------------------------------------------- capacity model
+
+def edge_capacities(G: nx.MultiDiGraph, engine: Engine, damage: Damage | None = None,
+                    capacity_overrides: Mapping[str, float] | None = None) -> np.ndarray:
+    """Capacity of every edge of ``engine.edges`` in vehicles/hour, damage applied.
+
+    Base: the edge's ``capacity`` (lanes in its direction × per-lane default of its class, see
+    :func:`routing.network.edge_capacity_vph`). ``capacity_overrides`` maps a ``highway`` class to
+    a per-lane capacity (vehicles/hour/lane) replacing the settings default for that class. Damage
+    multiplies by ``capacity_factor``; removed edges get 0.
+    """
+    cap = engine.attr["capacity"].copy()
+    overrides = dict(capacity_overrides or {})
+    for cls_name, value in overrides.items():
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise InputError("per-lane capacity must be a finite number >= 0 (vehicles/hour/lane)",
+                             field=f"evacuation.capacity_overrides.{cls_name}", value=value)
+    missing = np.flatnonzero(~np.isfinite(cap))
+    if overrides or len(missing):
+        for i in (range(len(cap)) if overrides else missing):
+            u, v, k = engine.edges[i]
+            data = G.edges[u, v, k]
+            if not np.isfinite(cap[i]):
+                cap[i] = edge_capacity_vph(data)
+            name, cls = road_class(data.get("highway"))
+            if name in overrides:
+                lanes = edge_capacity_vph(data) / cls.capacity_per_lane_vph
+                cap[i] = lanes * overrides[name]
+    if damage is not None:
+        if damage.capacity_factor:
+            idx = engine.edge_ids(list(damage.capacity_factor))
+            cap[idx] *= np.fromiter(damage.capacity_factor.values(), dtype=float, count=len(idx))
+        if damage.removed_edges:
+            cap[engine.edge_ids(damage.removed_edges)] = 0.0
+    return cap
+
+
+# ---------------------------------------------------------------- main entry point
+
+def evacuation_capacity(G: nx.MultiDiGraph, damage: Damage | None, origin_nodes: Iterable[int],
+                        destination_nodes: Mapping[str, Iterable[int]], *,
+                        persons_per_vehicle: float = PERSONS_PER_VEHICLE,
+                        populations: Sequence[int] = POPULATIONS,
+                        capacity_overrides: Mapping[str, float] | None = None,
+                        horizon_hours: float | None = None, engine: Engine | None = None) -> EvacuationResult:
+    """Maximum evacuation flow from ``origin_nodes`` to the destinations, bottleneck and clearance.
+
+    ``origin_nodes``: graph nodes of the origin area (e.g. all nodes within a radius of a place).
+    ``destination_nodes``: destination name -> its graph nodes (a node in two destinations counts
+    for the first). ``persons_per_vehicle`` converts vehicles/hour to persons/hour;
+    ``populations`` are the evacuee counts N (persons) to clear; ``capacity_overrides`` maps a
+    highway class to vehicles/hour/lane; ``horizon_hours`` asks how many persons get out within
+    that many hours. ``damage`` None is the baseline. ``engine`` reuses a built :class:`Engine`.
+    """
+    engine = engine or Engine(G)
+    origins, dest_of = _validate(engine, origin_nodes, destination_nodes, persons_per_vehicle,
+                                 populations, horizon_hours)
+    n = engine.n_nodes
+    cap_f = edge_capacities(G, engine, damage, capacity_overrides)
+    cap = np.floor(cap_f + 1e-6).astype(np.int64)  # whole vehicles/hour, never rounded up
+    w = engine.weights("travel_time", damage)
+    is_origin = np.zeros(n, dtype=bool)
+    is_origin[origins] = True
+    is_dest = np.zeros(n, dtype=bool)
+    is_dest[list(dest_of)] = True
+    usable = ((cap > 0) & np.isfinite(w) & (engine.src != engine.dst)
+              & ~is_origin[engine.dst] & ~is_dest[engine.src])
+
+    value, edge_flow, reach = _max_flow(engine, cap, w, usable, origins, list(dest_of))
+    cut_ids = np.flatnonzero(usable & reach[engine.src] & ~reach[engine.dst])
+    base_cap = edge_capacities(G, engine, None, capacity_overrides)
+    bottleneck = [_bottleneck_edge(G, engine, int(i), int(cap[i]), float(base_cap[i])) for i in cut_ids]
+
+    routes = _decompose(G, engine, edge_flow, w, is_origin, dest_of, persons_per_vehicle)
+    dest_flow = {name: 0 for name in destination_nodes}
+    for r in routes:
+        dest_flow[r.destination] += r.flow_vph
+
+    # fastest path with capacity, and per cut edge the fastest origin->destination time through it
+    matrix = _pair_matrix(engine, w, usable, n)
+    from_origin = np.atleast_2d(dijkstra(matrix, indices=origins, min_only=True))[0]
+    to_dest = np.atleast_2d(dijkstra(matrix.T.tocsr(), indices=list(dest_of), min_only=True))[0]
+    fastest_s = float(from_origin[list(dest_of)].min())
+    through_cut_h = (from_origin[engine.src[cut_ids]] + w[cut_ids] + to_dest[engine.dst[cut_ids]]) / 3600.0
+    cut_rate = cap[cut_ids] * persons_per_vehicle  # persons/hour
+    path_rate = np.array([r.flow_persons_per_hour for r in routes])
+    path_delay = np.array([r.travel_time_s / 3600.0 for r in routes])
+
+    persons_per_hour = value * persons_per_vehicle
+    result = EvacuationResult(
+        max_flow_vph=value, persons_per_vehicle=persons_per_vehicle, destination_flow_vph=dest_flow,
+        bottleneck=bottleneck, routes=routes,
+        edge_flows={engine.edges[i]: int(edge_flow[i]) for i in np.flatnonzero(edge_flow > 0)},
+        clearance_hours={N: clearance_time_hours(path_rate, path_delay, N) for N in populations},
+        clearance_lower_bound_hours={N: clearance_time_hours(cut_rate, through_cut_h, N) for N in populations},
+        clearance_simple_hours={N: (N / persons_per_hour + fastest_s / 3600.0) if persons_per_hour > 0 else math.inf
+                                for N in populations},
+        fastest_travel_time_s=fastest_s, origin_nodes=[engine.nodes[i] for i in origins],
+        destination_nodes={k: [int(x) for x in v] for k, v in destination_nodes.items()},
+        capacity_overrides=dict(capacity_overrides or {}), horizon_hours=horizon_hours)
+    if horizon_hours is not None:
+        result.evacuated_by_horizon_persons = persons_evacuated(path_rate, path_delay, horizon_hours)
+        result.evacuated_by_horizon_upper_bound_persons = persons_evacuated(cut_rate, through_cut_h, horizon_hours)
+    return result
+
+
+def compare_evacuation(before: EvacuationResult, after: EvacuationResult) -> dict[str, Any]:
+    """Change from ``before`` (baseline) to ``after`` (damaged), JSON-serialisable.
+
+    Flow loss in vehicles/hour, persons/hour and percent; clearance hours before and after per N;
+    per-destination flow; bottleneck edges that are new after damage.
+    """
+    lost = before.max_flow_vph - after.max_flow_vph
+    before_cut = {(b.u, b.v, b.key) for b in before.bottleneck}
+    return {
+        "max_flow_before_vph": before.max_flow_vph,
+        "max_flow_after_vph": after.max_flow_vph,
+        "max_flow_lost_vph": lost,
+        "max_flow_lost_persons_per_hour": lost * after.persons_per_vehicle,
+        "max_flow_lost_percent": (100.0 * lost / before.max_flow_vph) if before.max_flow_vph else None,
+        "clearance_hours": {str(N): {"before": _finite_or_none(before.clearance_hours.get(N, math.inf)),
+                                     "after": _finite_or_none(t)} for N, t in after.clearance_hours.items()},
+        "destination_flow_vph": {name: {"before": before.destination_flow_vph.get(name, 0), "after": f}
+                                 for name, f in after.destination_flow_vph.items()},
+        "new_bottleneck": [b.to_dict() for b in after.bottleneck if (b.u, b.v, b.key) not in before_cut],
+    }
+
+
+# ---------------------------------------------------------------- clearance
+
+def persons_evacuated(rate_per_hour: np.ndarray, delay_hours: np.ndarray, hours: float) -> float:
+    """Persons delivered by ``hours`` when channel i delivers ``rate_per_hour[i]`` persons/hour
+    from time ``delay_hours[i]`` on: sum_i rate_i · max(0, hours − delay_i)."""
+    return float(np.sum(rate_per_hour * np.maximum(0.0, hours - delay_hours)))
+
+
+def clearance_time_hours(rate_per_hour: np.ndarray, delay_hours: np.ndarray, persons: float) -> float:
+    """Smallest T (hours) with sum_i rate_i · max(0, T − delay_i) >= ``persons``; inf without rate.
+
+    Channels open in order of delay; with the first k open, T = (persons + Σ rate·delay) / Σ rate,
+    valid when it does not pass the next channel's delay.
+    """
+    keep = rate_per_hour > 0
+    rate, delay = rate_per_hour[keep], delay_hours[keep]
+    if not len(rate):
+        return math.inf
+    order = np.argsort(delay, kind="stable")
+    rate, delay = rate[order], delay[order]
+    total_rate = np.cumsum(rate)
+    t = (persons + np.cumsum(rate * delay)) / total_rate
+    nxt = np.append(delay[1:], math.inf)
+    return float(t[np.flatnonzero(t <= nxt)[0]])
+
+
+# ---------------------------------------------------------------- internals
+
+def _validate(engine: Engine, origin_nodes: Iterable[int], destination_nodes: Mapping[str, Iterable[int]],
+              persons_per_vehicle: float, populations: Sequence[int],
+              horizon_hours: float | None) -> tuple[list[int], dict[int, str]]:
+    """Node indices of the origins and destination node index -> destination name."""
+    if not (math.isfinite(persons_per_vehicle) and persons_per_vehicle > 0):
+        raise InputError("must be a positive number", field="evacuation.persons_per_vehicle",
+                         value=persons_per_vehicle)
+    if any(not (isinstance(N, (int, np.integer)) and N > 0) for N in populations):
+        raise InputError("populations must be positive whole numbers of persons", field="evacuation.population",
+                         value=list(populations))
+    if horizon_hours is not None and not (math.isfinite(horizon_hours) and horizon_hours > 0):
+        raise InputError("must be a positive number of hours", field="evacuation.hours", value=horizon_hours)
+    origins = sorted({int(x) for x in origin_nodes})
+    unknown = [x for x in origins if x not in engine.node_index]
+    if not origins or unknown:
+        raise InputError("no origin nodes, or nodes not in the graph", field="evacuation.origin",
+                         value=unknown or origins, has_value=True)
+    dest_of: dict[int, str] = {}
+    for name, nodes in destination_nodes.items():
+        nodes = [int(x) for x in nodes]
+        unknown = [x for x in nodes if x not in engine.node_index]
+        if not nodes or unknown:
+            raise InputError("destination has no nodes, or nodes not in the graph",
+                             field=f"evacuation.destinations.{name}", value=unknown or nodes, has_value=True)
+        for x in nodes:
+            dest_of.setdefault(engine.node_index[x], name)
+    if not dest_of:
+        raise InputError("no destinations", field="evacuation.destinations", value=dict(destination_nodes),
+                         has_value=True)
+    both = [x for x in origins if engine.node_index[x] in dest_of]
+    if both:
+        raise InputError("nodes are both origin and destination (shrink the origin area)",
+                         field="evacuation.origin", value=both)
+    return [engine.node_index[x] for x in origins], dest_of
+
+
+def _pair_matrix(engine: Engine, w: np.ndarray, usable: np.ndarray, n: int) -> csr_matrix:
+    """Usable edges as an n×n CSR matrix of travel times, the fastest of parallel edges kept."""
+    src, dst, ww = engine.src[usable], engine.dst[usable], w[usable]
+    codes = src * n + dst
+    order = np.lexsort((ww, codes))
+    codes, ww = codes[order], ww[order]
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]
+    return csr_matrix((ww[first], (codes[first] // n, codes[first] % n)), shape=(n, n))
+
+
+def _max_flow(engine: Engine, cap: np.ndarray, w: np.ndarray, usable: np.ndarray, origins: list[int],
+              dests: list[int]) -> tuple[int, np.ndarray, np.ndarray]:
+    """Max flow value (veh/h), per-edge flow (veh/h) and the residual-reachable node mask.
+
+    Parallel edges add up; the pair's flow is given to its fastest edges first. Super-source
+    arcs get each origin's out-capacity + 1 (and sink arcs each destination's in-capacity + 1):
+    never saturated, so the minimum cut holds only road edges.
+    """
+    n = engine.n_nodes
+    source, sink = n, n + 1
+    src, dst, c = engine.src[usable], engine.dst[usable], cap[usable]
+    out_cap = np.bincount(src, weights=c, minlength=n)
+    in_cap = np.bincount(dst, weights=c, minlength=n)
+    s_cap = out_cap[origins] + 1
+    t_cap = in_cap[dests] + 1
+    if s_cap.sum() > INT32_MAX or t_cap.sum() > INT32_MAX:
+        raise InputError("origin or destination capacity exceeds 2^31 vehicles/hour; shrink the areas",
+                         field="evacuation.origin", value=float(s_cap.sum()))
+    rows = np.concatenate([src, np.full(len(origins), source), dests])
+    cols = np.concatenate([dst, origins, np.full(len(dests), sink)])
+    data = np.concatenate([c, s_cap, t_cap]).astype(np.int32)
+    graph = csr_matrix((data, (rows, cols)), shape=(n + 2, n + 2))
+    graph.sum_duplicates()
+    result = maximum_flow(graph, source, sink)
+    flow = result.flow.tocsr()
+
+    # residual graph: capacity − flow (flow is antisymmetric, so reverse arcs appear where flow > 0)
+    residual = (graph - flow).tocsr()
+    residual.data[residual.data < 0] = 0
+    residual.eliminate_zeros()
+    reach = np.zeros(n + 2, dtype=bool)
+    reach[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = True
+
+    # pair flow to parallel edges, fastest first, each up to its capacity
+    ids = np.flatnonzero(usable)
+    pair_flow = np.asarray(flow[engine.src[ids], engine.dst[ids]]).ravel().clip(min=0)
+    codes = engine.src[ids] * n + engine.dst[ids]
+    order = np.lexsort((w[ids], codes))
+    ids, codes, pair_flow = ids[order], codes[order], pair_flow[order]
+    cum = np.cumsum(cap[ids])
+    group_start = np.ones(len(ids), dtype=bool)
+    group_start[1:] = codes[1:] != codes[:-1]
+    before_in_group = cum - cap[ids] - np.maximum.accumulate(np.where(group_start, cum - cap[ids], 0))
+    edge_flow = np.zeros(len(engine.edges), dtype=np.int64)
+    edge_flow[ids] = np.clip(pair_flow - before_in_group, 0, cap[ids])
+    return int(result.flow_value), edge_flow, reach[:n]
+
+
+def _decompose(G: nx.MultiDiGraph, engine: Engine, edge_flow: np.ndarray, w: np.ndarray,
+               is_origin: np.ndarray, dest_of: dict[int, str], persons_per_vehicle: float) -> list[FlowRoute]:
+    """Split the edge flow (veh/h) into origin→destination paths, fastest path of the remaining flow first.
+
+    Origins have no flow in and destinations no flow out, so while flow value is left an
+    origin→destination path carries it. Each step zeroes at least one edge, so the loop ends;
+    what may remain is circulation, which carries no evacuees.
+    """
+    is_dest = np.zeros(engine.n_nodes, dtype=bool)
+    is_dest[list(dest_of)] = True
+    remaining = edge_flow.copy()
+    routes: list[FlowRoute] = []
+    while (ids := np.flatnonzero(remaining > 0)).size:
+        nodes, inverse = np.unique(np.concatenate([engine.src[ids], engine.dst[ids]]), return_inverse=True)
+        m = len(nodes)
+        codes = inverse[:len(ids)] * m + inverse[len(ids):]
+        order = np.lexsort((w[ids], codes))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = codes[order][1:] != codes[order][:-1]
+        chosen = order[first]  # the fastest flow-carrying edge of each node pair, by pair code
+        matrix = csr_matrix((w[ids[chosen]], (codes[chosen] // m, codes[chosen] % m)), shape=(m, m))
+        starts, ends = np.flatnonzero(is_origin[nodes]), np.flatnonzero(is_dest[nodes])
+        if not starts.size or not ends.size:
+            break
+        dist, pred, _ = dijkstra(matrix, indices=starts, min_only=True, return_predecessors=True)
+        target = int(ends[np.argmin(dist[ends])])
+        if not np.isfinite(dist[target]):
+            break
+        path = [target]
+        while pred[path[-1]] >= 0:
+            path.append(int(pred[path[-1]]))
+        path.reverse()
+        path_codes = np.asarray(path[:-1], dtype=np.int64) * m + np.asarray(path[1:], dtype=np.int64)
+        edge_ids = ids[chosen[np.searchsorted(codes[chosen], path_codes)]].tolist()
+        f = int(remaining[edge_ids].min())
+        remaining[edge_ids] -= f
+        edges = [engine.edges[i] for i in edge_ids]
+        routes.append(FlowRoute(
+            destination=dest_of[int(nodes[target])], origin_node=engine.nodes[int(nodes[path[0]])],
+            destination_node=engine.nodes[int(nodes[target])], edges=edges, edge_ids=edge_ids, flow_vph=f,
+            flow_persons_per_hour=f * persons_per_vehicle, travel_time_s=float(w[edge_ids].sum()),
+            length_m=engine.path_sum(edge_ids, "length"), via=_via(G, edges)))
+    routes.sort(key=lambda r: (-r.flow_vph, r.travel_time_s))
+    return routes
+
+
+def _text(value: Any) -> str | None:
+    """A tag value as text; lists (from simplification) joined with '/'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, list):
+        parts = list(dict.fromkeys(str(x) for x in value if x is not None))
+        return "/".join(parts) if parts else None
+    return str(value)
+
+
+def road_label(data: Mapping[str, Any]) -> str:
+    """Readable name of a road edge: ref, English or local name, class; bridge/tunnel marked."""
+    ref = _text(data.get("ref")) or _text(data.get("int_ref"))
+    name = _text(data.get("name:en")) or _text(data.get("name"))
+    parts = [p for p in (ref, name) if p] or [_text(data.get("highway")) or "road"]
+    label = " ".join(parts)
+    if _truthy(data.get("bridge")):
+        label += " (bridge)"
+    elif _truthy(data.get("tunnel")):
+        label += " (tunnel)"
+    return label
+
+
+def _truthy(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(v not in (None, False, "no", "False", "false") and not (isinstance(v, float) and math.isnan(v))
+               for v in values)
+
+
+def _via(G: nx.MultiDiGraph, edges: list[EdgeKey]) -> list[str]:
+    """Road refs/names along a path, consecutive repeats and unnamed edges dropped."""
+    out: list[str] = []
+    for u, v, k in edges:
+        data = G.edges[u, v, k]
+        label = _text(data.get("ref")) or _text(data.get("int_ref")) or _text(data.get("name:en")) \
+            or _text(data.get("name"))
+        if label and (not out or out[-1] != label):
+            out.append(label)
+    return out
+
+
+def _bottleneck_edge(G: nx.MultiDiGraph, engine: Engine, edge_id: int, capacity: int,
+                     base_capacity: float) -> BottleneckEdge:
+    u, v, k = engine.edges[edge_id]
+    data = G.edges[u, v, k]
+    return BottleneckEdge(u=u, v=v, key=k, edge_id=edge_id, osmid=data.get("osmid"),
+                          name=_text(data.get("name:en")) or _text(data.get("name")),
+                          ref=_text(data.get("ref")) or _text(data.get("int_ref")),
+                          highway=_text(data.get("highway")), bridge=_truthy(data.get("bridge")),
+                          tunnel=_truthy(data.get("tunnel")), capacity_vph=capacity,
+                          base_capacity_vph=base_capacity, label=road_label(data))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and lists of them as plain Python values."""
+    if isinstance(value, list):
+        return [_plain(x) for x in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _json_hours(hours: dict[int, float]) -> dict[str, float | None]:
+    return {str(N): _finite_or_none(t) for N, t in hours.items()}

@@ -1,0 +1,107 @@
+"""Run a scenario end to end: load, damage, analyse. The CLI and notebooks call this."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .analysis import reach
+from .engine import Engine
+from .network import apply_capacity_overrides, load_network
+from .places import Catalogue, Place
+from .results import ScenarioResult
+from .scenario import Scenario
+from .selectors import select
+from .settings import SNAP_WARNING_M
+
+log = logging.getLogger(__name__)
+EARTH_RADIUS_M = 6_371_009.0
+
+
+def load_scenario_network(scenario: Scenario) -> nx.MultiDiGraph:
+    """The baseline network a scenario names, loaded and enriched."""
+    spec = scenario.network
+    G = load_network(spec.source, road_classes=spec.road_classes, bbox=spec.bbox)
+    if scenario.capacity_per_lane_vph:
+        apply_capacity_overrides(G, scenario.capacity_per_lane_vph)
+    return G
+
+
+def main_component_nodes(engine: Engine) -> np.ndarray:
+    """Node indices of the largest strongly connected component (where places are snapped)."""
+    n = engine.n_nodes
+    m = csr_matrix((np.ones(len(engine.src)), (engine.src, engine.dst)), shape=(n, n))
+    _, labels = connected_components(m, directed=True, connection="strong")
+    return np.flatnonzero(labels == np.bincount(labels).argmax())
+
+
+def snap_places(engine: Engine, places: list[Place], candidates: np.ndarray) -> pd.DataFrame:
+    """Nearest candidate node to each place (great-circle metres)."""
+    xs = np.array([engine.graph.nodes[engine.nodes[i]]["x"] for i in candidates])
+    ys = np.array([engine.graph.nodes[engine.nodes[i]]["y"] for i in candidates])
+    rows = []
+    for p in places:
+        d = haversine_m(p.lon, p.lat, xs, ys)
+        best = int(np.argmin(d))
+        rows.append({"name": p.name, "lat": p.lat, "lon": p.lon, "kind": p.kind,
+                     "node": engine.nodes[candidates[best]], "snap_m": float(d[best]),
+                     "snap_warning": bool(d[best] > SNAP_WARNING_M)})
+    return pd.DataFrame(rows)
+
+
+def haversine_m(lon: float, lat: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Great-circle distance in metres from one point to arrays of points (degrees)."""
+    lat1, lat2 = math.radians(lat), np.radians(ys)
+    dlat, dlon = lat2 - lat1, np.radians(xs - lon)
+    a = np.sin(dlat / 2) ** 2 + math.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
+
+
+def resolve_assets(G: nx.MultiDiGraph, engine: Engine, catalogue: Catalogue
+                   ) -> tuple[dict[str, set[int]], dict[str, set[int]], dict[str, str]]:
+    """Every catalogue asset present on this network: edge indices, node indices, labels."""
+    edges, nodes, labels = {}, {}, {}
+    for asset in catalogue.assets.values():
+        sel = select(G, {"asset": asset.key}, catalogue=catalogue, allow_empty=True)
+        if sel:
+            edges[asset.key] = set(engine.edge_ids(list(sel.edges)).tolist())
+            nodes[asset.key] = {engine.node_index[n] for n in sel.nodes}
+            labels[asset.key] = asset.label
+    return edges, nodes, labels
+
+
+def run_scenario(scenario: Scenario | str | Path, graph: nx.MultiDiGraph | None = None) -> ScenarioResult:
+    """Load the network (unless ``graph`` is given), apply the events, compute the analyses."""
+    if not isinstance(scenario, Scenario):
+        scenario = Scenario.from_file(scenario)
+    G = graph if graph is not None else load_scenario_network(scenario)
+    catalogue = scenario.catalogue()
+    damage, outcomes = scenario.damage(G, catalogue)
+    engine = Engine(G)
+    asset_edges, asset_nodes, labels = resolve_assets(G, engine, catalogue)
+
+    names = list(dict.fromkeys(scenario.od_places + (
+        [scenario.evacuation.origin, *scenario.evacuation.destinations] if scenario.evacuation else [])))
+    places = snap_places(engine, [catalogue.place(n) for n in names], main_component_nodes(engine))
+    for row in places.itertuples():
+        if row.snap_warning:
+            log.warning("place %s is %.1f km from the nearest road of the network", row.name, row.snap_m / 1000)
+    node_of = dict(zip(places["name"], places["node"]))
+    od, routes = reach.od_table(engine, {n: node_of[n] for n in scenario.od_places}, damage,
+                                asset_edges, asset_nodes)
+    result = ScenarioResult(scenario=scenario, graph=G, engine=engine, damage=damage, events=outcomes,
+                            places=places, od=od, routes=routes, asset_labels=labels)
+    if scenario.evacuation:
+        ev = scenario.evacuation
+        table, ev_routes = reach.evacuation_routes(
+            engine, ev.origin, node_of[ev.origin], {d: node_of[d] for d in ev.destinations}, damage,
+            ev.alternatives, asset_edges, asset_nodes)
+        result.evacuation, result.evacuation_routes = table, ev_routes
+    return result
