@@ -11,7 +11,9 @@ every 2.5 km and a tiny seeded lateral wiggle. The tagging follows real OSM patt
 * each carriageway crosses the Orontes at the "Rastan bridge" point on its own short
   ``bridge=yes`` + ``layer=1`` way;
 * the border crossings into Lebanon (Arida, Jousiyeh, Dabbousieh) are ``barrier=border_control``
-  nodes inside their roads.
+  nodes inside their roads;
+* a town that just one road passes through gets a short dead-end ``tertiary`` street, so that
+  graph simplification keeps the town as a node places can snap to.
 
 The file is labelled as a schematic (root ``generator`` attribute, a leading ``<note>`` that
 ``routing/osm_read.py`` recognises, ``note=schematic`` on every way). All ids are negative
@@ -50,7 +52,8 @@ EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180.0
 
 M5_TOWNS = ("Aleppo", "Hama", "Rastan", "Talbiseh", "Homs", "Nabk", "Damascus")
-M5_BRIDGE = ("Hama", "Rastan", "Rastan bridge")  # the bridge lies on this M5 segment
+BRIDGE_PLACE = "Rastan bridge"  # catalogue point where the M5 crosses the Orontes
+BRIDGE_SEGMENT = ("Hama", "Rastan")  # the M5 segment (north town, south town) holding the bridge
 M5_NAMES = {"name": "طريق حلب دمشق الدولي", "name:en": "Aleppo-Damascus International Highway",
             "name:ar": "طريق حلب دمشق الدولي"}
 M5_WITH_REF = frozenset({("Hama", "Rastan"), ("Talbiseh", "Homs"), ("Nabk", "Damascus")})
@@ -73,7 +76,8 @@ ROADS: tuple[tuple[tuple[str, ...], dict[str, str]], ...] = (
     (("Tartus", "Baniyas", "Latakia"), {"highway": "trunk", "ref": "M1", "name:en": "Tartus–Latakia Highway"}),
     (("Latakia", "Aleppo"), {"highway": "trunk", "ref": "M4", "name:en": "Latakia–Aleppo Highway"}),
     (("Tartus", "Arida crossing", "Tripoli"), {"highway": "primary", "name:en": "Tartus–Tripoli coastal road"}),
-    (("Homs", "Qusayr", "Jousiyeh crossing", "Hermel"), {"highway": "primary", "name:en": "Homs–Qusayr–Hermel road"}),
+    (("Homs", "Qusayr", "Jousiyeh crossing", "Hermel"),
+     {"highway": "primary", "name:en": "Homs–Qusayr–Hermel road"}),
     (("Hermel", "Baalbek"), {"highway": "primary", "name:en": "Hermel–Baalbek road"}),
     (("Tall Kalakh", "Dabbousieh crossing", "Halba", "Tripoli"),
      {"highway": "secondary", "name:en": "Tall Kalakh–Halba–Tripoli road", "maxspeed": "60"}),
@@ -100,11 +104,9 @@ class Network:
             self.node_tags[node_id] = tags
         return node_id
 
-    def add_way(self, node_ids: list[int], tags: dict[str, str]) -> int:
-        """Add a way through ``node_ids`` carrying ``tags`` plus the schematic label; return its id."""
-        way_id = -(len(self.ways) + 1)
-        self.ways[way_id] = (node_ids, {**tags, **WAY_LABEL})
-        return way_id
+    def add_way(self, node_ids: list[int], tags: dict[str, str]) -> None:
+        """Add a way through ``node_ids`` carrying ``tags`` plus the schematic label."""
+        self.ways[-(len(self.ways) + 1)] = (node_ids, {**tags, **WAY_LABEL})
 
 
 def load_places(path: Path = PLACES_FILE) -> dict[str, LonLat]:
@@ -157,15 +159,16 @@ def add_road(net: Network, place_nodes: dict[str, int], waypoints: tuple[str, ..
     net.add_way(node_ids, tags)
 
 
-def m5_centre_line(places: dict[str, LonLat], rng: random.Random) -> tuple[list[LonLat], dict[int, str], tuple[int, int]]:
+def m5_centre_line(places: dict[str, LonLat],
+                   rng: random.Random) -> tuple[list[LonLat], dict[int, str], tuple[int, int]]:
     """The M5 centre line from Aleppo to Damascus through the catalogue town points.
 
     Returns its points, the index of each town on it, and the (start, end) indices of the
-    Rastan bridge: a straight BRIDGE_LENGTH_M piece centred on the catalogue point, on the
-    M5 segment between the two towns of M5_BRIDGE.
+    Rastan bridge: a straight BRIDGE_LENGTH_M piece centred on BRIDGE_PLACE, parallel to
+    BRIDGE_SEGMENT.
     """
-    north_town, south_town, bridge_place = M5_BRIDGE
-    centre = places[bridge_place]
+    north_town, south_town = BRIDGE_SEGMENT
+    centre = places[BRIDGE_PLACE]
     east, north = to_metres(places[north_town], places[south_town])
     scale = BRIDGE_LENGTH_M / 2 / math.hypot(east, north)
     bridge_points = [offset(centre, -east * scale, -north * scale), centre, offset(centre, east * scale, north * scale)]

