@@ -118,3 +118,19 @@ def test_geodataframe_accessors(demo_result):
     assert (routes["km"] > 0).all()
     assert len(demo_result.places_gdf()) == len(demo_result.places)
     assert "<table" in demo_result._repr_html_() and "SCHEMATIC" in demo_result._repr_html_()
+
+
+def test_real_osm_fragment_scenario_is_not_labelled_schematic(tmp_path):
+    from conftest import ROOT
+
+    out = tmp_path / "frag"
+    assert main(["-q", "run", str(ROOT / "scenarios" / "homs-fragment-real-osm.toml"), "--out", str(out),
+                 "--no-maps"]) == 0
+    report = (out / "report.md").read_text("utf-8")
+    assert "SCHEMATIC" not in report and "OpenStreetMap contributors" in report
+    metrics = json.loads((out / "metrics.json").read_text("utf-8"))
+    statuses = {r["status"] for r in metrics["od"]}
+    assert {"rerouted", "slower"} <= statuses  # the cut forces detours; the degraded road 3 is slower
+    slower = [r for r in metrics["od"] if r["status"] == "slower"]
+    assert all(r["damaged_km"] == pytest.approx(r["baseline_km"]) and r["damaged_min"] > r["baseline_min"]
+               for r in slower)

@@ -60,6 +60,16 @@ def test_bottleneck_after_two_parallel_roads():
     assert r.edge_flows[(0, 1, 0)] + r.edge_flows[(0, 2, 0)] == 1500
     assert sum(route.flow_vph for route in r.routes) == 1500
     assert all(route.edges[-1] == (3, 4, 0) and route.travel_time_s == 180.0 for route in r.routes)
+    assert sorted(route.via for route in r.routes) == [["Road A", "M5"], ["Road B", "M5"]]
+
+
+def test_route_names_one_road_once_across_uneven_tags():
+    M5 = {"ref": "M5", "int_ref": "M45", "name:en": "Aleppo-Damascus International Highway"}
+    G = graph((0, 1, 4000, 60, M5), (1, 2, 4000, 60, {"int_ref": "M45"}),
+              (2, 3, 4000, 60, {"name:en": "Aleppo-Damascus International Highway"}), (3, 4, 4000),
+              (4, 5, 1500, 60, {"ref": "M1"}))
+    (route,) = evacuation_capacity(G, None, [0], {"Tartus": [5]}).routes
+    assert route.via == ["M5", "M1"]
 
 
 def test_parallel_edges_add_up_and_both_are_cut():
@@ -68,6 +78,13 @@ def test_parallel_edges_add_up_and_both_are_cut():
     assert r.max_flow_vph == 1500
     assert cut_keys(r) == {(0, 1, 0), (0, 1, 1)}
     assert r.edge_flows == {(0, 1, 0): 1000, (0, 1, 1): 500, (1, 2, 0): 1500}
+
+
+def test_zero_length_edges_carry_flow():
+    G = graph((0, 1, 1000, 0.0), (1, 2, 800, 60.0), (0, 2, 300, 0.0))
+    r = evacuation_capacity(G, None, [0], {"d": [2]})
+    assert r.max_flow_vph == 1100
+    assert sorted((x.flow_vph, round(x.travel_time_s)) for x in r.routes) == [(300, 0), (800, 60)]
 
 
 def test_parallel_edges_fill_the_fastest_first():

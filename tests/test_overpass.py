@@ -80,3 +80,22 @@ def test_overpass_needs_an_area():
 def test_bad_bbox_order_is_named():
     with pytest.raises(NetworkLoadError, match=r"bbox = \(37.0, 34.0, 36.0, 35.0\)"):
         load_network("overpass", bbox=(37.0, 34.0, 36.0, 35.0))
+
+
+NOMINATIM_ANSWER = [{
+    "place_id": 1, "licence": "Data © OpenStreetMap contributors, ODbL 1.0", "osm_type": "relation", "osm_id": 1,
+    "lat": "34.61", "lon": "36.93", "class": "boundary", "type": "administrative", "place_rank": 16,
+    "importance": 0.5, "addresstype": "city", "name": "Homs test area", "display_name": "Homs test area, Syria",
+    "boundingbox": ["34.53", "34.70", "36.70", "37.17"],
+    "geojson": {"type": "Polygon", "coordinates": [[[36.70, 34.53], [37.17, 34.53], [37.17, 34.70],
+                                                    [36.70, 34.70], [36.70, 34.53]]]},
+}]
+
+
+def test_place_name_is_geocoded_then_downloaded(overpass):
+    overpass.get(f"{ox.settings.nominatim_url.rstrip('/')}/search", json=NOMINATIM_ANSWER)
+    G = load_network("place:Homs test area, Syria", road_classes="major")
+    assert any(c.request.url.startswith(ox.settings.nominatim_url) for c in overpass.calls)
+    assert len(interpreter_calls(overpass)) == 1
+    assert G.graph["source"] == "overpass: place 'Homs test area, Syria'"
+    assert select(G, {"ref": "M5"}).edges

@@ -36,7 +36,7 @@ from ..settings import PERSONS_PER_VEHICLE
 
 POPULATIONS = (280_000, 1_500_000)  # persons: displaced in a week, and the upper estimate
 INT32_MAX = np.iinfo(np.int32).max  # scipy's maximum_flow works on int32 capacities
-ROUTE_KEYS_SHOWN = 10  # routes in to_dict() unless asked otherwise
+ROUTES_SHOWN = 10  # routes in to_dict() unless asked otherwise
 
 
 @dataclass
@@ -148,7 +148,7 @@ class EvacuationResult:
         """Flow per destination in persons/hour."""
         return {k: v * self.persons_per_vehicle for k, v in self.destination_flow_vph.items()}
 
-    def to_dict(self, *, max_routes: int = ROUTE_KEYS_SHOWN, include_edge_flows: bool = False) -> dict[str, Any]:
+    def to_dict(self, *, max_routes: int = ROUTES_SHOWN, include_edge_flows: bool = False) -> dict[str, Any]:
         """JSON-serialisable summary for metrics.json (units in key names; inf as null)."""
         out: dict[str, Any] = {
             "max_flow_vph": self.max_flow_vph,
@@ -236,7 +236,7 @@ def evacuation_capacity(G: nx.MultiDiGraph, damage: Damage | None, origin_nodes:
     n = engine.n_nodes
     cap_f = edge_capacities(G, engine, damage, capacity_overrides)
     cap = np.floor(cap_f + 1e-6).astype(np.int64)  # whole vehicles/hour, never rounded up
-    w = engine.weights("travel_time", damage)
+    w = engine.weights("travel_time", damage)  # seconds; inf where removed
     is_origin = np.zeros(n, dtype=bool)
     is_origin[origins] = True
     is_dest = np.zeros(n, dtype=bool)
@@ -515,14 +515,23 @@ def _truthy(value: Any) -> bool:
 
 
 def _via(G: nx.MultiDiGraph, edges: list[EdgeKey]) -> list[str]:
-    """Road refs/names along a path, consecutive repeats and unnamed edges dropped."""
+    """Roads along a path, in order, each named once by its ref (else name); unnamed edges skipped.
+
+    Consecutive edges sharing any ref, int_ref or name are one road (OSM tags one highway
+    unevenly: some ways carry ``ref=M5``, others only ``int_ref=M45`` and the name).
+    """
     out: list[str] = []
+    aliases: set[str] = set()
     for u, v, k in edges:
         data = G.edges[u, v, k]
-        label = _text(data.get("ref")) or _text(data.get("int_ref")) or _text(data.get("name:en")) \
-            or _text(data.get("name"))
-        if label and (not out or out[-1] != label):
-            out.append(label)
+        names = [t for t in (_text(data.get(tag)) for tag in ("ref", "int_ref", "name:en", "name")) if t]
+        if not names:
+            continue
+        if aliases & set(names):
+            aliases |= set(names)
+        else:
+            out.append(names[0])
+            aliases = set(names)
     return out
 
 

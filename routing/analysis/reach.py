@@ -60,8 +60,9 @@ def od_table(engine: Engine, place_nodes: dict[str, int], damage: Damage, asset_
             if i == j or idx[i] == idx[j]:
                 continue
             row = {"origin": a, "destination": b}
+            paths = {}
             for state, tree in trees.items():
-                path = tree.edge_path(i, idx[j])
+                path = paths[state] = tree.edge_path(i, idx[j])
                 reachable = path is not None
                 row[f"{state}_reachable"] = reachable
                 if reachable:
@@ -78,19 +79,20 @@ def od_table(engine: Engine, place_nodes: dict[str, int], damage: Damage, asset_
                 row[f"{state}_assets"] = ", ".join(assets)
             row["detour_ratio"] = row["damaged_min"] / row["baseline_min"] if row["damaged_reachable"] else float("nan")
             row["delta_min"] = row["damaged_min"] - row["baseline_min"]
-            row["status"] = _status(row)
+            row["status"] = _status(row, same_path=paths["baseline"] == paths["damaged"])
             rows.append(row)
     return pd.DataFrame(rows), routes
 
 
-def _status(row: dict) -> str:
+def _status(row: dict, same_path: bool) -> str:
+    """unchanged | slower (same route, degraded) | rerouted | cut off | unreachable before | ..."""
     if not row["baseline_reachable"]:
         return "unreachable before" if not row["damaged_reachable"] else "reachable only after"
     if not row["damaged_reachable"]:
         return "cut off"
-    if row["baseline_assets"] != row["damaged_assets"] or row["delta_min"] > 0.05:
+    if not same_path:
         return "rerouted"
-    return "unchanged"
+    return "slower" if row["delta_min"] > 1e-6 else "unchanged"
 
 
 def alternative_routes(engine: Engine, origin_node: int, target_node: int, damage: Damage | None, k: int
