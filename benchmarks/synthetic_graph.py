@@ -147,7 +147,7 @@ def synthetic_graph(*, n_towns: int = 420, width_km: float = 900.0, height_km: f
         p = rng.uniform([0, 0], [width, height])
         if all(np.hypot(*(p - q)) > min_gap for q in centres):
             centres.append(p)
-    sides = np.clip((rng.pareto(1.6, n_towns) + 1) * 12, 8, 80).astype(int)
+    sides = np.clip((rng.pareto(1.6, n_towns) + 1) * 7, 6, 60).astype(int)
     rivers = [(rng.uniform([0, 0], [width, 0]), rng.uniform([0, height], [width, height])) for _ in range(3)]
     rivers += [(rng.uniform([0, 0], [0, height]), rng.uniform([width, 0], [width, height])) for _ in range(2)]
     grids = [_town(b, rng, *centres[i], int(sides[i]), f"T{i}") for i in range(n_towns)]

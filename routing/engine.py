@@ -39,10 +39,10 @@ INF = np.inf
 
 @njit(cache=True, inline="always")
 def _push(hkey, hnode, size, key, node):
-    """Insert (key, node) into the binary min-heap held in hkey/hnode[:size]; return the new size."""
+    """Insert (key, node) into the 4-ary min-heap held in hkey/hnode[:size]; return the new size."""
     i = size
     while i > 0:
-        parent = (i - 1) >> 1
+        parent = (i - 1) >> 2
         if hkey[parent] <= key:
             break
         hkey[i] = hkey[parent]
@@ -55,7 +55,7 @@ def _push(hkey, hnode, size, key, node):
 
 @njit(cache=True, inline="always")
 def _pop(hkey, hnode, size):
-    """Remove the smallest entry; return (key, node, new size)."""
+    """Remove the smallest entry of the 4-ary heap; return (key, node, new size)."""
     key = hkey[0]
     node = hnode[0]
     size -= 1
@@ -64,16 +64,18 @@ def _pop(hkey, hnode, size):
         last_node = hnode[size]
         i = 0
         while True:
-            child = 2 * i + 1
-            if child >= size:
+            first = 4 * i + 1
+            if first >= size:
                 break
-            if child + 1 < size and hkey[child + 1] < hkey[child]:
-                child += 1
-            if hkey[child] >= last_key:
+            best, best_key = first, hkey[first]
+            for c in range(first + 1, min(first + 4, size)):
+                if hkey[c] < best_key:
+                    best, best_key = c, hkey[c]
+            if best_key >= last_key:
                 break
-            hkey[i] = hkey[child]
-            hnode[i] = hnode[child]
-            i = child
+            hkey[i] = best_key
+            hnode[i] = hnode[best]
+            i = best
         hkey[i] = last_key
         hnode[i] = last_node
     return key, node, size
@@ -119,7 +121,7 @@ def _trees(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
     no_targets = np.zeros(1, dtype=np.bool_)
     for i in prange(sources.shape[0]):
         hkey = np.empty(m + 1)
-        hnode = np.empty(m + 1, dtype=np.int64)
+        hnode = np.empty(m + 1, dtype=np.int32)
         _sssp(indptr, adj, head, wc, auxc, sources[i], limit, no_targets, 0, dist[i], pred[i], auxd[i],
               hkey, hnode)
 
@@ -135,7 +137,7 @@ def _od(indptr, adj, head, wc, auxc, sources, targets, cost, aux, pred):
     n_targets = int(is_target.sum())
     for i in prange(sources.shape[0]):
         hkey = np.empty(m + 1)
-        hnode = np.empty(m + 1, dtype=np.int64)
+        hnode = np.empty(m + 1, dtype=np.int32)
         dist = np.empty(n)
         auxd = np.empty(n)
         _sssp(indptr, adj, head, wc, auxc, sources[i], np.inf, is_target, n_targets, dist, pred[i], auxd,
@@ -315,11 +317,11 @@ def _repair_jobs(indptr, adj, head, wc, auxc, rindptr, radj, rhead, w_edge, H, b
     n_jobs = job_origin.shape[0]
     for block in prange(n_blocks):
         ws_f = np.empty((3, n))
-        ws_i = np.zeros((5, n), dtype=np.int64)
-        queue = np.empty(n, dtype=np.int64)
+        ws_i = np.zeros((5, n), dtype=np.int32)
+        queue = np.empty(n, dtype=np.int32)
         hkey = np.empty(m + 1)
-        hnode = np.empty(m + 1, dtype=np.int64)
-        rm = np.zeros(m, dtype=np.int64)
+        hnode = np.empty(m + 1, dtype=np.int32)
+        rm = np.zeros(m, dtype=np.int32)
         counters = np.zeros(3, dtype=np.int64)  # search stamp, BFS stamp, removal stamp
         for q in range(block, n_jobs, n_blocks):
             counters[2] += 1
@@ -398,12 +400,15 @@ class Engine:
                                        dtype=float, count=len(self.edges))
                      for name in ("travel_time", "length", "capacity")}
         n = self.n_nodes
-        self._fwd = np.argsort(self.src, kind="stable")  # edge ids in forward-CSR order
-        self._indptr = np.searchsorted(self.src[self._fwd], np.arange(n + 1)).astype(np.int64)
-        self._head = self.dst[self._fwd]
-        self._rev = np.argsort(self.dst, kind="stable")  # edge ids in reverse-CSR order
-        self._rindptr = np.searchsorted(self.dst[self._rev], np.arange(n + 1)).astype(np.int64)
-        self._rhead = self.src[self._rev]
+        if max(n, len(self.edges)) >= 2**31 - 1:
+            raise ValueError("graphs with 2**31 nodes or edges are not supported")
+        # CSR arrays (int32: half the memory traffic of int64)
+        self._fwd = np.argsort(self.src, kind="stable").astype(np.int32)  # edge ids in forward-CSR order
+        self._indptr = np.searchsorted(self.src[self._fwd], np.arange(n + 1)).astype(np.int32)
+        self._head = self.dst[self._fwd].astype(np.int32)
+        self._rev = np.argsort(self.dst, kind="stable").astype(np.int32)  # edge ids in reverse-CSR order
+        self._rindptr = np.searchsorted(self.dst[self._rev], np.arange(n + 1)).astype(np.int32)
+        self._rhead = self.src[self._rev].astype(np.int32)
 
     @property
     def n_nodes(self) -> int:
@@ -448,7 +453,7 @@ class Engine:
         w = self._check(w)
         sources = np.atleast_1d(np.asarray(sources, dtype=np.int64))
         k, n = len(sources), self.n_nodes
-        dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int64), np.empty((k, n))
+        dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
         wc = w[self._fwd]
         _trees(self._indptr, self._fwd, self._head, wc, wc, sources, float(limit), dist, pred, auxd)
         return PathTree(sources, dist, pred, self.src)
@@ -458,7 +463,7 @@ class Engine:
         w = self._check(w)
         targets = np.atleast_1d(np.asarray(targets, dtype=np.int64))
         k, n = len(targets), self.n_nodes
-        dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int64), np.empty((k, n))
+        dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
         wc = w[self._rev]
         _trees(self._rindptr, self._rev, self._rhead, wc, wc, targets, float(limit), dist, pred, auxd)
         return PathTree(targets, dist, pred, self.dst, reverse=True)
@@ -522,12 +527,12 @@ class ODMatrix:
             pred = self.pred[i]
         else:  # re-search this one pair under the damaged weights
             eng = self.engine
-            pred, auxd, dist = np.empty(eng.n_nodes, dtype=np.int64), np.empty(eng.n_nodes), np.empty(eng.n_nodes)
+            pred, auxd, dist = np.empty(eng.n_nodes, dtype=np.int32), np.empty(eng.n_nodes), np.empty(eng.n_nodes)
             is_target = np.zeros(eng.n_nodes, dtype=bool)
             is_target[t] = True
             wc = self.w[eng._fwd]
             _sssp(eng._indptr, eng._fwd, eng._head, wc, wc, o, np.inf, is_target, 1, dist, pred, auxd,
-                  np.empty(len(wc) + 1), np.empty(len(wc) + 1, dtype=np.int64))
+                  np.empty(len(wc) + 1), np.empty(len(wc) + 1, dtype=np.int32))
         path, node = [], t
         while node != o:
             e = int(pred[node])
@@ -594,7 +599,7 @@ def od_matrix(engine: Engine, origins: list[int], destinations: list[int] | None
     o_idx, d_idx = engine.node_ids(origins), engine.node_ids(destinations)
     k, l = len(o_idx), len(d_idx)
     cost, aux = np.empty((k, l)), np.empty((k, l))
-    pred = np.empty((k, engine.n_nodes), dtype=np.int64)
+    pred = np.empty((k, engine.n_nodes), dtype=np.int32)
     _od(engine._indptr, engine._fwd, engine._head, w[engine._fwd], aux_w[engine._fwd], o_idx, d_idx, cost, aux, pred)
     time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
     return ODMatrix(engine, origins, destinations, weight, time_s, length_m, w, pred)

@@ -35,7 +35,9 @@ class ScenarioResult:
     evacuation: pd.DataFrame | None = None  # destinations ranked, before/after
     evacuation_routes: list[Route] = field(default_factory=list)
     evacuation_capacity: dict[str, Any] | None = None  # {"baseline": EvacuationResult, "damaged": ...}
-    asset_labels: dict[str, str] = field(default_factory=dict)
+    asset_labels: dict[str, str] = field(default_factory=dict)  # asset key -> label (assets on this network)
+    asset_edges: dict[str, set[int]] = field(default_factory=dict)  # asset key -> edge indices
+    asset_nodes: dict[str, set[int]] = field(default_factory=dict)  # asset key -> node indices
 
     # ------------------------------------------------------------ data notice
     @property
@@ -100,6 +102,12 @@ class ScenarioResult:
     def od_gdf(self) -> pd.DataFrame:
         """The OD table (baseline vs damaged) as a DataFrame."""
         return self.od.copy()
+
+    def assets_of_edge(self, edge_id: int) -> list[str]:
+        """Catalogue asset keys an edge belongs to (directly, or through one of its end nodes)."""
+        u, v = self.engine.src[edge_id], self.engine.dst[edge_id]
+        return sorted(k for k in set(self.asset_edges) | set(self.asset_nodes)
+                      if edge_id in self.asset_edges.get(k, ()) or {u, v} & self.asset_nodes.get(k, set()))
 
     def flow_edges(self, state: str) -> list[tuple[int, float]]:
         """(edge index, line width in points) of evacuation flow for maps; empty without capacity results."""

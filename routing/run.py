@@ -13,6 +13,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .analysis import reach
+from .analysis.evacuation_flow import EvacuationResult, evacuation_capacity
+from .damage import Damage
 from .engine import Engine
 from .network import apply_capacity_overrides, load_network
 from .places import Catalogue, Place
@@ -28,10 +30,7 @@ EARTH_RADIUS_M = 6_371_009.0
 def load_scenario_network(scenario: Scenario) -> nx.MultiDiGraph:
     """The baseline network a scenario names, loaded and enriched."""
     spec = scenario.network
-    G = load_network(spec.source, road_classes=spec.road_classes, bbox=spec.bbox)
-    if scenario.capacity_per_lane_vph:
-        apply_capacity_overrides(G, scenario.capacity_per_lane_vph)
-    return G
+    return load_network(spec.source, road_classes=spec.road_classes, bbox=spec.bbox)
 
 
 def main_component_nodes(engine: Engine) -> np.ndarray:
@@ -78,10 +77,15 @@ def resolve_assets(G: nx.MultiDiGraph, engine: Engine, catalogue: Catalogue
 
 
 def run_scenario(scenario: Scenario | str | Path, graph: nx.MultiDiGraph | None = None) -> ScenarioResult:
-    """Load the network (unless ``graph`` is given), apply the events, compute the analyses."""
+    """Load the network (unless ``graph`` is given), apply the events, compute the analyses.
+
+    The graph is not modified, except that the scenario's per-class capacity overrides (if any)
+    are written into its edges' ``capacity``."""
     if not isinstance(scenario, Scenario):
         scenario = Scenario.from_file(scenario)
     G = graph if graph is not None else load_scenario_network(scenario)
+    if scenario.capacity_per_lane_vph:  # recomputes edge capacity on G in place
+        apply_capacity_overrides(G, scenario.capacity_per_lane_vph)
     catalogue = scenario.catalogue()
     damage, outcomes = scenario.damage(G, catalogue)
     engine = Engine(G)
@@ -97,11 +101,48 @@ def run_scenario(scenario: Scenario | str | Path, graph: nx.MultiDiGraph | None 
     od, routes = reach.od_table(engine, {n: node_of[n] for n in scenario.od_places}, damage,
                                 asset_edges, asset_nodes)
     result = ScenarioResult(scenario=scenario, graph=G, engine=engine, damage=damage, events=outcomes,
-                            places=places, od=od, routes=routes, asset_labels=labels)
+                            places=places, od=od, routes=routes, asset_labels=labels,
+                            asset_edges=asset_edges, asset_nodes=asset_nodes)
     if scenario.evacuation:
         ev = scenario.evacuation
         table, ev_routes = reach.evacuation_routes(
             engine, ev.origin, node_of[ev.origin], {d: node_of[d] for d in ev.destinations}, damage,
             ev.alternatives, asset_edges, asset_nodes)
         result.evacuation, result.evacuation_routes = table, ev_routes
+        result.evacuation_capacity = evacuation_capacities(scenario, G, engine, damage, catalogue, places)
     return result
+
+
+def evacuation_area_nodes(G: nx.MultiDiGraph, engine: Engine, place: Place, radius_m: float,
+                          candidates: np.ndarray) -> list[int]:
+    """Nodes of the main component within ``radius_m`` metres of ``place``."""
+    xs = np.array([G.nodes[engine.nodes[i]]["x"] for i in candidates])
+    ys = np.array([G.nodes[engine.nodes[i]]["y"] for i in candidates])
+    inside = haversine_m(place.lon, place.lat, xs, ys) <= radius_m
+    return [engine.nodes[i] for i in candidates[inside]]
+
+
+def evacuation_capacities(scenario: Scenario, G: nx.MultiDiGraph, engine: Engine, damage: Damage,
+                          catalogue: Catalogue, places: pd.DataFrame) -> dict[str, EvacuationResult]:
+    """Max-flow evacuation capacity before and after: origin area -> destination areas.
+
+    The origin area is every node within ``origin_radius_m`` of the origin place (at least its
+    snapped node); a town destination is every node within ``destination_radius_m`` of it, a
+    border crossing only its snapped node (so a closed crossing is not bypassed by nodes beyond it).
+    """
+    ev = scenario.evacuation
+    candidates = main_component_nodes(engine)
+    node_of = dict(zip(places["name"], places["node"]))
+    origin = set(evacuation_area_nodes(G, engine, catalogue.place(ev.origin), ev.origin_radius_m, candidates))
+    origin.add(int(node_of[ev.origin]))
+    destinations: dict[str, list[int]] = {}
+    for name in ev.destinations:
+        place = catalogue.place(name)
+        area = {int(node_of[name])}
+        if place.kind != "border_crossing":
+            area |= set(evacuation_area_nodes(G, engine, place, ev.destination_radius_m, candidates))
+        destinations[name] = sorted(area - origin)
+    kwargs = dict(persons_per_vehicle=ev.persons_per_vehicle, populations=ev.populations,
+                  horizon_hours=ev.horizon_hours, engine=engine)
+    return {"baseline": evacuation_capacity(G, None, sorted(origin), destinations, **kwargs),
+            "damaged": evacuation_capacity(G, damage, sorted(origin), destinations, **kwargs)}

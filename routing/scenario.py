@@ -62,7 +62,8 @@ class EvacuationSpec:
     """Evacuation settings: origin area, safe destinations, population, vehicles."""
 
     origin: str
-    origin_radius_m: float = 5_000.0
+    origin_radius_m: float = 5_000.0  # nodes this close to the origin place form the origin area
+    destination_radius_m: float = 3_000.0  # area of a town destination (crossings: their node only)
     destinations: tuple[str, ...] = ()
     alternatives: int = 3
     populations: tuple[int, ...] = (280_000, 1_500_000)
@@ -327,6 +328,12 @@ class _Parser:
         if not tbl:
             return None
         where = "evacuation"
+        allowed = {"origin", "origin_radius_m", "destinations", "destination_radius_m", "alternatives",
+                   "populations", "persons_per_vehicle", "horizon_hours"}
+        for key in tbl:
+            if key not in allowed:
+                raise self.fail(f"unknown evacuation field; expected one of {', '.join(sorted(allowed))}",
+                                f"{where}.{key}", tbl[key])
         origin = self.string(tbl, "origin", where, required=True)
         dests = tbl.get("destinations")
         if not isinstance(dests, list) or not dests or not all(isinstance(d, str) for d in dests):
@@ -341,6 +348,7 @@ class _Parser:
         return EvacuationSpec(
             origin=origin,
             origin_radius_m=self.number(tbl, "origin_radius_m", where, 5_000.0, high=200_000.0),
+            destination_radius_m=self.number(tbl, "destination_radius_m", where, 3_000.0, high=200_000.0),
             destinations=tuple(dests), alternatives=alternatives, populations=tuple(pops),
             persons_per_vehicle=self.number(tbl, "persons_per_vehicle", where, PERSONS_PER_VEHICLE, high=100.0),
             horizon_hours=self.number(tbl, "horizon_hours", where, None, high=24 * 365))

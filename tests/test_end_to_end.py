@@ -134,3 +134,19 @@ def test_real_osm_fragment_scenario_is_not_labelled_schematic(tmp_path):
     slower = [r for r in metrics["od"] if r["status"] == "slower"]
     assert all(r["damaged_km"] == pytest.approx(r["baseline_km"]) and r["damaged_min"] > r["baseline_min"]
                for r in slower)
+
+
+def test_evacuation_capacity_in_every_output(demo_result, demo_out):
+    before, after = demo_result.evacuation_capacity["baseline"], demo_result.evacuation_capacity["damaged"]
+    assert 0 < after.max_flow_vph < before.max_flow_vph  # the crossings carried flow before
+    assert after.destination_flow_vph["Jousiyeh crossing"] == 0 < before.destination_flow_vph["Jousiyeh crossing"]
+    assert sum(b.capacity_vph for b in after.bottleneck) == after.max_flow_vph
+    assert after.clearance_hours[280_000] > before.clearance_hours[280_000]
+    metrics = json.loads((demo_out / "metrics.json").read_text("utf-8"))
+    cap = metrics["evacuation_capacity"]
+    assert cap["damaged"]["max_flow_persons_per_hour"] == after.max_flow_vph * 3.0
+    assert cap["baseline"]["clearance_hours"]["1500000"] > cap["baseline"]["clearance_hours"]["280000"]
+    report = (demo_out / "report.md").read_text("utf-8")
+    assert "## Evacuation capacity from Homs" in report and "Bottleneck after damage" in report
+    flows = gpd.read_file(demo_out / "routes.gpkg", layer="evacuation_flow_after")
+    assert flows["flow_vph"].max() <= flows["capacity_vph"].max() and (flows["flow_vph"] > 0).all()

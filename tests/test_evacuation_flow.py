@@ -56,8 +56,8 @@ def test_bottleneck_after_two_parallel_roads():
     (b,) = r.bottleneck
     assert (b.ref, b.bridge, b.osmid, b.capacity_vph, b.label) == ("M5", True, 42, 1500, "M5 (bridge)")
     assert r.destination_flow_vph == {"coast": 1500}
-    assert r.edge_flows[(3, 4, 0)] == 1500
-    assert r.edge_flows[(0, 1, 0)] + r.edge_flows[(0, 2, 0)] == 1500
+    assert r.edge_flows_vph[(3, 4, 0)] == 1500
+    assert r.edge_flows_vph[(0, 1, 0)] + r.edge_flows_vph[(0, 2, 0)] == 1500
     assert sum(route.flow_vph for route in r.routes) == 1500
     assert all(route.edges[-1] == (3, 4, 0) and route.travel_time_s == 180.0 for route in r.routes)
     assert sorted(route.via for route in r.routes) == [["Road A", "M5"], ["Road B", "M5"]]
@@ -77,7 +77,7 @@ def test_parallel_edges_add_up_and_both_are_cut():
     r = evacuation_capacity(G, None, [0], {"d": [2]})
     assert r.max_flow_vph == 1500
     assert cut_keys(r) == {(0, 1, 0), (0, 1, 1)}
-    assert r.edge_flows == {(0, 1, 0): 1000, (0, 1, 1): 500, (1, 2, 0): 1500}
+    assert r.edge_flows_vph == {(0, 1, 0): 1000, (0, 1, 1): 500, (1, 2, 0): 1500}
 
 
 def test_zero_length_edges_carry_flow():
@@ -90,7 +90,7 @@ def test_zero_length_edges_carry_flow():
 def test_parallel_edges_fill_the_fastest_first():
     G = graph((0, 1, 1000, 300), (0, 1, 1000, 30), (1, 2, 1500))
     r = evacuation_capacity(G, None, [0], {"d": [2]})
-    assert r.edge_flows[(0, 1, 1)] == 1000 and r.edge_flows[(0, 1, 0)] == 500
+    assert r.edge_flows_vph[(0, 1, 1)] == 1000 and r.edge_flows_vph[(0, 1, 0)] == 500
     assert cut_keys(r) == {(1, 2, 0)}
     assert [(route.flow_vph, route.travel_time_s) for route in r.routes] == [(1000, 90.0), (500, 360.0)]
 
@@ -101,14 +101,14 @@ def test_removed_edge_moves_the_bottleneck_to_the_remaining_road():
     r = evacuation_capacity(two_roads_then_bridge(), d, [0], {"coast": [4]})
     assert r.max_flow_vph == 1000
     assert cut_keys(r) == {(0, 1, 0)}  # the min cut closest to the origin
-    assert (0, 2, 0) not in r.edge_flows
+    assert (0, 2, 0) not in r.edge_flows_vph
 
 
 def test_removed_bridge_leaves_no_flow_and_infinite_clearance():
     d = Damage()
     d.remove_edges({(3, 4, 0)}, "bridge struck")
     r = evacuation_capacity(two_roads_then_bridge(), d, [0], {"coast": [4]}, horizon_hours=10)
-    assert r.max_flow_vph == 0 and r.routes == [] and r.edge_flows == {} and r.bottleneck == []
+    assert r.max_flow_vph == 0 and r.routes == [] and r.edge_flows_vph == {} and r.bottleneck == []
     assert all(math.isinf(t) for t in r.clearance_hours.values())
     assert r.evacuated_by_horizon_persons == 0.0
     out = json.loads(json.dumps(r.to_dict(), allow_nan=False))
@@ -132,7 +132,7 @@ def test_edges_inside_the_origin_area_carry_nothing_and_the_cut_is_its_boundary(
     r = evacuation_capacity(G, None, [0, 1], {"safe": [9]})
     assert r.max_flow_vph == 1500
     assert cut_keys(r) == {(0, 9, 0), (1, 9, 0)}
-    assert set(r.edge_flows) == {(0, 9, 0), (1, 9, 0)}
+    assert set(r.edge_flows_vph) == {(0, 9, 0), (1, 9, 0)}
 
 
 def test_flow_split_per_destination_and_a_node_in_two_destinations_counts_for_the_first():
@@ -140,7 +140,7 @@ def test_flow_split_per_destination_and_a_node_in_two_destinations_counts_for_th
     r = evacuation_capacity(G, None, [0], {"Tartus": [2], "Lebanon": [3, 4], "Again": [2]})
     assert r.max_flow_vph == 1900
     assert r.destination_flow_vph == {"Tartus": 1200, "Lebanon": 700, "Again": 0}
-    assert (3, 4, 0) not in r.edge_flows  # the evacuee stops at the first safe node
+    assert (3, 4, 0) not in r.edge_flows_vph  # the evacuee stops at the first safe node
     assert cut_keys(r) == {(1, 2, 0), (1, 3, 0)}
 
 
@@ -199,7 +199,7 @@ def test_bad_inputs_name_the_field():
         evacuation_capacity(G, None, [0], {"coast": []})
     with pytest.raises(InputError, match="persons_per_vehicle"):
         evacuation_capacity(G, None, [0], {"coast": [4]}, persons_per_vehicle=0)
-    with pytest.raises(InputError, match="capacity_overrides.primary"):
+    with pytest.raises(InputError, match="capacity.primary"):
         evacuation_capacity(G, None, [0], {"coast": [4]}, capacity_overrides={"primary": -1})
 
 
@@ -211,7 +211,7 @@ def test_to_dict_and_compare_are_json_with_units():
     after = evacuation_capacity(G, d, [0], {"coast": [4]})
     out = json.loads(json.dumps(before.to_dict(include_edge_flows=True), allow_nan=False))
     assert out["max_flow_vph"] == 1500 and out["bottleneck_capacity_vph"] == 1500
-    assert sorted(f for *_, f in out["edge_flows_vph"]) == sorted(before.edge_flows.values())
+    assert sorted(f for *_, f in out["edge_flows_vph"]) == sorted(before.edge_flows_vph.values())
     cmp = json.loads(json.dumps(compare_evacuation(before, after), allow_nan=False))
     assert cmp["max_flow_lost_vph"] == 500 and cmp["max_flow_lost_percent"] == pytest.approx(100 / 3)
     assert [(b["u"], b["v"]) for b in cmp["new_bottleneck"]] == [(0, 1)]
@@ -281,8 +281,8 @@ def test_max_flow_matches_networkx_and_the_cut_and_routes_account_for_it(case):
         for x in r.routes:
             for e in x.edges:
                 summed[e] = summed.get(e, 0) + x.flow_vph
-        assert summed == r.edge_flows
-        for (u, v, k), f in r.edge_flows.items():
+        assert summed == r.edge_flows_vph
+        for (u, v, k), f in r.edge_flows_vph.items():
             base = G.edges[u, v, k]["capacity"] * (1.0 if dmg is None else dmg.capacity_factor.get((u, v, k), 1.0))
             assert 0 < f <= base + 1e-6
             assert dmg is None or (u, v, k) not in dmg.removed_edges

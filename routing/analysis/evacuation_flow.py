@@ -110,7 +110,7 @@ class EvacuationResult:
     - ``bottleneck``: the minimum-cut edges (closest to the origin), saturated; their capacities
       add up to ``max_flow_vph``.
     - ``routes``: flow decomposition into origin→destination paths, largest flow first.
-    - ``edge_flows``: vehicles/hour on each edge carrying flow, keyed by (u, v, key).
+    - ``edge_flows_vph``: vehicles/hour on each edge carrying flow, keyed by (u, v, key).
     - ``clearance_hours``: per population N (persons), hours to clear N with the temporally
       repeated max flow: achievable in the model, so an upper bound on the quickest clearance.
     - ``clearance_lower_bound_hours``: per N, no schedule clears N sooner (min-cut bound).
@@ -126,7 +126,7 @@ class EvacuationResult:
     destination_flow_vph: dict[str, int]
     bottleneck: list[BottleneckEdge]
     routes: list[FlowRoute]
-    edge_flows: dict[EdgeKey, int]
+    edge_flows_vph: dict[EdgeKey, int]
     clearance_hours: dict[int, float]
     clearance_lower_bound_hours: dict[int, float]
     clearance_simple_hours: dict[int, float]
@@ -172,7 +172,7 @@ class EvacuationResult:
             "evacuated_by_horizon_upper_bound_persons": self.evacuated_by_horizon_upper_bound_persons,
         }
         if include_edge_flows:
-            out["edge_flows_vph"] = [[u, v, k, f] for (u, v, k), f in self.edge_flows.items()]
+            out["edge_flows_vph"] = [[u, v, k, f] for (u, v, k), f in self.edge_flows_vph.items()]
         return out
 
 
@@ -192,7 +192,7 @@ def edge_capacities(G: nx.MultiDiGraph, engine: Engine, damage: Damage | None = 
     for cls_name, value in overrides.items():
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             raise InputError("per-lane capacity must be a finite number >= 0 (vehicles/hour/lane)",
-                             field=f"evacuation.capacity_overrides.{cls_name}", value=value)
+                             field=f"capacity.{cls_name}", value=value)
     missing = np.flatnonzero(~np.isfinite(cap))
     if overrides or len(missing):
         for i in (range(len(cap)) if overrides else missing):
@@ -268,7 +268,7 @@ def evacuation_capacity(G: nx.MultiDiGraph, damage: Damage | None, origin_nodes:
     result = EvacuationResult(
         max_flow_vph=value, persons_per_vehicle=persons_per_vehicle, destination_flow_vph=dest_flow,
         bottleneck=bottleneck, routes=routes,
-        edge_flows={engine.edges[i]: int(edge_flow[i]) for i in np.flatnonzero(edge_flow > 0)},
+        edge_flows_vph={engine.edges[i]: int(edge_flow[i]) for i in np.flatnonzero(edge_flow > 0)},
         clearance_hours={N: clearance_time_hours(path_rate, path_delay, N) for N in populations},
         clearance_lower_bound_hours={N: clearance_time_hours(cut_rate, through_cut_h, N) for N in populations},
         clearance_simple_hours={N: (N / persons_per_hour + fastest_s / 3600.0) if persons_per_hour > 0 else math.inf
@@ -340,10 +340,10 @@ def _validate(engine: Engine, origin_nodes: Iterable[int], destination_nodes: Ma
         raise InputError("must be a positive number", field="evacuation.persons_per_vehicle",
                          value=persons_per_vehicle)
     if any(not (isinstance(N, (int, np.integer)) and N > 0) for N in populations):
-        raise InputError("populations must be positive whole numbers of persons", field="evacuation.population",
+        raise InputError("populations must be positive whole numbers of persons", field="evacuation.populations",
                          value=list(populations))
     if horizon_hours is not None and not (math.isfinite(horizon_hours) and horizon_hours > 0):
-        raise InputError("must be a positive number of hours", field="evacuation.hours", value=horizon_hours)
+        raise InputError("must be a positive number of hours", field="evacuation.horizon_hours", value=horizon_hours)
     origins = sorted({int(x) for x in origin_nodes})
     unknown = [x for x in origins if x not in engine.node_index]
     if not origins or unknown:
@@ -447,22 +447,23 @@ def _decompose(G: nx.MultiDiGraph, engine: Engine, edge_flow: np.ndarray, w: np.
     origin→destination path carries it. Each step zeroes at least one edge, so the loop ends;
     what may remain is circulation, which carries no evacuees.
     """
-    is_dest = np.zeros(engine.n_nodes, dtype=bool)
-    is_dest[list(dest_of)] = True
+    # the flow-carrying edges, once: compact node numbering, sorted by node pair then travel time
+    ids = np.flatnonzero(edge_flow > 0)
+    nodes, inverse = np.unique(np.concatenate([engine.src[ids], engine.dst[ids]]), return_inverse=True)
+    m = len(nodes)
+    codes = inverse[:len(ids)] * m + inverse[len(ids):]
+    order = np.lexsort((w[ids], codes))
+    ids, codes = ids[order], codes[order]
+    starts = np.flatnonzero(is_origin[nodes])
+    ends = np.array([i for i, node in enumerate(nodes) if int(node) in dest_of], dtype=np.int64)
     remaining = edge_flow.copy()
     routes: list[FlowRoute] = []
-    while (ids := np.flatnonzero(remaining > 0)).size:
-        nodes, inverse = np.unique(np.concatenate([engine.src[ids], engine.dst[ids]]), return_inverse=True)
-        m = len(nodes)
-        codes = inverse[:len(ids)] * m + inverse[len(ids):]
-        order = np.lexsort((w[ids], codes))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = codes[order][1:] != codes[order][:-1]
-        chosen = order[first]  # the fastest flow-carrying edge of each node pair, by pair code
+    while starts.size and ends.size:
+        alive = np.flatnonzero(remaining[ids] > 0)
+        first = np.ones(len(alive), dtype=bool)
+        first[1:] = codes[alive][1:] != codes[alive][:-1]
+        chosen = alive[first]  # the fastest edge of each node pair still carrying flow
         matrix = csr_matrix((w[ids[chosen]], (codes[chosen] // m, codes[chosen] % m)), shape=(m, m))
-        starts, ends = np.flatnonzero(is_origin[nodes]), np.flatnonzero(is_dest[nodes])
-        if not starts.size or not ends.size:
-            break
         dist, pred, _ = dijkstra(matrix, indices=starts, min_only=True, return_predecessors=True)
         target = int(ends[np.argmin(dist[ends])])
         if not np.isfinite(dist[target]):

@@ -86,11 +86,16 @@ def draw_panel(ax: plt.Axes, result: "ScenarioResult", state: str) -> None:
     ax.set_title("Before (baseline)" if state == "baseline" else "After (damaged)")
 
 
-def _legend(ax: plt.Axes, state: str) -> None:
+def _legend(ax: plt.Axes, state: str, result: "ScenarioResult") -> None:
     handles = [Line2D([], [], color="#c8c8c8", lw=1, label="road network"),
                Line2D([], [], color=BASE_COLOUR if state == "baseline" else AFTER_COLOUR, lw=2.4,
                       label="routes of pairs that change"),
                Line2D([], [], color=EVAC_COLOUR, lw=1.4, ls="--", label="fastest evacuation route")]
+    cap = (result.evacuation_capacity or {}).get(state)
+    if cap is not None and cap.edge_flows_vph:
+        top = max(cap.edge_flows_vph.values())
+        handles.append(Line2D([], [], color=EVAC_COLOUR, lw=10, alpha=0.45,
+                              label=f"evacuation max-flow (width ∝ flow, max {top * cap.persons_per_vehicle:,.0f} persons/h)"))
     if state == "damaged":
         handles += [Line2D([], [], color=BROKEN_COLOUR, lw=4, marker="X", label="destroyed / closed"),
                     Line2D([], [], color="#9467bd", lw=3, label="degraded")]
@@ -108,18 +113,18 @@ def write_maps(result: "ScenarioResult", folder: Path) -> list[Path]:
     """Write map_before.png, map_after.png and map_compare.png (side by side) into ``folder``."""
     paths = []
     for state, name in (("baseline", "map_before.png"), ("damaged", "map_after.png")):
-        fig, ax = plt.subplots(figsize=(9, 9))
+        fig, ax = plt.subplots(figsize=(9, 9), layout="constrained")
         draw_panel(ax, result, state)
-        _legend(ax, state)
+        _legend(ax, state, result)
         fig.suptitle(result.scenario.name, fontsize=11)
         _notice(fig, result)
         fig.savefig(folder / name, dpi=110, bbox_inches="tight")
         plt.close(fig)
         paths.append(folder / name)
-    fig, axes = plt.subplots(1, 2, figsize=(16, 8.5), sharex=True, sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(16, 8), sharex=True, sharey=True, layout="constrained")
     for ax, state in zip(axes, ("baseline", "damaged")):
         draw_panel(ax, result, state)
-        _legend(ax, state)
+        _legend(ax, state, result)
     fig.suptitle(result.scenario.name, fontsize=12)
     _notice(fig, result)
     fig.savefig(folder / "map_compare.png", dpi=100, bbox_inches="tight")

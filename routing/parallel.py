@@ -1,0 +1,291 @@
+"""Executors: run one pure function over many items, in this process or on a Dask cluster.
+
+Every executor computes ``fn(shared, item)`` for each item and returns the results in item order::
+
+    with DaskExecutor() as ex:                         # LocalCluster, one worker process per core
+        results = ex.map(evaluate, items, engine)      # engine shipped to each worker once
+
+* ``shared`` (a graph, an :class:`~routing.engine.Engine`, precomputed arrays) is sent to the
+  workers once per executor (``client.scatter(..., broadcast=True)``) and every task gets the
+  same future; only the items travel per task, so they should be small (integer arrays).
+  ``fn`` must be importable (a module-level function): it is pickled by reference.
+* A :class:`Journal` (JSON lines) records each finished result as soon as it arrives, written
+  and flushed line by line; a later run with the same journal and fingerprint skips those items.
+* Tasks lost with a dying worker are re-run by Dask (up to ``distributed.scheduler.allowed-failures``
+  times); tasks that still fail are reported together in :class:`IncompleteRun` once every other
+  task has finished, so completed results are never lost.
+
+:class:`SerialExecutor` runs the same code path in this process (the reference for tests).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from tqdm.auto import tqdm
+
+from .errors import RoutingError
+
+log = logging.getLogger(__name__)
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
+MapFn = Callable[[Callable[[Any, Any], Any], Sequence[Any]], list[Any]]
+BATCHES_PER_WORKER = 16  # automatic batch size: about this many batches per worker (load balance vs overhead)
+
+
+class IncompleteRun(RoutingError):
+    """Some tasks failed for good. ``results`` holds the completed ones (item index -> result),
+    ``failures`` the others (item index -> error text); the journal, if any, keeps the former."""
+
+    def __init__(self, failures: dict[int, str], results: dict[int, Any], total: int, journal: Path | None):
+        self.failures, self.results, self.total, self.journal = failures, results, total, journal
+        first = next(iter(failures.values())).strip().splitlines()
+        kept = f"; completed results kept in {journal} (run again to finish the rest)" if journal else ""
+        super().__init__(f"{len(failures)} of {total} tasks failed (items {_index_ranges(sorted(failures))}), "
+                         f"first error: {first[-1] if first else '?'}{kept}")
+
+
+class Journal:
+    """Append-only JSON-lines record of finished tasks, for partial results and resuming.
+
+    Line 1: ``{"fingerprint": ...}``; then one ``{"item": index, "result": ...}`` per finished task.
+    Results must be JSON-serialisable (floats round-trip exactly). An existing file with the same
+    fingerprint is resumed (``done``); with another fingerprint it is started afresh. A torn last
+    line (the writer was killed mid-line) is ignored.
+    """
+
+    def __init__(self, path: str | Path, fingerprint: str):
+        self.path = Path(path)
+        self.fingerprint = fingerprint
+        self.done: dict[int, Any] = self._read()
+        if self.done or self._header_matches():
+            self._fh = self.path.open("a", encoding="utf-8")
+            log.info("resuming: %d finished tasks read from %s", len(self.done), self.path)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("w", encoding="utf-8")
+            self._write_lines([{"fingerprint": fingerprint}])
+
+    def _header_matches(self) -> bool:
+        try:
+            with self.path.open(encoding="utf-8") as fh:
+                return json.loads(fh.readline()).get("fingerprint") == self.fingerprint
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def _read(self) -> dict[int, Any]:
+        if not self._header_matches():
+            return {}
+        done = {}
+        with self.path.open(encoding="utf-8") as fh:
+            fh.readline()
+            for line in fh:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    break  # torn last line
+                done[int(rec["item"])] = rec["result"]
+        return done
+
+    def _write_lines(self, records: list[dict[str, Any]]) -> None:
+        self._fh.write("".join(json.dumps(r, allow_nan=False) + "\n" for r in records))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def append(self, results: list[tuple[int, Any]]) -> None:
+        """Record finished tasks (item index, result): one line each, flushed to disk."""
+        self._write_lines([{"item": i, "result": r} for i, r in results])
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class Executor(Protocol):
+    """Something that maps ``fn(shared, item)`` over items and returns results in item order."""
+
+    n_workers: int
+
+    def map(self, fn: Callable[[S, T], R], items: Sequence[T], shared: S, *, journal: Journal | None = None,
+            desc: str = "tasks") -> list[R]: ...
+
+    def map_fn(self, shared: Any) -> MapFn: ...
+
+    def close(self) -> None: ...
+
+
+def _run_batch(fn: Callable[[S, T], R], shared: S, batch: list[tuple[int, T]]) -> list[tuple[int, bool, Any]]:
+    """Run one batch: (item index, ok, result or error text) per item; one failing item spoils no other."""
+    out = []
+    for i, item in batch:
+        try:
+            out.append((i, True, fn(shared, item)))
+        except Exception:  # noqa: BLE001 - reported per item with its traceback
+            out.append((i, False, traceback.format_exc()))
+    return out
+
+
+def _run_batch_on_worker(fn: Callable[[S, T], R], shared: S, batch: list[tuple[int, T]]
+                         ) -> list[tuple[int, bool, Any]]:
+    """:func:`_run_batch` on a Dask worker: numba kernels run single-threaded there, since the
+    parallelism comes from the workers (one task per worker thread, one thread per core)."""
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(1)
+    return _run_batch(fn, shared, batch)
+
+
+def _index_ranges(indices: list[int]) -> str:
+    """'0-3, 7, 9-10' for [0, 1, 2, 3, 7, 9, 10] (at most 10 ranges shown)."""
+    ranges: list[list[int]] = []
+    for i in indices:
+        if ranges and i == ranges[-1][1] + 1:
+            ranges[-1][1] = i
+        else:
+            ranges.append([i, i])
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges[:10])
+    return text + (", ..." if len(ranges) > 10 else "")
+
+
+class _BaseExecutor:
+    """Shared logic: skip journalled items, batch, progress bar, journal, collect, report failures."""
+
+    n_workers: int = 1
+    progress: bool = True
+
+    def _batches(self, fn: Callable, shared: Any, batches: list[list[tuple[int, Any]]]
+                 ) -> Iterator[list[tuple[int, bool, Any]]]:
+        raise NotImplementedError
+
+    def _batch_size(self, pending: int) -> int:
+        return 1
+
+    def map(self, fn: Callable[[S, T], R], items: Sequence[T], shared: S, *, journal: Journal | None = None,
+            desc: str = "tasks") -> list[R]:
+        """``[fn(shared, item) for item in items]``; raises :class:`IncompleteRun` (after all other
+        tasks finished) if some failed. Items recorded in ``journal`` are not run again."""
+        results: dict[int, Any] = dict(journal.done) if journal else {}
+        pending = [(i, item) for i, item in enumerate(items) if i not in results]
+        size = self._batch_size(len(pending))
+        batches = [pending[a:a + size] for a in range(0, len(pending), size)]
+        failures: dict[int, str] = {}
+        with tqdm(total=len(items), initial=len(items) - len(pending), desc=desc, unit="task",
+                  disable=not self.progress, leave=False) as bar:
+            for done in self._batches(fn, shared, batches):
+                ok = [(i, r) for i, good, r in done if good]
+                if journal and ok:
+                    journal.append(ok)
+                results.update(ok)
+                failures.update((i, r) for i, good, r in done if not good)
+                bar.update(len(done))
+        if failures:
+            raise IncompleteRun(failures, results, len(items), journal.path if journal else None)
+        return [results[i] for i in range(len(items))]
+
+    def map_fn(self, shared: Any) -> MapFn:
+        """``map_fn(fn, items) -> [fn(shared, item) ...]`` with ``shared`` fixed (for analyses that
+        take a ``map_fn`` argument, e.g. criticality)."""
+        return lambda fn, items: self.map(fn, items, shared)
+
+    def close(self) -> None:
+        """Release the executor's resources."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(_BaseExecutor):
+    """Runs every task in this process, in item order (the reference the Dask results must equal)."""
+
+    def __init__(self, *, progress: bool = True):
+        self.progress = progress
+
+    def _batches(self, fn: Callable, shared: Any, batches: list[list[tuple[int, Any]]]
+                 ) -> Iterator[list[tuple[int, bool, Any]]]:
+        for batch in batches:
+            yield _run_batch(fn, shared, batch)
+
+
+class DaskExecutor(_BaseExecutor):
+    """Runs tasks on ``dask.distributed``: an existing cluster (``scheduler`` address, e.g.
+    ``tcp://10.0.0.5:8786``) or a new LocalCluster of ``n_workers`` single-threaded worker
+    processes (default: one per core).
+
+    ``batch_size`` items go in one task (default: about BATCHES_PER_WORKER tasks per worker).
+    Shared data is scattered once per object (kept until :meth:`close`).
+    """
+
+    def __init__(self, scheduler: str | None = None, n_workers: int | None = None, *, progress: bool = True,
+                 batch_size: int | None = None, **cluster_kwargs: Any):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise RoutingError('Dask is not installed: pip install "dask[distributed]"') from exc
+        if n_workers is not None and n_workers < 1:
+            raise RoutingError(f"--workers {n_workers}: expected at least 1")
+        self.progress, self.batch_size = progress, batch_size
+        self.cluster = None
+        if scheduler:
+            if n_workers is not None:
+                raise RoutingError("give either a scheduler address or a number of local workers, not both")
+            try:
+                self.client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise RoutingError(f"--scheduler {scheduler!r}: cannot connect: {exc}") from exc
+        else:
+            opts = {"n_workers": n_workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
+                    "dashboard_address": None, **cluster_kwargs}
+            self.cluster = LocalCluster(**opts)
+            self.client = Client(self.cluster)
+        self._scattered: dict[int, tuple[Any, Any]] = {}  # id(shared) -> (shared, future)
+
+    @property
+    def n_workers(self) -> int:
+        """Workers currently connected to the scheduler."""
+        return max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))
+
+    def _batch_size(self, pending: int) -> int:
+        return self.batch_size or max(1, math.ceil(pending / (BATCHES_PER_WORKER * self.n_workers)))
+
+    def scatter(self, shared: Any) -> Any:
+        """The future of ``shared`` on every worker (sent on the first call for this object)."""
+        key = id(shared)
+        if key not in self._scattered:
+            self._scattered[key] = (shared, self.client.scatter(shared, broadcast=True, hash=False))
+        return self._scattered[key][1]
+
+    def _batches(self, fn: Callable, shared: Any, batches: list[list[tuple[int, Any]]]
+                 ) -> Iterator[list[tuple[int, bool, Any]]]:
+        from distributed import as_completed
+
+        if not batches:
+            return
+        remote = self.scatter(shared)
+        futures = {self.client.submit(_run_batch_on_worker, fn, remote, batch, pure=False): batch
+                   for batch in batches}
+        for fut in as_completed(futures):
+            batch = futures.pop(fut)
+            try:
+                yield fut.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after too many worker deaths
+                text = f"{type(exc).__name__}: {exc}"
+                yield [(i, False, text) for i, _ in batch]
+            fut.release()
+
+    def close(self) -> None:
+        """Close the client, and the LocalCluster if this executor started it."""
+        self._scattered.clear()
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
