@@ -20,7 +20,7 @@ from .network import apply_capacity_overrides, load_network
 from .places import Catalogue, Place
 from .results import ScenarioResult
 from .scenario import Scenario
-from .selectors import select
+from .selectors import area_from_spec, area_selection, select
 from .settings import SNAP_WARNING_M
 
 log = logging.getLogger(__name__)
@@ -126,14 +126,18 @@ def evacuation_capacities(scenario: Scenario, G: nx.MultiDiGraph, engine: Engine
                           catalogue: Catalogue, places: pd.DataFrame) -> dict[str, EvacuationResult]:
     """Max-flow evacuation capacity before and after: origin area -> destination areas.
 
-    The origin area is every node within ``origin_radius_m`` of the origin place (at least its
-    snapped node); a town destination is every node within ``destination_radius_m`` of it, a
+    The origin area is every node within ``origin_radius_m`` of the origin place, or inside
+    ``origin_area`` when given (always with the origin's snapped node); a town destination is every node within ``destination_radius_m`` of it, a
     border crossing only its snapped node (so a closed crossing is not bypassed by nodes beyond it).
     """
     ev = scenario.evacuation
     candidates = main_component_nodes(engine)
     node_of = dict(zip(places["name"], places["node"]))
-    origin = set(evacuation_area_nodes(G, engine, catalogue.place(ev.origin), ev.origin_radius_m, candidates))
+    if ev.origin_area is not None:
+        in_area = area_selection(G, area_from_spec(ev.origin_area)).nodes
+        origin = {engine.nodes[i] for i in candidates if engine.nodes[i] in in_area}
+    else:
+        origin = set(evacuation_area_nodes(G, engine, catalogue.place(ev.origin), ev.origin_radius_m, candidates))
     origin.add(int(node_of[ev.origin]))
     destinations: dict[str, list[int]] = {}
     for name in ev.destinations:

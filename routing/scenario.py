@@ -64,6 +64,7 @@ class EvacuationSpec:
     origin: str
     origin_radius_m: float = 5_000.0  # nodes this close to the origin place form the origin area
     destination_radius_m: float = 3_000.0  # area of a town destination (crossings: their node only)
+    origin_area: Any = None  # optional polygon [[lon, lat], ...] or {bbox = [...]}: replaces the radius
     destinations: tuple[str, ...] = ()
     alternatives: int = 3
     populations: tuple[int, ...] = (280_000, 1_500_000)
@@ -328,7 +329,7 @@ class _Parser:
         if not tbl:
             return None
         where = "evacuation"
-        allowed = {"origin", "origin_radius_m", "destinations", "destination_radius_m", "alternatives",
+        allowed = {"origin", "origin_radius_m", "origin_area", "destinations", "destination_radius_m", "alternatives",
                    "populations", "persons_per_vehicle", "horizon_hours"}
         for key in tbl:
             if key not in allowed:
@@ -349,9 +350,15 @@ class _Parser:
             origin=origin,
             origin_radius_m=self.number(tbl, "origin_radius_m", where, 5_000.0, high=200_000.0),
             destination_radius_m=self.number(tbl, "destination_radius_m", where, 3_000.0, high=200_000.0),
+            origin_area=self.origin_area(tbl.get("origin_area")),
             destinations=tuple(dests), alternatives=alternatives, populations=tuple(pops),
             persons_per_vehicle=self.number(tbl, "persons_per_vehicle", where, PERSONS_PER_VEHICLE, high=100.0),
             horizon_hours=self.number(tbl, "horizon_hours", where, None, high=24 * 365))
+
+    def origin_area(self, value: Any) -> Any:
+        if value is not None:
+            area_from_spec(value, file=self.path, field="evacuation.origin_area")  # validate now
+        return value
 
     def capacity(self) -> dict[str, float]:
         tbl = self.table("capacity")

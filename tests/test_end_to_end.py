@@ -150,3 +150,20 @@ def test_evacuation_capacity_in_every_output(demo_result, demo_out):
     assert "## Evacuation capacity from Homs" in report and "Bottleneck after damage" in report
     flows = gpd.read_file(demo_out / "routes.gpkg", layer="evacuation_flow_after")
     assert flows["flow_vph"].max() <= flows["capacity_vph"].max() and (flows["flow_vph"] > 0).all()
+
+
+def test_capacity_overrides_and_origin_polygon_change_the_flow(tmp_path):
+    text = DEMO_SCENARIO.read_text("utf-8").replace("../data/", str(DEMO_SCENARIO.parent.parent / "data") + "/")
+    base = run_scenario(_write(tmp_path / "a.toml", text)).evacuation_capacity["baseline"]
+    boosted_text = text.replace("[evacuation]", "[capacity]\nper_lane_vph = { trunk = 3000, primary = 3000 }\n\n[evacuation]")
+    boosted = run_scenario(_write(tmp_path / "b.toml", boosted_text)).evacuation_capacity["baseline"]
+    assert boosted.max_flow_vph > base.max_flow_vph
+    polygon = text.replace("origin_radius_m = 8000",
+                           "origin_area = [[36.705, 34.727], [36.714, 34.727], [36.714, 34.735], [36.705, 34.735]]")
+    small = run_scenario(_write(tmp_path / "c.toml", polygon)).evacuation_capacity["baseline"]
+    assert 0 < len(small.origin_nodes) < len(base.origin_nodes)
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -107,7 +107,9 @@ def _collection(rows: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
 
 
 PERMANENT_LABEL = folium.JsCode("function(feature, layer) {"
-                         " layer.bindTooltip(feature.properties.label, {permanent: true, direction: 'right'}); }")
+                         " layer.bindTooltip(feature.properties.label, {permanent: true, direction: 'right', className: 'routing-label'}); }")
+LABEL_CSS = (".leaflet-tooltip.routing-label { padding: 0 4px; font: 11px/1.4 sans-serif; "
+             "background: rgba(255,255,255,0.85); box-shadow: none; }")
 
 
 def _geojson(layer: folium.FeatureGroup, rows: list[tuple[Any, dict[str, Any]]], style: dict[str, Any],
@@ -276,7 +278,7 @@ def web_map(result: "ScenarioResult", *, network: bool | None = None,
 
     rows = [(Point(p.lon, p.lat), {"label": p.name, "name": p.name, "kind": str(p.kind), "node": str(p.node),
                                    "snapped": f"{p.snap_m:,.0f} m"}) for p in result.places.itertuples()]
-    _geojson(layer("places"), rows, {"color": "white", "weight": 1.5, "fillColor": PLACE_COLOUR, "fillOpacity": 1},
+    _geojson(layer("places"), rows, {"color": "white", "weight": 1.5, "fill": True, "fillColor": PLACE_COLOUR, "fillOpacity": 1},
              {"name": "place", "kind": "kind", "node": "graph node", "snapped": "snapped to the network"},
              marker=folium.CircleMarker(radius=5), labels=True)
 
@@ -286,6 +288,7 @@ def web_map(result: "ScenarioResult", *, network: bool | None = None,
                 _geojson(layer(key, show=state == "damaged"), rows, {"color": EVAC_COLOUR, "opacity": 0.45},
                          {"flow": "evacuation flow", "capacity": "capacity", "use": "capacity used"})
 
+    m.get_root().header.add_child(Element(f"<style>{LABEL_CSS}</style>"), name="routing_css")
     m.get_root().html.add_child(_notice_box(result), name="routing_notice")
     folium.LayerControl(collapsed=False).add_to(m)
     return m
@@ -304,7 +307,7 @@ def _closed_nodes(result: "ScenarioResult", group: folium.FeatureGroup) -> None:
                                              "name": name or "—", "barrier": str(d.get("barrier") or "—"),
                                              "event": "; ".join(_event_text(result, c) for c in causes) or "—"}))
     if rows:
-        _geojson(group, rows, {"color": "white", "weight": 2, "fillColor": BROKEN_COLOUR, "fillOpacity": 1},
+        _geojson(group, rows, {"color": "white", "weight": 2, "fill": True, "fillColor": BROKEN_COLOUR, "fillOpacity": 1},
                  {"osmid": "OSM node", "name": "name", "barrier": "barrier", "event": "event"},
                  marker=folium.CircleMarker(radius=8))
 
