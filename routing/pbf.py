@@ -269,10 +269,8 @@ def graph_from_ways(ways: RoadWays, *, simplify: bool = True,
                             source=ways.source)
     builder = _EdgeBuilder(ways, way_oneway)
     if not simplify:
-        keep = np.ones(n_nodes, dtype=bool)
-        edges = builder.originals(src, dst, e_key, e_way, e_rev, e_len)
-        graph.add_nodes_from(_node_attrs(ways, node_ids, node_x, node_y, keep, None))
-        graph.add_edges_from(edges)
+        graph.add_nodes_from(_node_attrs(ways, node_ids, node_x, node_y, np.ones(n_nodes, dtype=bool), None))
+        graph.add_edges_from(builder.originals(node_ids[src], node_ids[dst], e_key, e_way, e_rev, e_len))
         graph.graph.update(load_report=runs.report, data_notice=OSM_COPYRIGHT, schematic=False)
         return graph
 
@@ -295,21 +293,20 @@ def graph_from_ways(ways: RoadWays, *, simplify: bool = True,
     chain_keys = originals_uv + c_rank
 
     pair_edge = pair_first[chains.pairs]  # the first edge of each merged pair carries its data
-    pair_len = great_circle_m(node_y[pairs[chains.pairs] // n_nodes], node_x[pairs[chains.pairs] // n_nodes],
-                              node_y[pairs[chains.pairs] % n_nodes], node_x[pairs[chains.pairs] % n_nodes])
+    chain_len = np.add.reduceat(e_len[pair_edge], chains.start) if chains.start.size else np.zeros(0)
     geometry = shapely.linestrings(np.column_stack((node_x[chains.seq], node_y[chains.seq])),
-                                   indices=chains.seq_chain)
-    chain_len = np.add.reduceat(pair_len, chains.start)
+                                   indices=chains.seq_chain) if chains.start.size else np.zeros(0, dtype=object)
     edges_u = np.concatenate((src[kept_e], chains.origin[ch_keep]))
     edges_v = np.concatenate((dst[kept_e], chains.dest[ch_keep]))
     edges_k = np.concatenate((e_key[kept_e], chain_keys))
     street_count = _street_count(edges_u, edges_v, edges_k, n_nodes)
 
     graph.add_nodes_from(_node_attrs(ways, node_ids, node_x, node_y, keep, street_count))
-    graph.add_edges_from(builder.originals(src[kept_e], dst[kept_e], e_key[kept_e], e_way[kept_e],
-                                           e_rev[kept_e], e_len[kept_e]))
-    graph.add_edges_from(builder.merged(chains, ch_keep, chain_keys, e_way[pair_edge], e_rev[pair_edge],
-                                        chain_len, geometry))
+    graph.add_edges_from(builder.originals(node_ids[src[kept_e]], node_ids[dst[kept_e]], e_key[kept_e],
+                                           e_way[kept_e], e_rev[kept_e], e_len[kept_e]))
+    graph.add_edges_from(builder.merged(chains, ch_keep, node_ids[chains.origin[ch_keep]],
+                                        node_ids[chains.dest[ch_keep]], chain_keys, e_way[pair_edge],
+                                        e_rev[pair_edge], chain_len, geometry))
     graph.graph.update(simplified=True, load_report=runs.report, data_notice=OSM_COPYRIGHT, schematic=False)
     return graph
 
@@ -441,11 +438,10 @@ def _street_count(u: np.ndarray, v: np.ndarray, key: np.ndarray, n_nodes: int) -
     """``osmnx.stats.count_streets_per_node``: u->v and v->u with the same key are one street;
     a node with self-loops counts 2 for them."""
     loop = u == v
-    count = 2 * np.bincount(np.unique(u[loop]), minlength=n_nodes)
-    lo, hi, k = np.minimum(u, v)[~loop], np.maximum(u, v)[~loop], key[~loop]
-    streets = np.unique((lo * n_nodes + hi) * (int(key.max(initial=0)) + 1) + k) // (int(key.max(initial=0)) + 1)
-    return count + np.bincount(streets // n_nodes, minlength=n_nodes) + np.bincount(streets % n_nodes,
-                                                                                    minlength=n_nodes)
+    n_keys = int(key.max(initial=0)) + 1
+    streets = np.unique((np.minimum(u, v) * n_nodes + np.maximum(u, v))[~loop] * n_keys + key[~loop]) // n_keys
+    return (2 * np.bincount(np.unique(u[loop]), minlength=n_nodes)
+            + np.bincount(streets // n_nodes, minlength=n_nodes) + np.bincount(streets % n_nodes, minlength=n_nodes))
 
 
 def _node_attrs(ways: RoadWays, node_ids: np.ndarray, x: np.ndarray, y: np.ndarray, keep: np.ndarray,
@@ -468,7 +464,6 @@ class _EdgeBuilder:
         self.tags = ways.way_tags
         self.ids = ways.way_ids.tolist()
         self.oneway = way_oneway.tolist()
-        self.node_ids = None
 
     def _base(self, way: int, rev: bool) -> dict:
         return {**self.tags[way], "osmid": self.ids[way], "oneway": self.oneway[way], "reversed": rev}
@@ -480,13 +475,15 @@ class _EdgeBuilder:
                                         length.tolist()):
             yield ui, vi, ki, {**self._base(w, r), "length": ln}
 
-    def merged(self, chains: _Chains, which: np.ndarray, keys: np.ndarray, pair_way: np.ndarray,
-               pair_rev: np.ndarray, length: np.ndarray, geometry: np.ndarray) -> Iterable[tuple[int, int, int, dict]]:
-        """Merged edges of chains ``which``: attributes of the chain's pairs, a single value where
-        all agree, else ``list(set(values))`` (osmnx); ``length`` summed; ``geometry``."""
+    def merged(self, chains: _Chains, which: np.ndarray, u: np.ndarray, v: np.ndarray, keys: np.ndarray,
+               pair_way: np.ndarray, pair_rev: np.ndarray, length: np.ndarray,
+               geometry: np.ndarray) -> Iterable[tuple[int, int, int, dict]]:
+        """Merged edges (u, v, key, data) of chains ``which``: the attributes of the chain's pairs,
+        a single value where all agree, else ``list(set(values))`` (osmnx); ``length`` summed."""
         ways_l, revs_l = pair_way.tolist(), pair_rev.tolist()
         start_l, end_l = chains.start.tolist(), chains.end.tolist()
-        for c, ki in zip(which.tolist(), keys.tolist()):
+        length_l = length.tolist()
+        for c, ui, vi, ki in zip(which.tolist(), u.tolist(), v.tolist(), keys.tolist()):
             s, e = start_l[c], end_l[c]
             combos = dict.fromkeys(zip(ways_l[s:e], revs_l[s:e]))
             if len(combos) == 1:
@@ -497,6 +494,6 @@ class _EdgeBuilder:
                     for k, val in self._base(w, r).items():
                         values.setdefault(k, []).append(val)
                 data = {k: vals[0] if len(set(vals)) == 1 else list(set(vals)) for k, vals in values.items()}
-            data["length"] = float(length[c])
+            data["length"] = length_l[c]
             data["geometry"] = geometry[c]
-            yield int(chains.origin[c]), int(chains.dest[c]), ki, data
+            yield ui, vi, ki, data

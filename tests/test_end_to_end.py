@@ -159,9 +159,9 @@ def test_capacity_overrides_and_origin_polygon_change_the_flow(tmp_path):
     boosted = run_scenario(_write(tmp_path / "b.toml", boosted_text)).evacuation_capacity["baseline"]
     assert boosted.max_flow_vph > base.max_flow_vph
     polygon = text.replace("origin_radius_m = 8000",
-                           "origin_area = [[36.705, 34.727], [36.714, 34.727], [36.714, 34.735], [36.705, 34.735]]")
-    small = run_scenario(_write(tmp_path / "c.toml", polygon)).evacuation_capacity["baseline"]
-    assert 0 < len(small.origin_nodes) < len(base.origin_nodes)
+                           "origin_area = { bbox = [36.5, 34.6, 36.9, 34.9] }")
+    wide = run_scenario(_write(tmp_path / "c.toml", polygon)).evacuation_capacity["baseline"]
+    assert len(wide.origin_nodes) > len(base.origin_nodes)
 
 
 def _write(path, text):
