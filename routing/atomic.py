@@ -14,6 +14,12 @@ from .errors import InputError
 RESULTS_MARKER = ".corridor-routing-results"  # marks a folder written by this toolkit
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path``, else delete it."""
@@ -24,6 +30,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -49,6 +56,7 @@ def atomic_folder(out: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         (tmp / RESULTS_MARKER).write_text("written by corridor-routing\n", encoding="utf-8")
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         old = None
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")

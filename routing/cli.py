@@ -1,4 +1,4 @@
-"""Command line: ``routing run|validate|places ...``. Thin: every command calls the library."""
+"""Command line: ``routing run|validate|places|compare ...``. Thin: every command calls the library."""
 
 from __future__ import annotations
 
@@ -85,6 +85,58 @@ def cmd_places(args: argparse.Namespace) -> int:
     return 0
 
 
+def make_executor(args: argparse.Namespace):
+    """SerialExecutor with ``--serial``, else a DaskExecutor on ``--scheduler`` or a LocalCluster
+    of ``--workers`` processes (default: one per core)."""
+    from .parallel import DaskExecutor, SerialExecutor
+
+    if args.serial:
+        if args.scheduler or args.workers:
+            raise RoutingError("--serial runs in this process: drop --scheduler/--workers")
+        return SerialExecutor(progress=not args.quiet)
+    return DaskExecutor(args.scheduler, args.workers, progress=not args.quiet)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import Sweep, run_sweep
+
+    sweep = Sweep.from_file(args.sweep)
+    out = Path(args.out or Path("results") / Path(args.sweep).stem)
+    t0 = time.perf_counter()
+    with make_executor(args) as executor:
+        result = run_sweep(sweep, executor=executor, out=out)
+    s = result.draws_summary
+    print(f"{sweep.name}: {len(result.draws)} draws ({len(result.expansion.failure_sets)} distinct failure sets) "
+          f"on {result.run['workers']} worker(s); mean {s['disconnected_pairs_mean']:.2f} of {s['od_pairs']} "
+          f"OD pairs cut per draw; top asset: {result.asset_impact['asset'].iloc[0]}")
+    if result.schematic:
+        print("NOTE: schematic demo network, NOT OpenStreetMap data.")
+    print(f"report: {out / 'sweep_report.md'}  ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """--scheduler / --workers / --serial, for commands that run on the executor."""
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler (e.g. tcp://host:8786)")
+    parser.add_argument("--workers", type=int, help="local Dask worker processes (default: one per core)")
+    parser.add_argument("--serial", action="store_true", help="run in this process, without Dask")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .atomic import atomic_path
+    from .compare import compare_results
+
+    comparison = compare_results(args.result_a, args.result_b)
+    text = comparison.to_markdown()
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        print(f"{len(comparison.od_differences)} of {len(comparison.od)} OD pairs differ; comparison: {args.out}")
+    else:
+        print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="routing", description="Damage scenarios on OpenStreetMap road networks.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -96,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="results folder (default results/<scenario name>); replaced atomically")
     run.add_argument("--network", help="use this network file instead of the scenario's (.osm, .json, .osm.pbf, .graphml)")
     run.add_argument("--as-of", help="apply only events dated on or before this date (YYYY-MM-DD)")
-    run.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
+    run.add_argument("--no-maps", action="store_true", help="skip the maps (PNGs and map.html)")
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check a scenario file; --resolve also resolves its events on the network")
@@ -108,6 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
     places = sub.add_parser("places", help="list the places and assets catalogue")
     places.add_argument("--catalogue", help="catalogue TOML (default data/places.toml)")
     places.set_defaults(func=cmd_places)
+
+    sweep = sub.add_parser("sweep", help="run a scenario sweep (combinations or Monte-Carlo draws) on Dask")
+    sweep.add_argument("sweep", help="sweep TOML file")
+    sweep.add_argument("--out", help="results folder (default results/<sweep file name>); partial results are "
+                                     "kept there if a run fails, and a re-run resumes from them")
+    add_executor_options(sweep)
+    sweep.set_defaults(func=cmd_sweep)
+
+    compare = sub.add_parser("compare", help="compare two results folders side by side "
+                                             "(summary, events, OD pairs, evacuation)")
+    compare.add_argument("result_a", help="results folder of run A (holds metrics.json)")
+    compare.add_argument("result_b", help="results folder of run B")
+    compare.add_argument("--out", help="write the comparison to this Markdown file instead of printing it")
+    compare.set_defaults(func=cmd_compare)
 
     for register in _EXTENSIONS:
         register(sub)

@@ -497,6 +497,7 @@ class ODMatrix:
     time_s: np.ndarray
     length_m: np.ndarray
     w: np.ndarray  # per-edge weights the routes minimised (damage applied)
+    aux_w: np.ndarray  # per-edge values of the other attribute (length or travel time), summed along routes
     pred: np.ndarray | None = None  # (origins, nodes) edge index into each node; None if incremental
     baseline: "ODMatrix | None" = None
     recomputed: np.ndarray | None = None
@@ -593,7 +594,7 @@ def od_matrix(engine: Engine, origins: list[int], destinations: list[int] | None
     aux_w = engine.weights(_other(weight), damage)
     if (baseline is not None and baseline.pred is not None and baseline.weight == weight
             and baseline.origins == origins and baseline.destinations == destinations):
-        changed = np.flatnonzero((w != baseline.w) | (aux_w != engine.weights(_other(weight))))
+        changed = np.flatnonzero((w != baseline.w) | (aux_w != baseline.aux_w))
         if not (w[changed] < baseline.w[changed]).any():
             return _od_incremental(engine, baseline, w, aux_w, changed)
     o_idx, d_idx = engine.node_ids(origins), engine.node_ids(destinations)
@@ -602,66 +603,96 @@ def od_matrix(engine: Engine, origins: list[int], destinations: list[int] | None
     pred = np.empty((k, engine.n_nodes), dtype=np.int32)
     _od(engine._indptr, engine._fwd, engine._head, w[engine._fwd], aux_w[engine._fwd], o_idx, d_idx, cost, aux, pred)
     time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
-    return ODMatrix(engine, origins, destinations, weight, time_s, length_m, w, pred)
+    return ODMatrix(engine, origins, destinations, weight, time_s, length_m, w, aux_w, pred)
 
 
-def repair_jobs(engine: Engine, baseline: ODMatrix, pair_keys: np.ndarray, *, w: np.ndarray, aux_w: np.ndarray,
-                job_group: np.ndarray | None = None, gptr: np.ndarray | None = None,
-                gedges: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """New (cost, aux) of OD pairs after damage, by the repair search from ``baseline``.
+@dataclass
+class RepairContext:
+    """Arrays the repair search needs, and nothing else (no networkx objects: cheap to pickle to
+    executor workers). Built from a baseline :class:`ODMatrix` and the weights of the state to
+    evaluate (``w``/``aux_w``: the damaged weights for an incremental OD, the baseline ones for
+    criticality, where each job removes a group of edges on top)."""
 
-    ``pair_keys`` is sorted ``group * (k * l) + i * l + j`` (group 0 when no groups): one job per
-    (group, origin row i). With ``job_group``/``gptr``/``gedges``, entry g's job removes the edges
-    ``gedges[gptr[G]:gptr[G+1]]`` where G = ``job_group[g]`` on top of ``w``. Returns arrays
-    aligned with ``pair_keys`` (inf = disconnected).
-    """
-    k, l = len(baseline.origins), len(baseline.destinations)
-    n_pairs = k * l
-    if len(pair_keys) == 0:
-        return np.empty(0), np.empty(0)
-    grp_local, pair = np.divmod(pair_keys, n_pairs)
-    origin_row, col = np.divmod(pair, l)
-    job_key = grp_local * k + origin_row
-    starts = np.flatnonzero(np.r_[True, job_key[1:] != job_key[:-1]])
-    job_ptr = np.r_[starts, len(pair_keys)].astype(np.int64)
-    _, _, hops = baseline.incidence()
-    check = np.add.reduceat(hops[pair], starts) * 4 + 1024
-    if job_group is None:
-        groups, gptr, gedges = np.full(len(starts), -1, dtype=np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64)
-    else:
-        groups = job_group[grp_local[starts]].astype(np.int64)
-    out_cost, out_aux = np.empty(len(pair_keys)), np.empty(len(pair_keys))
-    _repair_jobs(engine._indptr, engine._fwd, engine._head, w[engine._fwd], aux_w[engine._fwd], engine._rindptr,
-                 engine._rev, engine._rhead, w, baseline.potentials(), baseline.cost, baseline.origin_index,
-                 baseline.destination_index, origin_row[starts].astype(np.int64), groups, job_ptr,
-                 col.astype(np.int64), check.astype(np.int64), gptr, gedges,
-                 min(len(starts), 4 * get_num_threads()), out_cost, out_aux)
-    return out_cost, out_aux
+    indptr: np.ndarray
+    adj: np.ndarray
+    head: np.ndarray
+    rindptr: np.ndarray
+    radj: np.ndarray
+    rhead: np.ndarray
+    w: np.ndarray  # per-edge weights, edge order
+    wc: np.ndarray  # the same in forward-CSR order
+    auxc: np.ndarray  # the other attribute (summed along routes), forward-CSR order
+    potentials: np.ndarray  # (nodes, destinations) baseline distance to each destination
+    base_cost: np.ndarray  # (origins, destinations) baseline cost
+    origin_nodes: np.ndarray
+    dest_nodes: np.ndarray
+    inc_ptr: np.ndarray  # baseline routes: pairs using edge e are inc_pairs[inc_ptr[e]:inc_ptr[e+1]]
+    inc_pairs: np.ndarray
+    hops: np.ndarray  # edge count of each pair's baseline route
 
+    @classmethod
+    def from_baseline(cls, engine: Engine, baseline: ODMatrix, w: np.ndarray | None = None,
+                      aux_w: np.ndarray | None = None) -> "RepairContext":
+        w = baseline.w if w is None else w
+        aux_w = baseline.aux_w if aux_w is None else aux_w
+        ptr, pairs, hops = baseline.incidence()
+        return cls(engine._indptr, engine._fwd, engine._head, engine._rindptr, engine._rev, engine._rhead, w,
+                   w[engine._fwd], aux_w[engine._fwd], baseline.potentials(), baseline.cost,
+                   baseline.origin_index, baseline.destination_index, ptr, pairs, hops)
 
-def pairs_using(baseline: ODMatrix, edge_ids: np.ndarray) -> np.ndarray:
-    """Sorted unique pairs (i * l + j) whose baseline route uses any of ``edge_ids``."""
-    ptr, pairs, _ = baseline.incidence()
-    edge_ids = np.asarray(edge_ids, dtype=np.int64)
-    counts = ptr[edge_ids + 1] - ptr[edge_ids]
-    if counts.sum() == 0:
-        return np.empty(0, dtype=np.int64)
-    starts = np.repeat(ptr[edge_ids] - np.r_[0, np.cumsum(counts)[:-1]], counts)
-    return np.unique(pairs[starts + np.arange(counts.sum())])
+    @property
+    def n_pairs(self) -> int:
+        return self.base_cost.size
+
+    def pair_keys(self, gptr: np.ndarray, gedges: np.ndarray) -> np.ndarray:
+        """Sorted unique ``g * n_pairs + pair`` for every group g of the CSR (gptr, gedges) and
+        every OD pair whose baseline route uses an edge of the group."""
+        counts = self.inc_ptr[gedges + 1] - self.inc_ptr[gedges]
+        total = int(counts.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.int64)
+        group_of_edge = np.repeat(np.arange(len(gptr) - 1, dtype=np.int64), np.diff(gptr))
+        offsets = np.repeat(self.inc_ptr[gedges] - (np.cumsum(counts) - counts), counts) + np.arange(total)
+        return np.unique(np.repeat(group_of_edge, counts) * self.n_pairs + self.inc_pairs[offsets])
+
+    def repair(self, pair_keys: np.ndarray, gptr: np.ndarray | None = None,
+               gedges: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """New (cost, aux) of the pairs in sorted ``pair_keys`` (``g * n_pairs + i * l + j``),
+        inf where cut off. With a group CSR, key group g removes ``gedges[gptr[g]:gptr[g+1]]``;
+        without, g must be 0 and ``w`` alone is the damaged state. One job per (group, origin)."""
+        if len(pair_keys) == 0:
+            return np.empty(0), np.empty(0)
+        k, l = self.base_cost.shape
+        group, pair = np.divmod(pair_keys, self.n_pairs)
+        origin_row, col = np.divmod(pair, l)
+        job_key = group * k + origin_row
+        starts = np.flatnonzero(np.r_[True, job_key[1:] != job_key[:-1]])
+        job_ptr = np.r_[starts, len(pair_keys)].astype(np.int64)
+        check = np.add.reduceat(self.hops[pair], starts) * 4 + 1024
+        if gptr is None:
+            job_group, gptr, gedges = np.full(len(starts), -1, dtype=np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64)
+        else:
+            job_group = group[starts]
+        out_cost, out_aux = np.empty(len(pair_keys)), np.empty(len(pair_keys))
+        _repair_jobs(self.indptr, self.adj, self.head, self.wc, self.auxc, self.rindptr, self.radj, self.rhead,
+                     self.w, self.potentials, self.base_cost, self.origin_nodes, self.dest_nodes,
+                     origin_row[starts], job_group, job_ptr, col, check, np.asarray(gptr, dtype=np.int64),
+                     np.asarray(gedges, dtype=np.int64), min(len(starts), 4 * get_num_threads()), out_cost, out_aux)
+        return out_cost, out_aux
 
 
 def _od_incremental(engine: Engine, baseline: ODMatrix, w: np.ndarray, aux_w: np.ndarray,
                     changed: np.ndarray) -> ODMatrix:
-    pairs = pairs_using(baseline, changed)
-    cost, aux = baseline.cost.copy(), (baseline.length_m if baseline.weight == "travel_time"
-                                       else baseline.time_s).copy()
-    new_cost, new_aux = repair_jobs(engine, baseline, pairs, w=w, aux_w=aux_w)
+    ctx = RepairContext.from_baseline(engine, baseline, w, aux_w)
+    pairs = ctx.pair_keys(np.array([0, len(changed)]), changed)
+    new_cost, new_aux = ctx.repair(pairs)
+    cost, aux = baseline.cost.copy(), (baseline.length_m if baseline.weight == "travel_time" else baseline.time_s).copy()
     cost.ravel()[pairs] = new_cost
     aux.ravel()[pairs] = new_aux
     recomputed = np.zeros(cost.shape, dtype=bool)
     recomputed.ravel()[pairs] = True
     time_s, length_m = (cost, aux) if baseline.weight == "travel_time" else (aux, cost)
-    return ODMatrix(engine, baseline.origins, baseline.destinations, baseline.weight, time_s, length_m, w,
+    return ODMatrix(engine, baseline.origins, baseline.destinations, baseline.weight, time_s, length_m, w, aux_w,
                     None, baseline, recomputed)
 
 

@@ -26,7 +26,7 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
-MapFn = Callable[[Callable[[Any, Any], Any], Sequence[Any]], list[Any]]
 BATCHES_PER_WORKER = 16  # automatic batch size: about this many batches per worker (load balance vs overhead)
 
 
@@ -117,9 +116,14 @@ class Executor(Protocol):
     def map(self, fn: Callable[[S, T], R], items: Sequence[T], shared: S, *, journal: Journal | None = None,
             desc: str = "tasks") -> list[R]: ...
 
-    def map_fn(self, shared: Any) -> MapFn: ...
+    def map_fn(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]: ...
 
     def close(self) -> None: ...
+
+
+def _apply(fn: Callable[[T], R], item: T) -> R:
+    """``fn(item)``: the task function of :meth:`_BaseExecutor.map_fn` (``fn`` is the shared object)."""
+    return fn(item)
 
 
 def _run_batch(fn: Callable[[S, T], R], shared: S, batch: list[tuple[int, T]]) -> list[tuple[int, bool, Any]]:
@@ -190,10 +194,11 @@ class _BaseExecutor:
             raise IncompleteRun(failures, results, len(items), journal.path if journal else None)
         return [results[i] for i in range(len(items))]
 
-    def map_fn(self, shared: Any) -> MapFn:
-        """``map_fn(fn, items) -> [fn(shared, item) ...]`` with ``shared`` fixed (for analyses that
-        take a ``map_fn`` argument, e.g. criticality)."""
-        return lambda fn, items: self.map(fn, items, shared)
+    def map_fn(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``[fn(item) for item in items]`` on this executor, for analyses taking a ``map_fn``
+        argument (e.g. :func:`routing.analysis.criticality.criticality`). ``fn`` itself (typically
+        ``functools.partial(work, big_context)``) is the shared object: sent to each worker once."""
+        return self.map(_apply, list(items), fn, desc=getattr(getattr(fn, "func", fn), "__name__", "tasks"))
 
     def close(self) -> None:
         """Release the executor's resources."""
@@ -223,7 +228,8 @@ class DaskExecutor(_BaseExecutor):
     processes (default: one per core).
 
     ``batch_size`` items go in one task (default: about BATCHES_PER_WORKER tasks per worker).
-    Shared data is scattered once per object (kept until :meth:`close`).
+    ``cluster_kwargs`` go to ``LocalCluster``. Shared data is scattered to every worker once per
+    :meth:`map` and released after it.
     """
 
     def __init__(self, scheduler: str | None = None, n_workers: int | None = None, *, progress: bool = True,
@@ -248,7 +254,6 @@ class DaskExecutor(_BaseExecutor):
                     "dashboard_address": None, **cluster_kwargs}
             self.cluster = LocalCluster(**opts)
             self.client = Client(self.cluster)
-        self._scattered: dict[int, tuple[Any, Any]] = {}  # id(shared) -> (shared, future)
 
     @property
     def n_workers(self) -> int:
@@ -258,34 +263,30 @@ class DaskExecutor(_BaseExecutor):
     def _batch_size(self, pending: int) -> int:
         return self.batch_size or max(1, math.ceil(pending / (BATCHES_PER_WORKER * self.n_workers)))
 
-    def scatter(self, shared: Any) -> Any:
-        """The future of ``shared`` on every worker (sent on the first call for this object)."""
-        key = id(shared)
-        if key not in self._scattered:
-            self._scattered[key] = (shared, self.client.scatter(shared, broadcast=True, hash=False))
-        return self._scattered[key][1]
-
     def _batches(self, fn: Callable, shared: Any, batches: list[list[tuple[int, Any]]]
                  ) -> Iterator[list[tuple[int, bool, Any]]]:
         from distributed import as_completed
 
         if not batches:
             return
-        remote = self.scatter(shared)
+        remote = self.client.scatter(shared, broadcast=True, hash=False)  # once, to every worker
         futures = {self.client.submit(_run_batch_on_worker, fn, remote, batch, pure=False): batch
                    for batch in batches}
-        for fut in as_completed(futures):
-            batch = futures.pop(fut)
-            try:
-                yield fut.result()
-            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after too many worker deaths
-                text = f"{type(exc).__name__}: {exc}"
-                yield [(i, False, text) for i, _ in batch]
-            fut.release()
+        try:
+            for fut in as_completed(futures):
+                batch = futures.pop(fut)
+                try:
+                    yield fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after too many worker deaths
+                    text = f"{type(exc).__name__}: {exc}"
+                    yield [(i, False, text) for i, _ in batch]
+                fut.release()
+        finally:
+            self.client.cancel(list(futures))  # only left if the caller stopped early
+            remote.release()
 
     def close(self) -> None:
         """Close the client, and the LocalCluster if this executor started it."""
-        self._scattered.clear()
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()

@@ -28,9 +28,11 @@ ways. :func:`load_pbf` adds the persistent cache (:mod:`routing.graph_cache`).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import struct
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,15 +181,81 @@ def great_circle_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: n
     return 2 * np.arcsin(np.sqrt(np.minimum(1, h))) * EARTH_RADIUS_M
 
 
+def graph_from_ways(ways: RoadWays, *, simplify: bool = True,
+                    clip: Polygon | tuple[float, float, float, float] | None = None) -> nx.MultiDiGraph:
+    """Build the road graph of ``ways`` with array operations (see the module docstring).
+
+    ``clip`` (a polygon or a (west, south, east, north) bbox, degrees) treats nodes outside it
+    as missing, so ways crossing its border are trimmed like ways of a clipped extract.
+    """
+    area = clip_area(clip)
+    runs = _runs(ways, _present(ways, area))
+    nodes = _Nodes.of(ways, runs.in_run)
+    edges = _directed_edges(ways, runs, nodes)
+    if edges.src.size == 0:
+        raise NetworkLoadError("no drivable road with two distinct nodes in the file"
+                               + (" inside the clip area" if area is not None else ""), file=ways.source)
+    graph = nx.MultiDiGraph(crs="epsg:4326", source=ways.source,
+                            created_with=f"corridor-routing pbf (osmnx {ox.__version__} conventions)")
+    everything = np.arange(edges.src.size)
+    if not simplify:
+        with _gc_paused():
+            graph.add_nodes_from(_node_attrs(ways, nodes, np.ones(nodes.n, dtype=bool), None))
+            _add_edges(graph, _original_edges(ways, nodes, edges, everything))
+        graph.graph.update(load_report=runs.report, data_notice=OSM_COPYRIGHT, schematic=False)
+        return graph
+
+    lo, hi = _undirected(edges.pairs, nodes.n)
+    endpoint = _endpoints(ways, nodes, edges, lo, hi)
+    chains = _chains(edges.pairs, nodes.n, endpoint, lo, hi)
+    keep = np.ones(nodes.n, dtype=bool)
+    keep[chains.removed] = False
+    keep &= ~_ring_nodes(nodes.n, endpoint, lo, hi)
+    kept_edges = np.flatnonzero(keep[edges.src] & keep[edges.dst])
+    kept_chains = np.flatnonzero(keep[chains.origin] & keep[chains.dest])
+    chain_keys = _merged_keys(chains, kept_chains, edges, nodes.n)
+    street_count = _street_count(np.concatenate((edges.src[kept_edges], chains.origin[kept_chains])),
+                                 np.concatenate((edges.dst[kept_edges], chains.dest[kept_chains])),
+                                 np.concatenate((edges.key[kept_edges], chain_keys)), nodes.n)
+    with _gc_paused():
+        graph.add_nodes_from(_node_attrs(ways, nodes, keep, street_count))
+        _add_edges(graph, _original_edges(ways, nodes, edges, kept_edges))
+        _add_edges(graph, _merged_edges(ways, nodes, edges, chains, kept_chains, chain_keys))
+    graph.graph.update(simplified=True, load_report=runs.report, data_notice=OSM_COPYRIGHT, schematic=False)
+    return graph
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of acyclic dicts are created: otherwise
+    its repeated full scans take most of the time of building a national graph."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass
 class _Runs:
     """Where each way's runs of present nodes are (see :func:`_runs`)."""
 
-    way_of_ref: np.ndarray  # way index of each ref
+    way_of_ref: np.ndarray  # way index of each ref, (R,)
     seg_ok: np.ndarray  # segment ref i -> i+1 lies inside a run, (R - 1,)
     run_start: np.ndarray  # segment i starts a run, (R - 1,)
     in_run: np.ndarray  # ref i belongs to a run of >= 2 present nodes, (R,)
     report: dict[str, int]
+
+
+def _present(ways: RoadWays, area: Polygon | None) -> np.ndarray:
+    """Per ref: the node is in the file and, with a clip area, inside it."""
+    present = ~np.isnan(ways.lon)
+    if area is not None:
+        idx = np.flatnonzero(present)
+        present[idx] = shapely.contains_xy(area, ways.lon[idx], ways.lat[idx])
+    return present
 
 
 def _runs(ways: RoadWays, present: np.ndarray) -> _Runs:
@@ -208,111 +276,89 @@ def _runs(ways: RoadWays, present: np.ndarray) -> _Runs:
     return _Runs(way_of_ref, seg_ok, run_start, in_run, report)
 
 
-def _present(ways: RoadWays, area: Polygon | None) -> np.ndarray:
-    """Per ref: the node is in the file and, with a clip area, inside it."""
-    present = ~np.isnan(ways.lon)
-    if area is not None:
-        idx = np.flatnonzero(present)
-        present[idx] = shapely.contains_xy(area, ways.lon[idx], ways.lat[idx])
-    return present
+@dataclass
+class _Nodes:
+    """Graph nodes: OSM ids (sorted) and coordinates (degrees); arrays elsewhere index into them."""
+
+    ids: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def of(cls, ways: RoadWays, in_run: np.ndarray) -> _Nodes:
+        """Every node on a run of a way."""
+        ids, first = np.unique(ways.refs[in_run], return_index=True)
+        return cls(ids, ways.lon[in_run][first], ways.lat[in_run][first])
 
 
-def graph_from_ways(ways: RoadWays, *, simplify: bool = True,
-                    clip: Polygon | tuple[float, float, float, float] | None = None) -> nx.MultiDiGraph:
-    """Build the road graph of ``ways`` with array operations (see the module docstring).
+@dataclass
+class _Edges:
+    """Directed edges of the unsimplified graph, in the order build_graph adds them.
 
-    ``clip`` (a polygon or a (west, south, east, north) bbox, degrees) treats nodes outside it
-    as missing, so ways crossing its border are trimmed like ways of a clipped extract.
+    ``src``/``dst`` index :class:`_Nodes`; ``key`` is the networkx multi-edge key; edges with
+    the same (src, dst) form a pair: ``pairs`` holds ``src * n + dst`` sorted, ``pair_first``
+    the first edge of each pair and ``pair_count`` how many edges it has.
     """
-    area = clip_area(clip)
-    runs = _runs(ways, _present(ways, area))
-    refs = ways.refs
-    node_ids, first_ref = np.unique(refs[runs.in_run], return_index=True)
-    node_x = ways.lon[runs.in_run][first_ref]
-    node_y = ways.lat[runs.in_run][first_ref]
-    n_nodes = len(node_ids)
 
-    # directed edges in the order build_graph adds them: way by way, run by run, along the
-    # (possibly reversed) way, forward edge then its reverse for two-way roads
-    seg = np.flatnonzero(runs.seg_ok & (refs[:-1] != refs[1:]))
-    if seg.size == 0:
-        raise NetworkLoadError("no drivable roads with two or more nodes in the file"
-                               + (" inside the clip area" if area is not None else ""), file=ways.source)
+    src: np.ndarray
+    dst: np.ndarray
+    way: np.ndarray
+    rev: np.ndarray  # the edge runs against the way's (oneway-corrected) direction
+    length: np.ndarray  # metres
+    key: np.ndarray
+    pairs: np.ndarray
+    pair_first: np.ndarray
+    pair_count: np.ndarray
+    way_oneway: np.ndarray  # per way
+
+
+def _directed_edges(ways: RoadWays, runs: _Runs, nodes: _Nodes) -> _Edges:
+    """Edges way by way, run by run, along the way (reversed for ``oneway=-1``), each forward
+    edge followed by its reverse on two-way roads; segments u->u are skipped, as build_graph."""
+    refs = ways.refs
     oneway_tag = [t.get("oneway") for t in ways.way_tags]
     way_oneway = np.array([v in ONEWAY_VALUES or t.get("junction") == "roundabout"
                            for v, t in zip(oneway_tag, ways.way_tags)], dtype=bool)
     way_reversed = np.array([v in REVERSED_VALUES for v in oneway_tag], dtype=bool)
+    seg = np.flatnonzero(runs.seg_ok & (refs[:-1] != refs[1:]))
     way = runs.way_of_ref[seg]
-    a = np.searchsorted(node_ids, refs[seg])
-    b = np.searchsorted(node_ids, refs[seg + 1])
+    a, b = np.searchsorted(nodes.ids, refs[seg]), np.searchsorted(nodes.ids, refs[seg + 1])
     flip = way_reversed[way]
     u, v = np.where(flip, b, a), np.where(flip, a, b)
     run_id = np.cumsum(runs.run_start)[seg] - 1
     along = np.where(flip, -seg, seg)
     two = ~way_oneway[way]
-    src = np.concatenate((u, v[two]))
-    dst = np.concatenate((v, u[two]))
+    src, dst = np.concatenate((u, v[two])), np.concatenate((v, u[two]))
     e_way = np.concatenate((way, way[two]))
     e_rev = np.concatenate((np.zeros(len(u), dtype=bool), np.ones(int(two.sum()), dtype=bool)))
     order = np.lexsort((e_rev, np.concatenate((along, along[two])), np.concatenate((run_id, run_id[two]))))
     src, dst, e_way, e_rev = src[order], dst[order], e_way[order], e_rev[order]
-    e_len = great_circle_m(node_y[src], node_x[src], node_y[dst], node_x[dst])
-
-    pair_key = src * n_nodes + dst
-    pairs, pair_first, pair_of_edge, pair_count = np.unique(pair_key, return_index=True, return_inverse=True,
-                                                            return_counts=True)
-    by_pair = np.argsort(pair_of_edge, kind="stable")
-    e_key = np.empty(len(src), dtype=np.int64)  # multi-edge key: rank among edges u->v in insertion order
-    e_key[by_pair] = np.arange(len(src)) - np.repeat(np.cumsum(pair_count) - pair_count, pair_count)
-
-    graph = nx.MultiDiGraph(crs="epsg:4326", created_with=f"corridor-routing pbf (osmnx {ox.__version__} conventions)",
-                            source=ways.source)
-    builder = _EdgeBuilder(ways, way_oneway)
-    if not simplify:
-        graph.add_nodes_from(_node_attrs(ways, node_ids, node_x, node_y, np.ones(n_nodes, dtype=bool), None))
-        graph.add_edges_from(builder.originals(node_ids[src], node_ids[dst], e_key, e_way, e_rev, e_len))
-        graph.graph.update(load_report=runs.report, data_notice=OSM_COPYRIGHT, schematic=False)
-        return graph
-
-    endpoint = _endpoints(ways, node_ids, src, dst, e_way, pairs, n_nodes)
-    chains = _chains(pairs, n_nodes, endpoint)
-    keep = np.ones(n_nodes, dtype=bool)
-    keep[chains.removed] = False
-    keep &= ~_ring_nodes(pairs, n_nodes, endpoint)
-
-    kept_e = np.flatnonzero(keep[src] & keep[dst])
-    ch_keep = np.flatnonzero(keep[chains.origin] & keep[chains.dest])
-    # key of a merged edge: after all original edges u->v, then earlier merged edges u->v
-    c_key = chains.origin[ch_keep] * n_nodes + chains.dest[ch_keep]
-    pos = np.minimum(np.searchsorted(pairs, c_key), len(pairs) - 1)
-    originals_uv = np.where(pairs[pos] == c_key, pair_count[pos], 0)
-    by_key = np.argsort(c_key, kind="stable")
-    starts = np.searchsorted(c_key[by_key], c_key[by_key], side="left")
-    c_rank = np.empty(len(ch_keep), dtype=np.int64)
-    c_rank[by_key] = np.arange(len(ch_keep)) - starts
-    chain_keys = originals_uv + c_rank
-
-    pair_edge = pair_first[chains.pairs]  # the first edge of each merged pair carries its data
-    chain_len = np.add.reduceat(e_len[pair_edge], chains.start) if chains.start.size else np.zeros(0)
-    geometry = shapely.linestrings(np.column_stack((node_x[chains.seq], node_y[chains.seq])),
-                                   indices=chains.seq_chain) if chains.start.size else np.zeros(0, dtype=object)
-    edges_u = np.concatenate((src[kept_e], chains.origin[ch_keep]))
-    edges_v = np.concatenate((dst[kept_e], chains.dest[ch_keep]))
-    edges_k = np.concatenate((e_key[kept_e], chain_keys))
-    street_count = _street_count(edges_u, edges_v, edges_k, n_nodes)
-
-    graph.add_nodes_from(_node_attrs(ways, node_ids, node_x, node_y, keep, street_count))
-    graph.add_edges_from(builder.originals(node_ids[src[kept_e]], node_ids[dst[kept_e]], e_key[kept_e],
-                                           e_way[kept_e], e_rev[kept_e], e_len[kept_e]))
-    graph.add_edges_from(builder.merged(chains, ch_keep, node_ids[chains.origin[ch_keep]],
-                                        node_ids[chains.dest[ch_keep]], chain_keys, e_way[pair_edge],
-                                        e_rev[pair_edge], chain_len, geometry))
-    graph.graph.update(simplified=True, load_report=runs.report, data_notice=OSM_COPYRIGHT, schematic=False)
-    return graph
+    length = great_circle_m(nodes.y[src], nodes.x[src], nodes.y[dst], nodes.x[dst])
+    pairs, first, pair_of_edge, count = np.unique(src * nodes.n + dst, return_index=True, return_inverse=True,
+                                                  return_counts=True)
+    key = np.empty(len(src), dtype=np.int64)  # rank among the edges u->v, in insertion order
+    key[np.argsort(pair_of_edge, kind="stable")] = np.arange(len(src)) - np.repeat(np.cumsum(count) - count, count)
+    return _Edges(src, dst, e_way, e_rev, length, key, pairs, first, count, way_oneway)
 
 
-def _endpoints(ways: RoadWays, node_ids: np.ndarray, src: np.ndarray, dst: np.ndarray, e_way: np.ndarray,
-               pairs: np.ndarray, n_nodes: int) -> np.ndarray:
+def _undirected(pairs: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct undirected node pairs (lo < hi) of the directed pairs ``u * n + v``."""
+    u, v = pairs // n_nodes, pairs % n_nodes
+    keys = _unique(np.minimum(u, v) * n_nodes + np.maximum(u, v))
+    return keys // n_nodes, keys % n_nodes
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: faster than numpy 2's hash-based ``np.unique`` here)."""
+    ordered = np.sort(values)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))] if ordered.size else ordered
+
+
+def _endpoints(ways: RoadWays, nodes: _Nodes, edges: _Edges, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """osmnx's endpoint rules (``simplification._is_endpoint``) for every node at once.
 
     A node is an endpoint when it has no in- or no out-edges, when it does not have exactly
@@ -320,43 +366,34 @@ def _endpoints(ways: RoadWays, node_ids: np.ndarray, src: np.ndarray, dst: np.nd
     ``SIMPLIFY_NODE_ATTRS_INCLUDE``, or when its edges differ in one of
     ``SIMPLIFY_EDGE_ATTRS_DIFFER``. (osmnx's self-loop rule never fires: edges u->u are skipped.)
     """
-    in_deg = np.bincount(dst, minlength=n_nodes)
-    out_deg = np.bincount(src, minlength=n_nodes)
-    lo, hi = _undirected(pairs, n_nodes)
-    neighbours = np.bincount(lo, minlength=n_nodes) + np.bincount(hi, minlength=n_nodes)
+    n = nodes.n
+    in_deg, out_deg = np.bincount(edges.dst, minlength=n), np.bincount(edges.src, minlength=n)
+    neighbours = np.bincount(lo, minlength=n) + np.bincount(hi, minlength=n)
     degree = in_deg + out_deg
     endpoint = (in_deg == 0) | (out_deg == 0) | ~((neighbours == 2) & ((degree == 2) | (degree == 4)))
     tagged = [nid for nid, tags in ways.node_tags.items() if any(k in tags for k in SIMPLIFY_NODE_ATTRS_INCLUDE)]
     if tagged:
         tagged_ids = np.asarray(tagged, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(node_ids, tagged_ids), n_nodes - 1)
-        endpoint[pos[node_ids[pos] == tagged_ids]] = True
+        pos = np.minimum(np.searchsorted(nodes.ids, tagged_ids), n - 1)
+        endpoint[pos[nodes.ids[pos] == tagged_ids]] = True
     classes: dict[tuple[str | None, ...], int] = {}
     way_class = np.array([classes.setdefault(tuple(t.get(k) for k in SIMPLIFY_EDGE_ATTRS_DIFFER), len(classes))
                           for t in ways.way_tags], dtype=np.int64)
-    e_class = way_class[e_way]
-    low = np.full(n_nodes, len(classes), dtype=np.int64)
-    high = np.full(n_nodes, -1, dtype=np.int64)
-    for ends in (src, dst):
+    e_class = way_class[edges.way]
+    low, high = np.full(n, len(classes), dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    for ends in (edges.src, edges.dst):
         np.minimum.at(low, ends, e_class)
         np.maximum.at(high, ends, e_class)
     return endpoint | ((high >= 0) & (low != high))
-
-
-def _undirected(pairs: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct undirected node pairs (lo < hi) of the directed pairs ``u * n + v``."""
-    u, v = pairs // n_nodes, pairs % n_nodes
-    keys = np.unique(np.minimum(u, v) * n_nodes + np.maximum(u, v))
-    return keys // n_nodes, keys % n_nodes
 
 
 @dataclass
 class _Chains:
     """Paths between endpoints through interstitial nodes, as osmnx's ``_get_paths_to_simplify``.
 
-    Chain ``c`` runs over directed pairs ``pairs[start[c]:end[c]]`` (indices into the unique
-    pair array) from node ``origin[c]`` to ``dest[c]``; its node sequence is
-    ``seq[seq_chain == c]``. ``removed`` are the interstitial nodes osmnx deletes.
+    Chain ``c`` is the directed pairs ``pairs[start[c]:end[c]]`` (indices into the unique pair
+    array), from node ``origin[c]`` to node ``dest[c]``; its node sequence is
+    ``seq[seq_start[c]:seq_start[c + 1]]``. ``removed`` are the interstitial nodes osmnx deletes.
     """
 
     pairs: np.ndarray
@@ -365,11 +402,11 @@ class _Chains:
     origin: np.ndarray
     dest: np.ndarray
     seq: np.ndarray
-    seq_chain: np.ndarray
+    seq_chain: np.ndarray  # chain index of each entry of seq
     removed: np.ndarray
 
 
-def _chains(pairs: np.ndarray, n_nodes: int, endpoint: np.ndarray) -> _Chains:
+def _chains(pairs: np.ndarray, n_nodes: int, endpoint: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> _Chains:
     """Find every chain by linking each pair u->v (v interstitial) to v->w, w v's other neighbour.
 
     A chain starts at a pair leaving an endpoint and ends at a pair entering an endpoint (or,
@@ -379,9 +416,7 @@ def _chains(pairs: np.ndarray, n_nodes: int, endpoint: np.ndarray) -> _Chains:
     """
     n_pairs = len(pairs)
     psrc, pdst = pairs // n_nodes, pairs % n_nodes
-    lo, hi = _undirected(pairs, n_nodes)
-    nb_node = np.concatenate((lo, hi))
-    nb_other = np.concatenate((hi, lo))
+    nb_node, nb_other = np.concatenate((lo, hi)), np.concatenate((hi, lo))
     by_node = np.argsort(nb_node, kind="stable")
     nb_other = nb_other[by_node]
     first_nb = np.searchsorted(nb_node[by_node], np.arange(n_nodes))
@@ -396,8 +431,7 @@ def _chains(pairs: np.ndarray, n_nodes: int, endpoint: np.ndarray) -> _Chains:
     prev[pos[linked]] = entering[linked]
 
     # pointer jumping: anc -> the chain's first pair, rank -> position in the chain
-    idx = np.arange(n_pairs, dtype=np.int64)
-    anc = np.where(prev >= 0, prev, idx)
+    anc = np.where(prev >= 0, prev, np.arange(n_pairs, dtype=np.int64))
     rank = (prev >= 0).astype(np.int64)
     active = np.flatnonzero(prev >= 0)
     for _ in range(n_pairs.bit_length() + 1):
@@ -407,31 +441,39 @@ def _chains(pairs: np.ndarray, n_nodes: int, endpoint: np.ndarray) -> _Chains:
         rank[active] = rank[active] + rank[up]
         anc[active] = anc[up]
         active = active[anc[active] != anc[anc[active]]]
-    head = anc
-    member = (prev[head] < 0) & endpoint[psrc[head]] & ~endpoint[pdst[head]]
-    mem = np.flatnonzero(member)
-    mem = mem[np.lexsort((rank[mem], head[mem]))]
-    new_chain = np.concatenate(([True], head[mem][1:] != head[mem][:-1])) if mem.size else np.zeros(0, bool)
+    member = np.flatnonzero((prev[anc] < 0) & endpoint[psrc[anc]] & ~endpoint[pdst[anc]])
+    member = member[np.lexsort((rank[member], anc[member]))]
+    head = anc[member]
+    new_chain = np.concatenate(([True], head[1:] != head[:-1]))[: member.size]
     start = np.flatnonzero(new_chain)
-    end = np.concatenate((start[1:], [mem.size])).astype(np.int64)
-    chain_of = np.cumsum(new_chain) - 1
-    origin, dest = psrc[mem[start]], pdst[mem[end - 1]]
-    seq = np.empty(mem.size + start.size, dtype=np.int64)
+    end = np.append(start[1:], member.size)
+    origin, dest = psrc[member[start]], pdst[member[end - 1]]
+    seq = np.empty(member.size + start.size, dtype=np.int64)
     seq[start + np.arange(start.size)] = origin
-    seq[np.arange(mem.size) + chain_of + 1] = pdst[mem]
-    seq_chain = np.repeat(np.arange(start.size), end - start + 1)
-    not_last = np.ones(mem.size, dtype=bool)
+    seq[np.arange(member.size) + np.cumsum(new_chain)] = pdst[member]
+    not_last = np.ones(member.size, dtype=bool)
     not_last[end - 1] = False
-    return _Chains(mem, start, end, origin, dest, seq, seq_chain, pdst[mem[not_last]])
+    return _Chains(member, start, end, origin, dest, seq, np.repeat(np.arange(start.size), end - start + 1),
+                   pdst[member[not_last]])
 
 
-def _ring_nodes(pairs: np.ndarray, n_nodes: int, endpoint: np.ndarray) -> np.ndarray:
+def _ring_nodes(n_nodes: int, endpoint: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Nodes of weakly connected components without any endpoint (osmnx ``remove_rings``)."""
-    lo, hi = _undirected(pairs, n_nodes)
     adjacency = coo_matrix((np.ones(len(lo), dtype=np.int8), (lo, hi)), shape=(n_nodes, n_nodes))
     n_comp, label = connected_components(adjacency, directed=False)
     has_endpoint = np.bincount(label, weights=endpoint, minlength=n_comp) > 0
     return ~has_endpoint[label]
+
+
+def _merged_keys(chains: _Chains, which: np.ndarray, edges: _Edges, n_nodes: int) -> np.ndarray:
+    """networkx keys of merged edges: after every original edge u->v, then earlier merged ones."""
+    uv = chains.origin[which] * n_nodes + chains.dest[which]
+    pos = np.minimum(np.searchsorted(edges.pairs, uv), len(edges.pairs) - 1)
+    originals = np.where(edges.pairs[pos] == uv, edges.pair_count[pos], 0)
+    order = np.argsort(uv, kind="stable")
+    rank = np.empty(len(uv), dtype=np.int64)
+    rank[order] = np.arange(len(uv)) - np.searchsorted(uv[order], uv[order], side="left")
+    return originals + rank
 
 
 def _street_count(u: np.ndarray, v: np.ndarray, key: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -439,61 +481,89 @@ def _street_count(u: np.ndarray, v: np.ndarray, key: np.ndarray, n_nodes: int) -
     a node with self-loops counts 2 for them."""
     loop = u == v
     n_keys = int(key.max(initial=0)) + 1
-    streets = np.unique((np.minimum(u, v) * n_nodes + np.maximum(u, v))[~loop] * n_keys + key[~loop]) // n_keys
-    return (2 * np.bincount(np.unique(u[loop]), minlength=n_nodes)
+    streets = _unique((np.minimum(u, v) * n_nodes + np.maximum(u, v))[~loop] * n_keys + key[~loop]) // n_keys
+    return (2 * np.bincount(_unique(u[loop]), minlength=n_nodes)
             + np.bincount(streets // n_nodes, minlength=n_nodes) + np.bincount(streets % n_nodes, minlength=n_nodes))
 
 
-def _node_attrs(ways: RoadWays, node_ids: np.ndarray, x: np.ndarray, y: np.ndarray, keep: np.ndarray,
-                street_count: np.ndarray | None) -> Iterable[tuple[int, dict]]:
+# ---------------------------------------------------------------- networkx objects
+
+_EdgeTuple = tuple[int, int, int, dict]
+
+
+def _node_attrs(ways: RoadWays, nodes: _Nodes, keep: np.ndarray,
+                street_count: np.ndarray | None) -> Iterator[tuple[int, dict]]:
     """(node id, attributes) of the kept nodes: ``y``, ``x`` (degrees), kept tags, ``street_count``."""
     tags = ways.node_tags
     idx = np.flatnonzero(keep)
-    counts = street_count[idx].tolist() if street_count is not None else None
-    for i, (nid, xi, yi) in enumerate(zip(node_ids[idx].tolist(), x[idx].tolist(), y[idx].tolist())):
-        attrs = {"y": yi, "x": xi, **tags.get(nid, {})}
-        if counts is not None:
-            attrs["street_count"] = counts[i]
-        yield nid, attrs
+    rows = zip(nodes.ids[idx].tolist(), nodes.x[idx].tolist(), nodes.y[idx].tolist())
+    if street_count is None:
+        for nid, x, y in rows:
+            yield nid, {"y": y, "x": x, **tags.get(nid, {})}
+    else:
+        for (nid, x, y), count in zip(rows, street_count[idx].tolist()):
+            yield nid, {"y": y, "x": x, **tags.get(nid, {}), "street_count": count}
 
 
-class _EdgeBuilder:
-    """Edge attribute dicts as osmnx builds them: way tags, osmid, oneway, reversed, length."""
+def _edge_data(ways: RoadWays, oneway: list[bool]) -> Callable[[int, bool], dict]:
+    """``data(way, reversed)``: a new dict of the way's kept tags, ``osmid``, ``oneway``, ``reversed``."""
+    tags, ids = ways.way_tags, ways.way_ids.tolist()
 
-    def __init__(self, ways: RoadWays, way_oneway: np.ndarray):
-        self.tags = ways.way_tags
-        self.ids = ways.way_ids.tolist()
-        self.oneway = way_oneway.tolist()
+    def data(way: int, rev: bool) -> dict:
+        return {**tags[way], "osmid": ids[way], "oneway": oneway[way], "reversed": rev}
 
-    def _base(self, way: int, rev: bool) -> dict:
-        return {**self.tags[way], "osmid": self.ids[way], "oneway": self.oneway[way], "reversed": rev}
+    return data
 
-    def originals(self, u: np.ndarray, v: np.ndarray, key: np.ndarray, way: np.ndarray, rev: np.ndarray,
-                  length: np.ndarray) -> Iterable[tuple[int, int, int, dict]]:
-        """Unmerged edges (u, v, key, data), ``u``/``v`` as node ids."""
-        for ui, vi, ki, w, r, ln in zip(u.tolist(), v.tolist(), key.tolist(), way.tolist(), rev.tolist(),
-                                        length.tolist()):
-            yield ui, vi, ki, {**self._base(w, r), "length": ln}
 
-    def merged(self, chains: _Chains, which: np.ndarray, u: np.ndarray, v: np.ndarray, keys: np.ndarray,
-               pair_way: np.ndarray, pair_rev: np.ndarray, length: np.ndarray,
-               geometry: np.ndarray) -> Iterable[tuple[int, int, int, dict]]:
-        """Merged edges (u, v, key, data) of chains ``which``: the attributes of the chain's pairs,
-        a single value where all agree, else ``list(set(values))`` (osmnx); ``length`` summed."""
-        ways_l, revs_l = pair_way.tolist(), pair_rev.tolist()
-        start_l, end_l = chains.start.tolist(), chains.end.tolist()
-        length_l = length.tolist()
-        for c, ui, vi, ki in zip(which.tolist(), u.tolist(), v.tolist(), keys.tolist()):
-            s, e = start_l[c], end_l[c]
-            combos = dict.fromkeys(zip(ways_l[s:e], revs_l[s:e]))
-            if len(combos) == 1:
-                data = self._base(*next(iter(combos)))
-            else:
-                values: dict[str, list] = {}
-                for w, r in combos:
-                    for k, val in self._base(w, r).items():
-                        values.setdefault(k, []).append(val)
-                data = {k: vals[0] if len(set(vals)) == 1 else list(set(vals)) for k, vals in values.items()}
-            data["length"] = length_l[c]
-            data["geometry"] = geometry[c]
-            yield ui, vi, ki, data
+def _original_edges(ways: RoadWays, nodes: _Nodes, edges: _Edges, which: np.ndarray) -> Iterator[_EdgeTuple]:
+    """Unmerged edges (u, v, key, data) with their ``length`` (m)."""
+    data = _edge_data(ways, edges.way_oneway.tolist())
+    for u, v, k, w, r, length in zip(nodes.ids[edges.src[which]].tolist(), nodes.ids[edges.dst[which]].tolist(),
+                                     edges.key[which].tolist(), edges.way[which].tolist(),
+                                     edges.rev[which].tolist(), edges.length[which].tolist()):
+        d = data(w, r)
+        d["length"] = length
+        yield u, v, k, d
+
+
+def _merged_edges(ways: RoadWays, nodes: _Nodes, edges: _Edges, chains: _Chains, which: np.ndarray,
+                  keys: np.ndarray) -> Iterator[_EdgeTuple]:
+    """Merged edges (u, v, key, data) of chains ``which``, as osmnx's ``simplify_graph``.
+
+    Each pair of a chain contributes the data of its first edge; an attribute keeps a single
+    value where all pairs agree, else ``list(set(values))``; ``length`` is summed (m) and
+    ``geometry`` is the LineString through the chain's nodes (degrees).
+    """
+    if which.size == 0:
+        return
+    pair_edge = edges.pair_first[chains.pairs]
+    combo = edges.way[pair_edge] * 2 + edges.rev[pair_edge]  # (way, reversed) of each pair
+    uniform = np.minimum.reduceat(combo, chains.start) == np.maximum.reduceat(combo, chains.start)
+    length = np.add.reduceat(edges.length[pair_edge], chains.start)
+    seq_keep = np.isin(chains.seq_chain, which)
+    geometry = shapely.linestrings(np.column_stack((nodes.x[chains.seq[seq_keep]], nodes.y[chains.seq[seq_keep]])),
+                                   indices=np.searchsorted(which, chains.seq_chain[seq_keep]))
+    data = _edge_data(ways, edges.way_oneway.tolist())
+    combo_l, start_l, end_l = combo.tolist(), chains.start.tolist(), chains.end.tolist()
+    for c, u, v, k, flat, ln, geom in zip(which.tolist(), nodes.ids[chains.origin[which]].tolist(),
+                                          nodes.ids[chains.dest[which]].tolist(), keys.tolist(),
+                                          uniform[which].tolist(), length[which].tolist(), geometry):
+        if flat:
+            d = data(combo_l[start_l[c]] >> 1, bool(combo_l[start_l[c]] & 1))
+        else:
+            values: dict[str, list] = {}
+            for cmb in dict.fromkeys(combo_l[start_l[c]:end_l[c]]):
+                for name, value in data(cmb >> 1, bool(cmb & 1)).items():
+                    values.setdefault(name, []).append(value)
+            d = {name: vals[0] if len(set(vals)) == 1 else list(set(vals)) for name, vals in values.items()}
+        d["length"] = ln
+        d["geometry"] = geom
+        yield u, v, k, d
+
+
+def _add_edges(graph: nx.MultiDiGraph, edges: Iterable[_EdgeTuple]) -> None:
+    """Add (u, v, key, data) edges whose nodes are in ``graph``, keeping ``data`` as the edge's
+    attribute dict (networkx's add_edges_from copies every dict through views, 5x slower)."""
+    add_edge = graph.add_edge
+    for u, v, k, d in edges:
+        add_edge(u, v, k, **d)

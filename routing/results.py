@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -15,6 +15,9 @@ from .analysis.reach import Route
 from .damage import Damage
 from .engine import Engine
 from .scenario import EventOutcome, Scenario
+
+if TYPE_CHECKING:
+    import folium
 
 SCHEMATIC_BANNER = ("SCHEMATIC NETWORK — for demos and tests, NOT OpenStreetMap data: "
                     "distances and times are illustrative only.")
@@ -138,6 +141,15 @@ class ScenarioResult:
         from .outputs.report import html_summary
 
         return html_summary(self)
+
+    def web_map(self, **options: Any) -> folium.Map:
+        """Interactive before/after map (folium; displays in Jupyter, works offline).
+
+        ``options`` go to :func:`routing.outputs.webmap.web_map` (``network``, ``tiles``).
+        """
+        from .outputs.webmap import web_map
+
+        return web_map(self, **options)
 
     def write(self, out: str, *, maps: bool = True) -> None:
         """Write report.md, metrics.json, routes.gpkg and maps into ``out`` atomically."""

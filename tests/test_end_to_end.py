@@ -167,3 +167,8 @@ def test_capacity_overrides_and_origin_polygon_change_the_flow(tmp_path):
 def _write(path, text):
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_outputs_have_ordinary_permissions(demo_out):
+    assert (demo_out / "metrics.json").stat().st_mode & 0o044 == 0o044  # group/other may read
+    assert demo_out.stat().st_mode & 0o055 == 0o055

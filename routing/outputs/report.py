@@ -156,14 +156,25 @@ def markdown(result: "ScenarioResult", images: list[str]) -> str:
 
 
 def html_summary(result: "ScenarioResult") -> str:
-    """A compact HTML summary for Jupyter (notice, headline counts, changed OD pairs)."""
+    """A compact HTML summary for Jupyter: notice, headline counts, events, changed OD pairs, evacuation."""
     s = result.summary()
+
+    def table(df: pd.DataFrame, columns: dict[str, str]) -> str:
+        cols = [c for c in columns if c in df.columns]
+        return df[cols].rename(columns=columns).to_html(index=False, float_format=lambda v: f"{v:,.1f}", na_rep="—")
+
     changed = result.od[result.od["status"] != "unchanged"]
-    cols = [c for c in OD_COLUMNS if c in changed.columns]
-    table = changed[cols].rename(columns=OD_COLUMNS).to_html(index=False, float_format=lambda v: f"{v:,.1f}",
-                                                             na_rep="—")
     colour = "#b00" if result.schematic else "#555"
-    return (f"<div><h3>{html.escape(result.scenario.name)}</h3>"
-            f"<p style='color:{colour}'><b>{html.escape(result.data_notice)}</b></p>"
-            f"<p>{s['edges_removed']} edges removed, {s['nodes_closed']} nodes closed; OD pairs: "
-            f"{html.escape(', '.join(f'{n} {k}' for k, n in sorted(s['od_status'].items())))}</p>{table}</div>")
+    parts = [f"<div><h3>{html.escape(result.scenario.name)}</h3>",
+             f"<p style='color:{colour}'><b>{html.escape(result.data_notice)}</b></p>",
+             f"<p>{s['edges_removed']} edges removed, {s['nodes_closed']} nodes closed, {s['edges_degraded']} "
+             "edges degraded; OD pairs: "
+             f"{html.escape(', '.join(f'{n} {k}' for k, n in sorted(s['od_status'].items())))}</p>",
+             "<h4>Events</h4>", events_table(result).to_html(index=False),
+             f"<h4>OD pairs that changed ({len(changed)} of {len(result.od)})</h4>", table(changed, OD_COLUMNS)]
+    if result.evacuation is not None:
+        parts += [f"<h4>Evacuation from {html.escape(result.scenario.evacuation.origin)}</h4>",
+                  table(result.evacuation, EVAC_COLUMNS)]
+    parts.append("<p><small>As data: <code>.od</code>, <code>.routes_gdf()</code>, <code>.damaged_edges_gdf()</code>, "
+                 "<code>.places_gdf()</code>; map: <code>.web_map()</code></small></p></div>")
+    return "".join(parts)

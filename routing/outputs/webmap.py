@@ -8,9 +8,10 @@ vector layers, circle markers, popups, tooltips and the layer control, which nee
 The background tile layer is the only thing fetched from the internet; without it the vector
 layers still draw.
 
-Layers (each toggleable in the layer control): "Network", "Routes before", "Routes after",
-"Evacuation routes before/after", "Destroyed / closed", "Degraded", "Places" and, when the
-capacity analysis ran, "Evacuation flow before/after". Empty optional layers are left out.
+Layers (each toggleable in the layer control, see ``LAYERS``): "Network", "Evacuation flow
+before/after" (when the capacity analysis ran), "Routes before", "Routes after", "Evacuation
+routes before/after" (when the scenario has an evacuation), "Destroyed / closed", "Degraded"
+(when something was degraded) and "Places".
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ NETWORK_MAX_EDGES = 40_000  # above this the grey "Network" layer is left out by
 COORD_DECIMALS = 5  # ~1 m: keeps the HTML small
 LEAFLET_PACKAGE = "xstatic.pkg.leaflet"  # PyPI: xstatic-leaflet
 
-LAYERS = {
+LAYERS = {  # in the layer control's order, bottom to top of the drawing
     "network": "Network",
+    "flow_before": "Evacuation flow before",
+    "flow_after": "Evacuation flow after",
     "routes_before": "Routes before",
     "routes_after": "Routes after",
     "evac_before": "Evacuation routes before",
@@ -55,8 +58,6 @@ LAYERS = {
     "destroyed": "Destroyed / closed",
     "degraded": "Degraded",
     "places": "Places",
-    "flow_before": "Evacuation flow before",
-    "flow_after": "Evacuation flow after",
 }
 
 
@@ -95,6 +96,7 @@ class OfflineMap(folium.Map):
 
 # ------------------------------------------------------------------ features
 def _rounded(geom: Any) -> dict[str, Any]:
+    """GeoJSON geometry with coordinates rounded to ``COORD_DECIMALS``."""
     return mapping(shapely.transform(geom, lambda c: np.round(c, COORD_DECIMALS)))
 
 
@@ -106,8 +108,9 @@ def _collection(rows: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
                          for g, p in rows]}
 
 
-PERMANENT_LABEL = folium.JsCode("function(feature, layer) {"
-                         " layer.bindTooltip(feature.properties.label, {permanent: true, direction: 'right', className: 'routing-label'}); }")
+PERMANENT_LABEL = folium.JsCode(
+    "function(feature, layer) { layer.bindTooltip(feature.properties.label,"
+    " {permanent: true, direction: 'right', className: 'routing-label'}); }")
 LABEL_CSS = (".leaflet-tooltip.routing-label { padding: 0 4px; font: 11px/1.4 sans-serif; "
              "background: rgba(255,255,255,0.85); box-shadow: none; }")
 
@@ -143,6 +146,7 @@ def _event_text(result: "ScenarioResult", cause: str) -> str:
 
 
 def _fmt(value: float, unit: str) -> str:
+    """'12.3 min', or a dash when not reachable."""
     return f"{value:,.1f} {unit}" if np.isfinite(value) else "—"
 
 
@@ -167,28 +171,55 @@ def _network_rows(result: "ScenarioResult") -> list[tuple[Any, dict[str, Any]]]:
 
 
 def _route_rows(routes: "gpd.GeoDataFrame", od_status: dict[tuple[str, str], str]) -> list[tuple[Any, dict]]:
+    """Routes from ``routes_gdf()``; alternatives (rank > 1) thinner."""
     rows = []
     for r in routes.itertuples():
-        status = od_status.get((r.origin, r.destination), "")
-        rows.append((r.geometry, {"label": f"{r.origin} → {r.destination}" + (f" (route {r.rank})" if r.rank > 1 else ""),
+        label = f"{r.origin} → {r.destination}" + (f" (route {r.rank})" if r.rank > 1 else "")
+        rows.append((r.geometry, {"label": label,
                                   "origin": r.origin, "destination": r.destination, "rank": int(r.rank),
                                   "minutes": _fmt(r.minutes, "min"), "km": _fmt(r.km, "km"),
-                                  "status": status, "assets": r.assets or "—",
+                                  "status": od_status.get((r.origin, r.destination), ""), "assets": r.assets or "—",
                                   "weight": 4 if r.rank == 1 else 2}))
     return rows
 
 
 def _flow_rows(result: "ScenarioResult", state: str) -> list[tuple[Any, dict[str, Any]]]:
-    flows = result.evacuation_capacity[state].edge_flows_vph
+    """Edges carrying evacuation max-flow, width proportional to the flow (as on the PNG maps)."""
+    cap_result = result.evacuation_capacity[state]
     rows = []
     for idx, width in result.flow_edges(state):
         e = result.engine.edges[idx]
+        vph = float(cap_result.edge_flows_vph[e])
         cap = float(result.graph.edges[e].get("capacity") or 0)
-        vph = float(flows[e])
-        rows.append((result.edge_geometry(idx), {"label": f"{vph:,.0f} veh/h", "flow": f"{vph:,.0f} veh/h",
-                                                 "capacity": f"{cap:,.0f} veh/h",
-                                                 "use": f"{100 * vph / cap:.0f} %" if cap else "—",
-                                                 "weight": round(width, 1)}))
+        rows.append((result.edge_geometry(idx), {
+            "label": f"{vph:,.0f} veh/h", "flow": f"{vph:,.0f} veh/h",
+            "persons": f"{vph * cap_result.persons_per_vehicle:,.0f} persons/h", "capacity": f"{cap:,.0f} veh/h",
+            "use": f"{100 * vph / cap:.0f} %" if cap else "—", "weight": round(width, 1)}))
+    return rows
+
+
+def _damage_rows(result: "ScenarioResult", damaged: "gpd.GeoDataFrame") -> list[tuple[Any, dict[str, Any]]]:
+    """Removed or degraded edges with OSM way id, name, ref and the event that hit them."""
+    return [(r.geometry, {"label": f"{r.effect}: {r.ref or r.name or r.highway}", "osmid": r.osmid,
+                          "name": r.name or "—", "ref": r.ref or "—", "highway": r.highway,
+                          "bridge": r.bridge or "—",
+                          "effect": r.effect if r.effect == "removed" else
+                          f"speed ×{r.speed_factor:g}, capacity ×{r.capacity_factor:g}",
+                          "event": _event_text(result, r.event)}) for r in damaged.itertuples()]
+
+
+def _closed_node_rows(result: "ScenarioResult") -> list[tuple[Any, dict[str, Any]]]:
+    """Closed nodes (border posts, junctions) with their OSM id, name, barrier and event."""
+    G = result.graph
+    rows = []
+    for n in sorted(result.damage.removed_nodes, key=str):
+        d = G.nodes[n]
+        causes = sorted({result.damage.cause[e] for e in (*G.in_edges(n, keys=True), *G.out_edges(n, keys=True))
+                         if e in result.damage.cause})
+        name = str(d.get("name:en") or d.get("name") or "")
+        rows.append((Point(d["x"], d["y"]), {"label": f"closed: {name or n}", "osmid": str(d.get("osmid", n)),
+                                             "name": name or "—", "barrier": str(d.get("barrier") or "—"),
+                                             "event": "; ".join(_event_text(result, c) for c in causes) or "—"}))
     return rows
 
 
@@ -214,7 +245,8 @@ def web_map(result: "ScenarioResult", *, network: bool | None = None,
             tiles: str | None = "OpenStreetMap") -> folium.Map:
     """The interactive before/after map of ``result`` (display it in Jupyter, or ``.save()`` it).
 
-    ``network`` draws every road in grey (default: when the graph has at most
+    OD routes are drawn for the pairs whose route changed (as on the PNG maps; the OD table has
+    all pairs). ``network`` draws every road in grey (default: when the graph has at most
     ``NETWORK_MAX_EDGES`` edges). ``tiles`` is a folium tile name for the background (fetched
     online when the map is viewed), or None for none; the vector layers never depend on it.
     """
@@ -230,86 +262,65 @@ def web_map(result: "ScenarioResult", *, network: bool | None = None,
     def layer(key: str, show: bool = True) -> folium.FeatureGroup:
         return folium.FeatureGroup(name=LAYERS[key], show=show).add_to(m)
 
+    # drawn bottom to top: network, flows, routes, damage, places
     if network if network is not None else G.number_of_edges() <= NETWORK_MAX_EDGES:
         _geojson(layer("network"), _network_rows(result), {"color": NETWORK_COLOUR, "weight": 1.2, "opacity": 0.8},
                  {"osmid": "OSM way", "name": "name", "ref": "ref", "highway": "highway"})
     elif network is None:
         log.info("web map: %d edges, the 'Network' layer is left out", G.number_of_edges())
 
+    for key, state in (("flow_before", "baseline"), ("flow_after", "damaged")):
+        if (result.evacuation_capacity or {}).get(state) is not None and (rows := _flow_rows(result, state)):
+            _geojson(layer(key, show=state == "damaged"), rows, {"color": EVAC_COLOUR, "opacity": 0.4},
+                     {"flow": "evacuation flow", "persons": "persons", "capacity": "capacity",
+                      "use": "capacity used"})
+
     od_status = dict(zip(zip(result.od["origin"], result.od["destination"]), result.od["status"]))
     changed = {k for k, s in od_status.items() if s != "unchanged"}
     routes = result.routes_gdf()
-    route_fields = {"origin": "from", "destination": "to", "minutes": "time", "km": "distance",
-                    "status": "status", "assets": "assets used"}
     for key, state, colour in (("routes_before", "baseline", BASE_COLOUR), ("routes_after", "damaged", AFTER_COLOUR)):
         group = layer(key)
-        if len(routes):
-            sel = routes[(routes["kind"] == "od") & (routes["state"] == state)]
-            sel = sel[[(o, d) in changed for o, d in zip(sel["origin"], sel["destination"])]]
-            if len(sel):
-                _geojson(group, _route_rows(sel, od_status), {"color": colour, "opacity": 0.75}, route_fields)
-    if result.evacuation_routes:
-        for key, state in (("evac_before", "baseline"), ("evac_after", "damaged")):
-            sel = routes[(routes["kind"] == "evacuation") & (routes["state"] == state)]
-            group = layer(key, show=state == "damaged")
-            if len(sel):
-                _geojson(group, _route_rows(sel, {}), {"color": EVAC_COLOUR, "opacity": 0.8, "dashArray": "8 5"},
-                         {"destination": "to", "rank": "route", "minutes": "time", "km": "distance",
-                          "assets": "assets used"})
+        sel = routes[(routes["kind"] == "od") & (routes["state"] == state)] if len(routes) else routes
+        sel = sel[[(o, d) in changed for o, d in zip(sel["origin"], sel["destination"])]] if len(sel) else sel
+        if len(sel):
+            _geojson(group, _route_rows(sel, od_status), {"color": colour, "opacity": 0.75},
+                     {"origin": "from", "destination": "to", "minutes": "time", "km": "distance",
+                      "status": "status", "assets": "assets used"})
+    for key, state in (("evac_before", "baseline"), ("evac_after", "damaged")):
+        sel = routes[(routes["kind"] == "evacuation") & (routes["state"] == state)] if len(routes) else routes
+        if len(sel):
+            _geojson(layer(key, show=state == "damaged"), _route_rows(sel, {}),
+                     {"color": EVAC_COLOUR, "opacity": 0.8, "dashArray": "8 5"},
+                     {"destination": "to", "rank": "route", "minutes": "time", "km": "distance",
+                      "assets": "assets used"})
 
     damaged = result.damaged_edges_gdf()
     damage_fields = {"osmid": "OSM way", "name": "name", "ref": "ref", "highway": "highway", "bridge": "bridge",
                      "effect": "effect", "event": "event"}
-    for key, effect, colour, width in (("destroyed", "removed", BROKEN_COLOUR, 6),
-                                       ("degraded", "degraded", DEGRADED_COLOUR, 5)):
-        sel = damaged[damaged["effect"] == effect] if len(damaged) else damaged
-        if key == "degraded" and not len(sel):
-            continue
-        group = layer(key)
-        if len(sel):
-            rows = [(r.geometry, {"label": f"{r.effect}: {r.ref or r.name or r.highway}", "osmid": r.osmid,
-                                  "name": r.name or "—", "ref": r.ref or "—", "highway": r.highway,
-                                  "bridge": r.bridge or "—", "effect": r.effect if effect == "removed" else
-                                  f"speed ×{r.speed_factor:g}, capacity ×{r.capacity_factor:g}",
-                                  "event": _event_text(result, r.event)}) for r in sel.itertuples()]
-            _geojson(group, rows, {"color": colour, "weight": width, "opacity": 0.9}, damage_fields)
-        if key == "destroyed":
-            _closed_nodes(result, group)
+    group = layer("destroyed")
+    if len(removed := damaged[damaged["effect"] == "removed"] if len(damaged) else damaged):
+        _geojson(group, _damage_rows(result, removed), {"color": BROKEN_COLOUR, "weight": 6, "opacity": 0.9},
+                 damage_fields)
+    if rows := _closed_node_rows(result):
+        _geojson(group, rows, {"color": "white", "weight": 2, "fill": True, "fillColor": BROKEN_COLOUR,
+                               "fillOpacity": 1},
+                 {"osmid": "OSM node", "name": "name", "barrier": "barrier", "event": "event"},
+                 marker=folium.CircleMarker(radius=8))
+    if len(degraded := damaged[damaged["effect"] == "degraded"] if len(damaged) else damaged):
+        _geojson(layer("degraded"), _damage_rows(result, degraded),
+                 {"color": DEGRADED_COLOUR, "weight": 5, "opacity": 0.9}, damage_fields)
 
     rows = [(Point(p.lon, p.lat), {"label": p.name, "name": p.name, "kind": str(p.kind), "node": str(p.node),
                                    "snapped": f"{p.snap_m:,.0f} m"}) for p in result.places.itertuples()]
-    _geojson(layer("places"), rows, {"color": "white", "weight": 1.5, "fill": True, "fillColor": PLACE_COLOUR, "fillOpacity": 1},
+    _geojson(layer("places"), rows,
+             {"color": "white", "weight": 1.5, "fill": True, "fillColor": PLACE_COLOUR, "fillOpacity": 1},
              {"name": "place", "kind": "kind", "node": "graph node", "snapped": "snapped to the network"},
              marker=folium.CircleMarker(radius=5), labels=True)
-
-    if result.evacuation_capacity:
-        for key, state in (("flow_before", "baseline"), ("flow_after", "damaged")):
-            if result.evacuation_capacity.get(state) is not None and (rows := _flow_rows(result, state)):
-                _geojson(layer(key, show=state == "damaged"), rows, {"color": EVAC_COLOUR, "opacity": 0.45},
-                         {"flow": "evacuation flow", "capacity": "capacity", "use": "capacity used"})
 
     m.get_root().header.add_child(Element(f"<style>{LABEL_CSS}</style>"), name="routing_css")
     m.get_root().html.add_child(_notice_box(result), name="routing_notice")
     folium.LayerControl(collapsed=False).add_to(m)
     return m
-
-
-def _closed_nodes(result: "ScenarioResult", group: folium.FeatureGroup) -> None:
-    """Red markers on closed nodes (border posts, junctions) with their OSM id, name, barrier and event."""
-    G = result.graph
-    rows = []
-    for n in sorted(result.damage.removed_nodes, key=str):
-        d = G.nodes[n]
-        causes = sorted({result.damage.cause[e] for e in (*G.in_edges(n, keys=True), *G.out_edges(n, keys=True))
-                         if e in result.damage.cause})
-        name = str(d.get("name:en") or d.get("name") or "")
-        rows.append((Point(d["x"], d["y"]), {"label": f"closed: {name or n}", "osmid": str(d.get("osmid", n)),
-                                             "name": name or "—", "barrier": str(d.get("barrier") or "—"),
-                                             "event": "; ".join(_event_text(result, c) for c in causes) or "—"}))
-    if rows:
-        _geojson(group, rows, {"color": "white", "weight": 2, "fill": True, "fillColor": BROKEN_COLOUR, "fillOpacity": 1},
-                 {"osmid": "OSM node", "name": "name", "barrier": "barrier", "event": "event"},
-                 marker=folium.CircleMarker(radius=8))
 
 
 def write_web_map(result: "ScenarioResult", path: str | Path, **options: Any) -> Path:

@@ -1,0 +1,396 @@
+"""Single-link and multi-link criticality: what the OD matrix loses when one candidate fails alone.
+
+A *candidate* is a group of edges failing together: one directed edge (``"edge"``), one physical
+road segment — both directions of the same way between two nodes (``"segment"``, the default: a
+two-way road is two directed edges, and failing one direction only gives a U-turn "detour") —,
+every edge of an OSM way (``"osmid"``), or any named set of edges (multi-link events: an asset,
+every bridge inside a polygon, ...; see :func:`selector_groups`).
+
+For each candidate the table gives the increase in total OD travel time over the pairs that stay
+connected (seconds), the pairs it disconnects and the pairs whose baseline route it lies on.
+
+How it stays fast (exact, equal to recomputing every OD pair with the candidate removed):
+
+1. Pruning by an inverse index edge -> OD pairs whose baseline route uses the edge: a candidate
+   off every route changes nothing and costs nothing (most of a national network).
+2. Per (candidate, origin) one *repair search* (:class:`routing.engine.RepairContext`): A* from
+   the origin whose potential is the baseline distance to the affected destinations, minus their
+   baseline cost, so only the neighbourhood of the detours is explored; a destination cut off
+   is detected by a budgeted backward search from it instead of exhausting the network.
+3. Candidates are evaluated in chunks by a pure function of plain arrays
+   (:func:`evaluate_groups`), mapped with ``map_fn`` (builtin ``map`` by default; an executor's
+   ``map`` or Dask later); inside a chunk the jobs run in parallel on all cores (numba).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..damage import EdgeKey
+from ..engine import Engine, ODMatrix, RepairContext, od_matrix
+
+GROUPINGS = ("segment", "edge", "osmid")
+TABLE_COLUMNS = ["rank", "group", "u", "v", "osmid", "name", "ref", "highway", "bridge", "length_m", "n_edges",
+                 "delta_total_time_s", "pairs_disconnected", "pairs_affected"]
+MAX_CHUNKS = 200  # progress-bar granularity / executor tasks
+
+
+@dataclass
+class Groups:
+    """Candidate groups as CSR: group g is edge indices ``edges[ptr[g]:ptr[g+1]]``, named ``labels[g]``."""
+
+    labels: list[str]
+    ptr: np.ndarray
+    edges: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def members(self, g: int) -> np.ndarray:
+        return self.edges[self.ptr[g]:self.ptr[g + 1]]
+
+    @classmethod
+    def from_mapping(cls, groups: Mapping[str, Iterable[int]]) -> "Groups":
+        labels, arrays = list(groups), [np.unique(np.asarray(list(v), dtype=np.int64)) for v in groups.values()]
+        ptr = np.r_[0, np.cumsum([len(a) for a in arrays])].astype(np.int64)
+        edges = np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
+        return cls(labels, ptr, edges.astype(np.int64))
+
+
+def _osmids(value: Any) -> tuple:
+    """An edge's way id(s) as a sorted tuple (osmnx stores a list on merged edges)."""
+    values = value if isinstance(value, list) else [value]
+    return tuple(sorted(values, key=str))
+
+
+def edge_groups(engine: Engine, by: str = "segment") -> Groups:
+    """Candidate groups over the whole network.
+
+    ``"edge"``: every directed edge alone. ``"segment"``: the directed edges of the same way(s)
+    between the same two nodes, both directions together. ``"osmid"``: every edge built from an
+    OSM way (an edge merged from several ways belongs to each of their groups).
+    """
+    if by not in GROUPINGS:
+        raise ValueError(f"group by one of {GROUPINGS}, got {by!r}")
+    G = engine.graph
+    if by == "edge":
+        m = len(engine.edges)
+        return Groups([f"{u}-{v}-{k}" for u, v, k in engine.edges], np.arange(m + 1, dtype=np.int64),
+                      np.arange(m, dtype=np.int64))
+    members: dict[Any, list[int]] = {}
+    for i, (u, v, k) in enumerate(engine.edges):
+        ids = _osmids(G.edges[u, v, k].get("osmid"))
+        if by == "segment":
+            members.setdefault((min(u, v), max(u, v), ids), []).append(i)
+        else:
+            for way in ids:
+                members.setdefault(way, []).append(i)
+    if by == "osmid":
+        return Groups.from_mapping({f"way {way}": edges for way, edges in members.items()})
+    labels: dict[str, list[int]] = {}
+    for (a, b, _), edges in members.items():
+        label = f"{a},{b}"
+        if label in labels:  # parallel ways between the same two nodes
+            label = f"{label}#{sum(1 for x in labels if x.startswith(label + '#')) + 2}"
+        labels[label] = edges
+    return Groups.from_mapping(labels)
+
+
+def selector_groups(G: nx.MultiDiGraph, engine: Engine, selectors: Mapping[str, dict], *,
+                    catalogue: Any = None, allow_empty: bool = False) -> Groups:
+    """Multi-link events: one group per named selector (the :mod:`routing.selectors` language).
+
+    E.g. ``{"bridges near Rastan": {"all": [{"near": {"place": "Rastan", "radius_m": 5000}},
+    {"tags": {"bridge": "yes"}}]}}``. Selected nodes fail with all their edges. Selectors that
+    match nothing raise, unless ``allow_empty`` (then they are left out).
+    """
+    from ..selectors import select
+
+    out: dict[str, np.ndarray] = {}
+    for label, selector in selectors.items():
+        sel = select(G, selector, catalogue=catalogue, field=f"groups.{label}", allow_empty=allow_empty)
+        edges = set(sel.edges)
+        for node in sel.nodes:
+            edges |= set(G.in_edges(node, keys=True)) | set(G.out_edges(node, keys=True))
+        if edges:
+            out[label] = engine.edge_ids(list(edges))
+    return Groups.from_mapping(out)
+
+
+def asset_groups(G: nx.MultiDiGraph, engine: Engine, catalogue: Any) -> Groups:
+    """One group per catalogue asset present on this network (labelled by asset key)."""
+    return selector_groups(G, engine, {a.key: {"asset": a.key} for a in catalogue.assets.values()},
+                           catalogue=catalogue, allow_empty=True)
+
+
+# ---------------------------------------------------------------- the per-candidate work
+
+Task = tuple[np.ndarray, np.ndarray, np.ndarray]  # group ids, local CSR ptr, edge indices
+
+
+def evaluate_groups(ctx: RepairContext, task: Task) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pure per-candidate work, for one chunk of candidates: each group alone removed.
+
+    Returns (group ids, increase in total travel time over pairs still connected in seconds,
+    pairs disconnected, pairs whose baseline route uses the group). Depends only on its
+    arguments (plain arrays), so any executor can map it.
+    """
+    ids, ptr, edges = task
+    keys = ctx.pair_keys(ptr, edges)
+    cost, _ = ctx.repair(keys, ptr, edges)
+    g, pair = np.divmod(keys, ctx.n_pairs)
+    cut = ~np.isfinite(cost)
+    delta = np.where(cut, 0.0, np.maximum(cost - ctx.base_cost.ravel()[pair], 0.0))
+    n = len(ids)
+    return (ids, np.bincount(g, weights=delta, minlength=n), np.bincount(g[cut], minlength=n),
+            np.bincount(g, minlength=n))
+
+
+def make_tasks(ctx: RepairContext, groups: Groups, max_chunks: int = MAX_CHUNKS) -> tuple[list[Task], np.ndarray]:
+    """Chunks of the groups that lie on some baseline route, of about equal work (route-edge
+    incidences); also returns each group's work (0 = pruned: no route uses it)."""
+    counts = (ctx.inc_ptr[groups.edges + 1] - ctx.inc_ptr[groups.edges]).astype(np.int64)
+    cum = np.r_[0, np.cumsum(counts)]
+    work = cum[groups.ptr[1:]] - cum[groups.ptr[:-1]]
+    active = np.flatnonzero(work > 0)
+    if len(active) == 0:
+        return [], work
+    n_chunks = min(max_chunks, len(active))
+    cum_work = np.cumsum(work[active])
+    cuts = np.searchsorted(cum_work, cum_work[-1] * np.arange(1, n_chunks) / n_chunks, side="right")
+    tasks = []
+    for ids in np.split(active, np.unique(cuts)):
+        if len(ids) == 0:
+            continue
+        sizes = groups.ptr[ids + 1] - groups.ptr[ids]
+        local_ptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+        local_edges = np.concatenate([groups.members(g) for g in ids])
+        tasks.append((ids, local_ptr, local_edges))
+    return tasks, work
+
+
+@dataclass
+class CriticalityResult:
+    """Ranked table (one row per candidate), the baseline OD matrix, the groups and run figures."""
+
+    table: pd.DataFrame
+    baseline: ODMatrix
+    groups: Groups
+    summary: dict[str, Any]
+
+
+def criticality(engine: Engine, origins: list[int], destinations: list[int] | None = None, *,
+                groups: str | Groups | Mapping[str, Iterable[int]] = "segment", baseline: ODMatrix | None = None,
+                map_fn: Callable[[Callable, Iterable], Iterable] | None = None,
+                progress: bool = True) -> CriticalityResult:
+    """Criticality of every candidate group: each removed alone, all OD pairs origins x destinations
+    (graph node ids; destinations default to the origins) re-evaluated by travel time.
+
+    ``groups``: ``"segment"`` (default), ``"edge"``, ``"osmid"``, a :class:`Groups` or a mapping
+    label -> edge indices (multi-link events). ``map_fn(fn, tasks)`` maps the chunk function
+    (default builtin ``map``); ``progress`` shows a tqdm bar over chunks.
+    The table is ranked by ``delta_total_time_s`` then ``pairs_disconnected`` (both descending).
+    """
+    t0 = time.perf_counter()
+    if baseline is None:
+        baseline = od_matrix(engine, origins, destinations)
+    if isinstance(groups, str):
+        groups = edge_groups(engine, groups)
+    elif not isinstance(groups, Groups):
+        groups = Groups.from_mapping(groups)
+    ctx = RepairContext.from_baseline(engine, baseline)
+    t_base = time.perf_counter() - t0
+    tasks, work = make_tasks(ctx, groups)
+    n = len(groups)
+    delta, cut, affected = np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    results: Iterator = (map_fn or map)(partial(evaluate_groups, ctx), tasks)
+    for ids, d, c, a in tqdm(results, total=len(tasks), disable=not progress, desc="criticality", unit="chunk"):
+        delta[ids], cut[ids], affected[ids] = d, c, a
+    table = _table(engine, groups, delta, cut, affected)
+    summary = {"origins": len(baseline.origins), "destinations": len(baseline.destinations),
+               "od_pairs_connected": int((np.isfinite(baseline.time_s) & (baseline.time_s > 0)).sum()),
+               "baseline_total_time_s": float(baseline.time_s[np.isfinite(baseline.time_s)].sum()),
+               "candidates": n, "candidates_on_routes": int((work > 0).sum()),
+               "repair_jobs_pairs": int(affected.sum()), "seconds_baseline": t_base,
+               "seconds_total": time.perf_counter() - t0}
+    return CriticalityResult(table, baseline, groups, summary)
+
+
+def _text(value: Any) -> str:
+    """An OSM tag value as text (lists from merged edges joined by '; '); '' when missing."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, list):
+        return "; ".join(dict.fromkeys(str(v) for v in value))
+    return str(value)
+
+
+def _table(engine: Engine, groups: Groups, delta: np.ndarray, cut: np.ndarray, affected: np.ndarray) -> pd.DataFrame:
+    """One row per group naming its edges (first edge's u, v; tags of its edges), ranked."""
+    G = engine.graph
+    data = [G.edges[e] for e in engine.edges]
+    rows: dict[str, list] = {c: [] for c in ("group", "u", "v", "osmid", "name", "ref", "highway", "bridge",
+                                            "length_m", "n_edges", "edges")}
+    for g, label in enumerate(groups.labels):
+        members = groups.members(g).tolist()
+        first = data[members[0]]
+        u, v, _ = engine.edges[members[0]]
+        ways: dict[Any, None] = {}
+        segments: dict[tuple, float] = {}  # a two-way road counts once
+        for e in members:
+            ids = _osmids(data[e].get("osmid"))
+            ways.update(dict.fromkeys(ids))
+            a, b, _ = engine.edges[e]
+            key = (min(a, b), max(a, b), ids)
+            segments[key] = max(segments.get(key, 0.0), float(data[e].get("length", 0.0)))
+
+        def tag(name: str) -> str:
+            return next((t for e in members if (t := _text(data[e].get(name)))), "")
+
+        rows["group"].append(label)
+        rows["u"].append(u)
+        rows["v"].append(v)
+        rows["osmid"].append("; ".join(str(w) for w in ways))
+        rows["name"].append(tag("name"))
+        rows["ref"].append(tag("ref"))
+        rows["highway"].append(_text(first.get("highway")))
+        rows["bridge"].append("yes" if any(_text(data[e].get("bridge")) not in ("", "no") for e in members) else "")
+        rows["length_m"].append(sum(segments.values()))
+        rows["n_edges"].append(len(members))
+        rows["edges"].append(tuple(engine.edges[e] for e in members))
+    table = pd.DataFrame(rows)
+    table["delta_total_time_s"] = delta
+    table["pairs_disconnected"] = cut
+    table["pairs_affected"] = affected
+    table = table.sort_values(["delta_total_time_s", "pairs_disconnected", "pairs_affected"], ascending=False,
+                              kind="stable").reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table[TABLE_COLUMNS + ["edges"]]
+
+
+# ---------------------------------------------------------------- outputs
+
+def _edge_lines(G: nx.MultiDiGraph, edges: Iterable[EdgeKey]) -> list[np.ndarray]:
+    """(x, y) vertex arrays in degrees: the edge geometry, or the straight line between its nodes."""
+    lines = []
+    for u, v, k in edges:
+        geom = G.edges[u, v, k].get("geometry")
+        if geom is not None:
+            lines.append(np.asarray(geom.coords))
+        else:
+            lines.append(np.array([[G.nodes[u]["x"], G.nodes[u]["y"]], [G.nodes[v]["x"], G.nodes[v]["y"]]]))
+    return lines
+
+
+def _label(row: Any) -> str:
+    name = row.ref or row.name or row.group
+    return f"#{row.rank} {name}" + (" (bridge)" if row.bridge == "yes" else "")
+
+
+def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *, top: int = 20,
+                    places: Mapping[str, int] | None = None, title: str | None = None) -> Path:
+    """PNG map: the network in grey, the ``top`` candidates coloured by the increase in total OD
+    travel time (hours) and labelled by rank; places (name -> node) as black dots."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import Normalize
+
+    from ..atomic import atomic_path
+
+    head = table.head(top)
+    fig, ax = plt.subplots(figsize=(11, 9), dpi=120)
+    ax.add_collection(LineCollection(_edge_lines(G, G.edges(keys=True)), colors="#b4b4b4", linewidths=0.4, zorder=1))
+    hours = head["delta_total_time_s"].to_numpy() / 3600
+    norm = Normalize(vmin=0, vmax=max(float(hours.max()) if len(hours) else 0.0, 1e-9))
+    cmap = plt.get_cmap("plasma_r")
+    for row, h in zip(head.itertuples(), hours):
+        lines = _edge_lines(G, row.edges)
+        ax.add_collection(LineCollection(lines, colors=[cmap(norm(h))], linewidths=3.2, zorder=3,
+                                         linestyles="--" if row.pairs_disconnected and not h else "-"))
+        x, y = lines[0][len(lines[0]) // 2]
+        ax.annotate(_label(row), (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+    for name, node in (places or {}).items():
+        ax.plot(G.nodes[node]["x"], G.nodes[node]["y"], "o", color="black", markersize=4, zorder=4)
+        ax.annotate(name, (G.nodes[node]["x"], G.nodes[node]["y"]), xytext=(3, -9), textcoords="offset points",
+                    fontsize=7, zorder=5)
+    ax.autoscale()
+    ax.set_aspect(1 / max(np.cos(np.radians(np.mean(ax.get_ylim()))), 1e-6))
+    ax.set_xlabel("longitude (°)")
+    ax.set_ylabel("latitude (°)")
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, shrink=0.7, label="increase in total OD travel time if it alone fails (hours)")
+    ax.set_title(title or f"Single-link criticality: top {len(head)} (dashed: only disconnects pairs)")
+    notice = G.graph.get("data_notice") or "© OpenStreetMap contributors, ODbL 1.0"
+    fig.text(0.01, 0.01, notice, fontsize=7, color="#444444")
+    with atomic_path(Path(path)) as tmp:
+        fig.savefig(tmp, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def criticality_markdown(result: CriticalityResult, *, top: int = 20, notice: str = "") -> str:
+    """Markdown section for a report: what was computed, how long it took, the top-N table."""
+    s = result.summary
+    lines = ["## Single-link criticality", ""]
+    if notice:
+        lines += [f"*{notice}*", ""]
+    lines += [f"Each candidate (group of edges: {s.get('grouping', 'custom groups')}) is removed alone and the "
+              f"{s['od_pairs_connected']} connected OD pairs among {s['origins']} origins x {s['destinations']} "
+              "destinations are re-routed by travel time. Exact: only pairs whose baseline route uses the "
+              "candidate can change, and those are re-computed.", "",
+              f"- candidates: {s['candidates']:,}; on some baseline route: {s['candidates_on_routes']:,} "
+              "(the others change nothing)",
+              f"- baseline total OD travel time: {s['baseline_total_time_s'] / 3600:,.1f} h",
+              f"- computed in {s['seconds_total']:.1f} s (baseline trees {s['seconds_baseline']:.1f} s)", "",
+              "| rank | road | highway | bridge | length (km) | Δ total time (h) | Δ per affected pair (min) "
+              "| pairs cut off | pairs rerouted | edge (u-v) |",
+              "|---:|---|---|---|---:|---:|---:|---:|---:|---|"]
+    for row in result.table.head(top).itertuples():
+        rerouted = row.pairs_affected - row.pairs_disconnected
+        per_pair = row.delta_total_time_s / 60 / rerouted if rerouted else 0.0
+        road = (" / ".join(x for x in (row.ref, row.name) if x) or "(unnamed)").replace("|", "/")
+        lines.append(f"| {row.rank} | {road} | {row.highway} | {row.bridge} | {row.length_m / 1000:.2f} "
+                     f"| {row.delta_total_time_s / 3600:.2f} | {per_pair:.1f} | {row.pairs_disconnected} "
+                     f"| {row.pairs_affected} | {row.u}-{row.v} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_criticality(G: nx.MultiDiGraph, places: Mapping[str, int] | list[int], *, destinations: list[int] | None = None,
+                    groups: str | Groups | Mapping[str, Iterable[int]] = "segment", top: int = 20,
+                    out: str | Path | None = None, progress: bool = True,
+                    map_fn: Callable[[Callable, Iterable], Iterable] | None = None,
+                    engine: Engine | None = None) -> CriticalityResult:
+    """Criticality among places (name -> graph node, or a list of nodes), written to ``out``.
+
+    ``out`` (a folder, replaced atomically) receives ``criticality.csv`` (every candidate, ranked),
+    ``criticality.md`` (summary and top-``top`` table) and ``criticality.png`` (map of the top).
+    """
+    from ..atomic import atomic_folder
+
+    engine = engine if engine is not None else Engine(G)
+    names = dict(places) if isinstance(places, Mapping) else {str(n): n for n in places}
+    nodes = list(dict.fromkeys(names.values()))
+    result = criticality(engine, nodes, destinations, groups=groups, map_fn=map_fn, progress=progress)
+    result.summary["grouping"] = groups if isinstance(groups, str) else "custom groups"
+    result.summary["places"] = names
+    if out is not None:
+        notice = str(G.graph.get("data_notice") or "")
+        with atomic_folder(out) as tmp:
+            result.table.drop(columns="edges").to_csv(tmp / "criticality.csv", index=False)
+            (tmp / "criticality.md").write_text(criticality_markdown(result, top=top, notice=notice), encoding="utf-8")
+            criticality_map(G, result.table, tmp / "criticality.png", top=top, places=names)
+    return result
