@@ -59,9 +59,9 @@ class _Builder:
                 self.edges.append((b, a, {**tags, "osmid": way, "oneway": False, "reversed": True, "length": length}))
 
 
-def _town(b: _Builder, rng: np.random.Generator, cx: float, cy: float, side: int, name: str) -> np.ndarray:
-    """A side x side street grid centred on (cx, cy) metres; returns its node ids (side x side)."""
-    spacing = float(rng.uniform(120, 200))
+def _town(b: _Builder, rng: np.random.Generator, cx: float, cy: float, side: int, spacing: float,
+          name: str) -> np.ndarray:
+    """A side x side street grid (``spacing`` metres) centred on (cx, cy) metres; returns its node ids."""
     ids = np.empty((side, side), dtype=np.int64)
     off = (side - 1) / 2
     for r in range(side):
@@ -80,6 +80,67 @@ def _town(b: _Builder, rng: np.random.Generator, cx: float, cy: float, side: int
             for i in np.flatnonzero(keep):
                 b.road([int(nodes[i]), int(nodes[i + 1])], tags, oneway=oneway, way=way)
     return ids
+
+
+class _Rural:
+    """A jittered grid of two-way rural roads (``tertiary``, 70 km/h) covering the country; grid
+    points inside towns are left out. Where a rural road crosses a river, most have no bridge
+    (the river is a barrier) and the rest are ``bridge=yes``."""
+
+    SPACING = 5000.0
+
+    def __init__(self, b: _Builder, rng: np.random.Generator, width: float, height: float,
+                 towns: list[tuple[np.ndarray, float]], rivers: list[tuple[np.ndarray, np.ndarray]]):
+        cols, rows = int(width // self.SPACING) + 1, int(height // self.SPACING) + 1
+        self.ids = np.zeros((rows, cols), dtype=np.int64)  # 0 = no node (inside a town)
+        centres = np.array([c for c, _ in towns])
+        radii = np.array([r for _, r in towns])
+        for r in range(rows):
+            for c in range(cols):
+                p = np.array([c * self.SPACING, r * self.SPACING]) + rng.normal(0, 700, 2)
+                if not (np.hypot(*(centres - p).T) < radii + 500).any():
+                    self.ids[r, c] = b.node(float(p[0]), float(p[1]))
+        self.b = b
+        tags = {"highway": "tertiary", "maxspeed": "70"}
+        for r in range(rows):
+            for c in range(cols):
+                for r2, c2 in ((r, c + 1), (r + 1, c)):
+                    if r2 >= rows or c2 >= cols or not self.ids[r, c] or not self.ids[r2, c2]:
+                        continue
+                    p, q = (np.array(b.xy[self.ids[x, y] - 1]) for x, y in ((r, c), (r2, c2)))
+                    crossing = any(_crossing(p, q, r0, r1) is not None for r0, r1 in rivers)
+                    if crossing and rng.random() < 0.7:
+                        continue
+                    if not crossing and rng.random() < 0.08:
+                        continue
+                    name = f"rural road {r}-{c}" + ("/h" if r2 == r else "/v")
+                    b.road([int(self.ids[r, c]), int(self.ids[r2, c2])],
+                           {**tags, "name": name, **({"bridge": "yes"} if crossing else {})}, oneway=False)
+
+    def nearest(self, p: np.ndarray) -> int:
+        """The rural node nearest to grid position of point p (0 if none around)."""
+        r0, c0 = int(round(p[1] / self.SPACING)), int(round(p[0] / self.SPACING))
+        best, best_d = 0, np.inf
+        for r in range(max(r0 - 1, 0), min(r0 + 2, self.ids.shape[0])):
+            for c in range(max(c0 - 1, 0), min(c0 + 2, self.ids.shape[1])):
+                if self.ids[r, c]:
+                    d = float(np.hypot(*(np.array(self.b.xy[self.ids[r, c] - 1]) - p)))
+                    if d < best_d:
+                        best, best_d = int(self.ids[r, c]), d
+        return best
+
+    def connect(self, node: int, *, oneway_in: bool = False, oneway_out: bool = False) -> None:
+        """A local road from ``node`` to the nearest rural node (two-way, or ramps one way each)."""
+        rural = self.nearest(np.array(self.b.xy[node - 1]))
+        if not rural:
+            return
+        tags = {"highway": "motorway_link" if oneway_in or oneway_out else "tertiary", "maxspeed": "70"}
+        if oneway_out:
+            self.b.road([node, rural], tags, oneway=True)
+        if oneway_in:
+            self.b.road([rural, node], tags, oneway=True)
+        if not (oneway_in or oneway_out):
+            self.b.road([node, rural], tags, oneway=False)
 
 
 def _crossing(p: np.ndarray, q: np.ndarray, r0: np.ndarray, r1: np.ndarray) -> float | None:
@@ -114,8 +175,9 @@ def _chain(b: _Builder, rng: np.random.Generator, start: np.ndarray, end: np.nda
 
 
 def _highway(b: _Builder, rng: np.random.Generator, a: int, c: int, pa: np.ndarray, pc: np.ndarray, tags: dict,
-             dual: bool, rivers: list) -> None:
-    """A highway from town node a (at pa) to town node c (at pc); ``dual``: two one-way carriageways."""
+             dual: bool, rivers: list, rural: _Rural) -> None:
+    """A highway from town node a (at pa) to town node c (at pc); ``dual``: two one-way carriageways
+    with an interchange to the rural roads every third node, else every node joins the rural grid."""
     direction = (pc - pa) / max(float(np.hypot(*(pc - pa))), 1.0)
     normal = np.array([-direction[1], direction[0]])
     for sign, (s, e, sn, en) in ([(1, (pa, pc, a, c)), (-1, (pc, pa, c, a))] if dual else [(0, (pa, pc, a, c))]):
@@ -129,6 +191,13 @@ def _highway(b: _Builder, rng: np.random.Generator, a: int, c: int, pa: np.ndarr
             else:
                 b.road([n0, n1], tags, oneway=dual, way=way)
         b.road([chain[-1][0], en], link, oneway=dual)
+        for position, (node, bridge) in enumerate(chain[1:-1], start=1):
+            if bridge or chain[position - 1][1]:
+                continue
+            if not dual:
+                rural.connect(node)
+            elif position % 3 == 0:
+                rural.connect(node, oneway_in=True, oneway_out=True)
 
 
 def synthetic_graph(*, n_towns: int = 420, width_km: float = 900.0, height_km: float = 600.0, seed: int = 7,
@@ -150,7 +219,14 @@ def synthetic_graph(*, n_towns: int = 420, width_km: float = 900.0, height_km: f
     sides = np.clip((rng.pareto(1.6, n_towns) + 1) * 7, 6, 60).astype(int)
     rivers = [(rng.uniform([0, 0], [width, 0]), rng.uniform([0, height], [width, height])) for _ in range(3)]
     rivers += [(rng.uniform([0, 0], [0, height]), rng.uniform([width, 0], [width, height])) for _ in range(2)]
-    grids = [_town(b, rng, *centres[i], int(sides[i]), f"T{i}") for i in range(n_towns)]
+    spacing = [float(rng.uniform(120, 200)) for _ in range(n_towns)]
+    rural = _Rural(b, rng, width, height, [(centres[i], sides[i] * spacing[i] / 2 * 1.5) for i in range(n_towns)],
+                   rivers)
+    grids = [_town(b, rng, *centres[i], int(sides[i]), spacing[i], f"T{i}") for i in range(n_towns)]
+    for grid in grids:
+        side = grid.shape[0]
+        for node in (grid[0, side // 2], grid[-1, side // 2], grid[side // 2, 0], grid[side // 2, -1]):
+            rural.connect(int(node))
     pts = np.array(centres)
 
     def gate(i: int, toward: np.ndarray) -> tuple[int, np.ndarray]:
@@ -178,7 +254,7 @@ def synthetic_graph(*, n_towns: int = 420, width_km: float = 900.0, height_km: f
         dual = (i, j) in motorway
         tags = {"highway": "motorway" if dual else "primary", "name": f"T{i}-T{j} road",
                 "ref": f"{'M' if dual else 'R'}{number}"}
-        _highway(b, rng, a, c, pa, pc, tags, dual, rivers)
+        _highway(b, rng, a, c, pa, pc, tags, dual, rivers, rural)
 
     G = nx.MultiDiGraph(crs="epsg:4326", source=f"synthetic:seed={seed}", synthetic=True, schematic=False,
                         data_notice=NOTICE)

@@ -32,7 +32,7 @@ from .damage import Damage, EdgeKey
 
 WEIGHTS = ("travel_time", "length")
 NO_PRED = -9999  # "no predecessor" in PathTree.pred (scipy's convention)
-INF = np.inf
+PARALLEL_MIN_WORK = 4_000_000  # sources x edges below which threads cost more than they save
 
 
 # ---------------------------------------------------------------- compiled kernels
@@ -114,37 +114,54 @@ def _sssp(indptr, adj, head, wc, auxc, source, limit, is_target, n_targets, dist
                 size = _push(hkey, hnode, size, nd, v)
 
 
-@njit(cache=True, parallel=True)
-def _trees(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
-    """Full shortest-path trees from each of ``sources`` (rows of dist/pred/auxd), in parallel."""
+@njit(cache=True)
+def _tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
+    """Full shortest-path tree from ``sources[i]`` into row i of dist/pred/auxd."""
     m = adj.shape[0]
-    no_targets = np.zeros(1, dtype=np.bool_)
-    for i in prange(sources.shape[0]):
-        hkey = np.empty(m + 1)
-        hnode = np.empty(m + 1, dtype=np.int32)
-        _sssp(indptr, adj, head, wc, auxc, sources[i], limit, no_targets, 0, dist[i], pred[i], auxd[i],
-              hkey, hnode)
+    _sssp(indptr, adj, head, wc, auxc, sources[i], limit, np.zeros(1, dtype=np.bool_), 0, dist[i], pred[i], auxd[i],
+          np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
 
 
 @njit(cache=True, parallel=True)
-def _od(indptr, adj, head, wc, auxc, sources, targets, cost, aux, pred):
-    """Cost and aux sums from each source to each target (early stop), keeping predecessor rows."""
+def _trees_par(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
+    """:func:`_tree_one` for every source, in parallel."""
+    for i in prange(sources.shape[0]):
+        _tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
+
+
+@njit(cache=True)
+def _trees_ser(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
+    """:func:`_tree_one` for every source, one after the other (small work: no thread start-up)."""
+    for i in range(sources.shape[0]):
+        _tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
+
+
+@njit(cache=True)
+def _od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
+    """Cost and aux sums from ``sources[i]`` to every target (early stop), keeping its predecessor row."""
     n = indptr.shape[0] - 1
     m = adj.shape[0]
-    is_target = np.zeros(n, dtype=np.bool_)
-    for t in targets:
-        is_target[t] = True
-    n_targets = int(is_target.sum())
+    dist = np.empty(n)
+    auxd = np.empty(n)
+    _sssp(indptr, adj, head, wc, auxc, sources[i], np.inf, is_target, n_targets, dist, pred[i], auxd,
+          np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
+    for j in range(targets.shape[0]):
+        cost[i, j] = dist[targets[j]]
+        aux[i, j] = auxd[targets[j]] if dist[targets[j]] < np.inf else np.inf
+
+
+@njit(cache=True, parallel=True)
+def _od_par(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
+    """:func:`_od_one` for every source, in parallel."""
     for i in prange(sources.shape[0]):
-        hkey = np.empty(m + 1)
-        hnode = np.empty(m + 1, dtype=np.int32)
-        dist = np.empty(n)
-        auxd = np.empty(n)
-        _sssp(indptr, adj, head, wc, auxc, sources[i], np.inf, is_target, n_targets, dist, pred[i], auxd,
-              hkey, hnode)
-        for j in range(targets.shape[0]):
-            cost[i, j] = dist[targets[j]]
-            aux[i, j] = auxd[targets[j]] if dist[targets[j]] < np.inf else np.inf
+        _od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred)
+
+
+@njit(cache=True)
+def _od_ser(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
+    """:func:`_od_one` for every source, one after the other."""
+    for i in range(sources.shape[0]):
+        _od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred)
 
 
 @njit(cache=True)
@@ -221,24 +238,93 @@ def _reaches_forward(rindptr, radj, rhead, w_edge, rm, rstamp, t, budget, g, gst
 
 
 @njit(cache=True)
-def _repair_one(indptr, adj, head, wc, auxc, rindptr, radj, rhead, w_edge, H, origin, cols, tnodes, base,
-                rm, rstamp, check, ws_f, ws_i, queue, hkey, hnode, counters, out_cost, out_aux, ofs):
-    """New cost (and aux sum) from ``origin`` to the target nodes ``tnodes`` (columns ``cols`` of H,
-    baseline costs ``base``) with edges marked ``rm[e] == rstamp`` removed. See :func:`_repair_jobs`."""
+def _euler(nxt, edge_dst, root, tin, tout, order, stack):
+    """Euler-tour intervals of the tree towards ``root`` given by ``nxt`` (edge out of each node
+    towards the root, -1 = none): x lies upstream of a (its route to the root passes through a)
+    iff ``tin[a] <= tin[x] < tout[a]``. Unreached nodes get tin = tout = -1."""
+    n = nxt.shape[0]
+    parent = np.full(n, -1, dtype=np.int64)
+    count = np.zeros(n + 1, dtype=np.int64)
+    for x in range(n):
+        if nxt[x] >= 0:
+            parent[x] = edge_dst[nxt[x]]
+            count[parent[x] + 1] += 1
+    for x in range(n):
+        count[x + 1] += count[x]
+    fill = count[:-1].copy()
+    for x in range(n):
+        if parent[x] >= 0:
+            order[fill[parent[x]]] = x
+            fill[parent[x]] += 1
+    tin[:] = -1
+    tout[:] = -1
+    clock = 0
+    stack[0] = root
+    top = 1
+    tin[root] = clock
+    clock += 1
+    cursor = count[:-1].copy()
+    while top > 0:
+        x = stack[top - 1]
+        if cursor[x] < count[x + 1]:
+            child = order[cursor[x]]
+            cursor[x] += 1
+            tin[child] = clock
+            clock += 1
+            stack[top] = child
+            top += 1
+        else:
+            tout[x] = clock
+            top -= 1
+
+
+@njit(cache=True)
+def _euler_all(nxt, edge_dst, roots, tin, tout):
+    """:func:`_euler` for every column (tree towards ``roots[j]``) of (nodes, roots) arrays."""
+    n = nxt.shape[0]
+    for j in range(roots.shape[0]):
+        a_in, a_out = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+        _euler(nxt[:, j], edge_dst, roots[j], a_in, a_out, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+        tin[:, j] = a_in
+        tout[:, j] = a_out
+
+
+@njit(cache=True)
+def _repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, check, ws_f, ws_i, queue, hkey, hnode, counters,
+                out_cost, out_aux, ofs):
+    """New cost (and aux sum) from ``origin`` to destination columns ``cols`` (nodes ``dest_nodes``, baseline costs
+    ``base``) once the ``changed`` edges are slower (or, with ``remove``, gone). See
+    :func:`_repair_jobs`."""
+    indptr, adj, head, wc, auxc, rindptr, radj, rhead, w_edge, tail = graph
+    H, Haux, nxt, tin, tout = rev
     g, aux, pi = ws_f[0], ws_f[1], ws_f[2]
-    gst, closed, tst, tcnt, bst = ws_i[0], ws_i[1], ws_i[2], ws_i[3], ws_i[4]
+    gst, closed, bst, rm = ws_i[0], ws_i[1], ws_i[2], ws_i[3]
     counters[0] += 1
     stamp = counters[0]
-    nt = tnodes.shape[0]
-    live = 0
+    rstamp = stamp if remove else -1
+    nt = cols.shape[0]
+    # per destination: the subtrees of its baseline tree whose route to it uses a changed edge
+    n_cuts = 0
+    for e in changed:
+        if remove:
+            rm[e] = stamp
+        for a in range(nt):
+            if nxt[tail[e], cols[a]] == e:
+                n_cuts += 1
+    cut_ptr = np.zeros(nt + 1, dtype=np.int64)
+    cut_lo = np.empty(n_cuts, dtype=np.int64)
+    cut_hi = np.empty(n_cuts, dtype=np.int64)
     for a in range(nt):
-        t = tnodes[a]
-        if tst[t] != stamp:
-            tst[t] = stamp
-            tcnt[t] = 0
-        tcnt[t] += 1
-        live += 1
-    decided = np.zeros(nt, dtype=np.int8)
+        cut_ptr[a + 1] = cut_ptr[a]
+        for e in changed:
+            if nxt[tail[e], cols[a]] == e:
+                cut_lo[cut_ptr[a + 1]] = tin[tail[e], cols[a]]
+                cut_hi[cut_ptr[a + 1]] = tout[tail[e], cols[a]]
+                cut_ptr[a + 1] += 1
+    ub = np.full(nt, np.inf)
+    ub_aux = np.full(nt, np.inf)
+    state = np.zeros(nt, dtype=np.int8)  # 0 open, 1 done, 2 cut off, 3 known reachable
+    live = nt
     gst[origin] = stamp
     g[origin] = 0.0
     aux[origin] = 0.0
@@ -249,16 +335,32 @@ def _repair_one(indptr, adj, head, wc, auxc, rindptr, radj, rhead, w_edge, H, or
     pops = 0
     next_check = check
     while size > 0 and live > 0:
-        _, u, size = _pop(hkey, hnode, size)
+        key, u, size = _pop(hkey, hnode, size)
         if closed[u] == stamp:
             continue
         closed[u] = stamp
-        if tst[u] == stamp and tcnt[u] > 0:
-            live -= tcnt[u]
-            tcnt[u] = 0
-            if live == 0:
-                break
         gu = g[u]
+        # a node whose baseline route to destination a avoids every changed edge ends a route to a
+        for a in range(nt):
+            if state[a] == 1 or state[a] == 2:
+                continue
+            j = cols[a]
+            h = H[u, j]
+            if h < np.inf and gu + h < ub[a]:
+                good = True
+                t_in = tin[u, j]
+                for c in range(cut_ptr[a], cut_ptr[a + 1]):
+                    if cut_lo[c] <= t_in and t_in < cut_hi[c]:
+                        good = False
+                        break
+                if good:
+                    ub[a] = gu + h
+                    ub_aux[a] = aux[u] + Haux[u, j]
+            if ub[a] - base[a] <= key:  # no open node can lead to a shorter route to a
+                state[a] = 1
+                live -= 1
+        if live == 0:
+            break
         for j in range(indptr[u], indptr[u + 1]):
             if rm[adj[j]] == rstamp:
                 continue
@@ -273,76 +375,81 @@ def _repair_one(indptr, adj, head, wc, auxc, rindptr, radj, rhead, w_edge, H, or
                 aux[v] = aux[u] + auxc[j]
                 size = _push(hkey, hnode, size, ng + pi[v], v)
         pops += 1
-        if pops >= next_check:
+        if pops >= next_check:  # long search: look for destinations cut off (backward search)
             next_check *= 2
             for a in range(nt):
-                t = tnodes[a]
-                if decided[a] != 0 or closed[t] == stamp:
+                if state[a] != 0 or ub[a] < np.inf:
                     continue
                 counters[1] += 1
-                found = _reaches_forward(rindptr, radj, rhead, w_edge, rm, rstamp, t, pops, g, gst, stamp,
-                                         bst, counters[1], queue)
+                found = _reaches_forward(rindptr, radj, rhead, w_edge, rm, rstamp, dest_nodes[cols[a]],
+                                         pops, g, gst, stamp, bst, counters[1], queue)
                 if found == 2:
-                    decided[a] = 2
-                    tcnt[t] -= 1
+                    state[a] = 2
                     live -= 1
                 elif found == 1:
-                    decided[a] = 1
+                    state[a] = 3
     for a in range(nt):
-        t = tnodes[a]
-        if closed[t] == stamp:
-            out_cost[ofs + a] = g[t]
-            out_aux[ofs + a] = aux[t]
-        else:
-            out_cost[ofs + a] = np.inf
-            out_aux[ofs + a] = np.inf
+        out_cost[ofs + a] = ub[a] if state[a] != 2 else np.inf
+        out_aux[ofs + a] = ub_aux[a] if state[a] != 2 else np.inf
+
+
+@njit(cache=True)
+def _repair_block(block, n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group, job_ptr,
+                  job_cols, job_check, gptr, gedges, remove, out_cost, out_aux):
+    """Repair jobs ``block, block + n_blocks, ...`` with one workspace. Job q: origin row
+    ``job_origin[q]``, destination columns ``job_cols[job_ptr[q]:job_ptr[q+1]]``, changed edges
+    ``gedges[gptr[G]:gptr[G+1]]`` with G = ``job_group[q]`` (``remove``: they are removed, on
+    top of the weights in ``graph``; else the weights already carry the change). Results go to
+    ``out_cost``/``out_aux[job_ptr[q]:job_ptr[q+1]]``.
+
+    Exact because damage only raises weights: the baseline distance to each destination stays a
+    feasible A* potential (minus the destination's baseline cost, minimised over the job's
+    destinations, so the search stays near the detours), and a node whose baseline route to a
+    destination avoids every changed edge completes a route to it at its baseline cost. A
+    destination is final once the smallest open key reaches its best route's detour.
+    """
+    n = graph[0].shape[0] - 1
+    m = graph[1].shape[0]
+    ws_f = np.empty((3, n))
+    ws_i = np.zeros((3, n), dtype=np.int32)
+    rm = np.zeros(m, dtype=np.int32)
+    queue = np.empty(n, dtype=np.int32)
+    hkey = np.empty(m + 1)
+    hnode = np.empty(m + 1, dtype=np.int32)
+    counters = np.zeros(2, dtype=np.int64)  # search stamp, backward-search stamp
+    for q in range(block, job_origin.shape[0], n_blocks):
+        lo, hi = job_ptr[q], job_ptr[q + 1]
+        i = job_origin[q]
+        cols = job_cols[lo:hi]
+        base = np.empty(hi - lo)
+        for a in range(hi - lo):
+            base[a] = base_cost[i, cols[a]]
+        grp = job_group[q]
+        _repair_one(graph, rev, origin_nodes[i], dest_nodes, cols, base, gedges[gptr[grp]:gptr[grp + 1]], remove,
+                    job_check[q], ws_f, (ws_i[0], ws_i[1], ws_i[2], rm), queue, hkey, hnode, counters,
+                    out_cost, out_aux, lo)
 
 
 @njit(cache=True, parallel=True)
-def _repair_jobs(indptr, adj, head, wc, auxc, rindptr, radj, rhead, w_edge, H, base_cost, origin_nodes,
-                 dest_nodes, job_origin, job_group, job_ptr, job_cols, job_check, gptr, gedges, n_blocks, out_cost,
-                 out_aux):
-    """Run repair jobs in parallel. Job q: origin row ``job_origin[q]``, destination columns
-    ``job_cols[job_ptr[q]:job_ptr[q+1]]``, the edges of group ``job_group[q]`` (CSR gptr/gedges)
-    removed (-1: none, the weights already carry the damage). Results go to
-    ``out_cost``/``out_aux[job_ptr[q]:job_ptr[q+1]]``. Jobs are dealt round-robin to ``n_blocks``
-    blocks, each with its own workspace.
-
-    Exact because damage only raises weights: the baseline distance to each destination
-    (``H[:, j]``) stays a feasible A* potential, so every destination is settled with its exact
-    damaged cost; the search only explores where some destination's detour is smallest.
-    """
-    n = indptr.shape[0] - 1
-    m = adj.shape[0]
-    n_jobs = job_origin.shape[0]
+def _repair_par(n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group, job_ptr, job_cols,
+                job_check, gptr, gedges, remove, out_cost, out_aux):
+    """:func:`_repair_block` for every block, in parallel (jobs dealt round-robin to blocks)."""
     for block in prange(n_blocks):
-        ws_f = np.empty((3, n))
-        ws_i = np.zeros((5, n), dtype=np.int32)
-        queue = np.empty(n, dtype=np.int32)
-        hkey = np.empty(m + 1)
-        hnode = np.empty(m + 1, dtype=np.int32)
-        rm = np.zeros(m, dtype=np.int32)
-        counters = np.zeros(3, dtype=np.int64)  # search stamp, BFS stamp, removal stamp
-        for q in range(block, n_jobs, n_blocks):
-            counters[2] += 1
-            grp = job_group[q]
-            if grp >= 0:
-                for p in range(gptr[grp], gptr[grp + 1]):
-                    rm[gedges[p]] = counters[2]
-            lo, hi = job_ptr[q], job_ptr[q + 1]
-            i = job_origin[q]
-            cols = job_cols[lo:hi]
-            base = np.empty(hi - lo)
-            tnodes = np.empty(hi - lo, dtype=np.int64)
-            for a in range(hi - lo):
-                base[a] = base_cost[i, cols[a]]
-                tnodes[a] = dest_nodes[cols[a]]
-            _repair_one(indptr, adj, head, wc, auxc, rindptr, radj, rhead, w_edge, H, origin_nodes[i], cols,
-                        tnodes, base, rm, counters[2], job_check[q], ws_f, ws_i, queue, hkey, hnode, counters,
-                        out_cost, out_aux, lo)
+        _repair_block(block, n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group,
+                      job_ptr, job_cols, job_check, gptr, gedges, remove, out_cost, out_aux)
 
 
 # ---------------------------------------------------------------- Python API
+
+def _parallel(work: int) -> bool:
+    """Whether ``work`` (about edges x searches) is worth starting threads for."""
+    return get_num_threads() > 1 and work >= PARALLEL_MIN_WORK
+
+
+def _trees(work: int):
+    """The tree kernel for this much work: parallel over sources, or serial."""
+    return _trees_par if _parallel(work) else _trees_ser
+
 
 @dataclass
 class PathTree:
@@ -455,7 +562,7 @@ class Engine:
         k, n = len(sources), self.n_nodes
         dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
         wc = w[self._fwd]
-        _trees(self._indptr, self._fwd, self._head, wc, wc, sources, float(limit), dist, pred, auxd)
+        _trees(k * len(wc))(self._indptr, self._fwd, self._head, wc, wc, sources, float(limit), dist, pred, auxd)
         return PathTree(sources, dist, pred, self.src)
 
     def reverse_tree(self, targets: list[int] | np.ndarray, w: np.ndarray, *, limit: float = np.inf) -> PathTree:
@@ -465,7 +572,7 @@ class Engine:
         k, n = len(targets), self.n_nodes
         dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
         wc = w[self._rev]
-        _trees(self._rindptr, self._rev, self._rhead, wc, wc, targets, float(limit), dist, pred, auxd)
+        _trees(k * len(wc))(self._rindptr, self._rev, self._rhead, wc, wc, targets, float(limit), dist, pred, auxd)
         return PathTree(targets, dist, pred, self.dst, reverse=True)
 
     def path_sum(self, edge_ids: list[int], attr: str) -> float:
@@ -501,7 +608,7 @@ class ODMatrix:
     pred: np.ndarray | None = None  # (origins, nodes) edge index into each node; None if incremental
     baseline: "ODMatrix | None" = None
     recomputed: np.ndarray | None = None
-    _potentials: np.ndarray | None = field(default=None, repr=False)
+    _reverse: "ReverseIndex | None" = field(default=None, repr=False)
     _incidence: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -548,12 +655,20 @@ class ODMatrix:
         ids = self.edge_path(i, j)
         return None if ids is None else [self.engine.edges[e] for e in ids]
 
-    def potentials(self) -> np.ndarray:
-        """(nodes, destinations) distance from every node to each destination under ``w`` (cached)."""
-        if self._potentials is None:
-            tree = self.engine.reverse_tree(self.destination_index, self.w)
-            self._potentials = np.ascontiguousarray(tree.dist.T)
-        return self._potentials
+    def reverse_index(self) -> "ReverseIndex":
+        """Baseline trees towards each destination under ``w`` (cached): what the repair search needs."""
+        if self._reverse is None:
+            eng = self.engine
+            targets = self.destination_index
+            k, n = len(targets), eng.n_nodes
+            dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
+            _trees(k * len(self.w))(eng._rindptr, eng._rev, eng._rhead, self.w[eng._rev], self.aux_w[eng._rev], targets, np.inf,
+                   dist, pred, auxd)
+            nxt = np.ascontiguousarray(pred.T)
+            tin, tout = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.int32)
+            _euler_all(nxt, eng.dst, targets, tin, tout)
+            self._reverse = ReverseIndex(np.ascontiguousarray(dist.T), np.ascontiguousarray(auxd.T), nxt, tin, tout)
+        return self._reverse
 
     def incidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inverse index of the routes: ``pairs[ptr[e]:ptr[e+1]]`` are the pairs (i * l + j) whose
@@ -601,9 +716,30 @@ def od_matrix(engine: Engine, origins: list[int], destinations: list[int] | None
     k, l = len(o_idx), len(d_idx)
     cost, aux = np.empty((k, l)), np.empty((k, l))
     pred = np.empty((k, engine.n_nodes), dtype=np.int32)
-    _od(engine._indptr, engine._fwd, engine._head, w[engine._fwd], aux_w[engine._fwd], o_idx, d_idx, cost, aux, pred)
+    is_target = np.zeros(engine.n_nodes, dtype=bool)
+    is_target[d_idx] = True
+    kernel = _od_par if _parallel(k * len(w)) else _od_ser
+    kernel(engine._indptr, engine._fwd, engine._head, w[engine._fwd], aux_w[engine._fwd], o_idx, d_idx, is_target,
+           int(is_target.sum()), cost, aux, pred)
     time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
     return ODMatrix(engine, origins, destinations, weight, time_s, length_m, w, aux_w, pred)
+
+
+@dataclass
+class ReverseIndex:
+    """Baseline trees towards the destinations of an OD matrix, as (nodes, destinations) arrays:
+    ``dist`` (weight units) and ``aux`` (the other attribute) from each node to each destination,
+    ``nxt`` the tree edge out of each node (-1 none), and Euler-tour intervals ``tin``/``tout``
+    (x's route passes through a iff ``tin[a] <= tin[x] < tout[a]``)."""
+
+    dist: np.ndarray
+    aux: np.ndarray
+    nxt: np.ndarray
+    tin: np.ndarray
+    tout: np.ndarray
+
+    def as_tuple(self) -> tuple[np.ndarray, ...]:
+        return self.dist, self.aux, self.nxt, self.tin, self.tout
 
 
 @dataclass
@@ -613,16 +749,8 @@ class RepairContext:
     evaluate (``w``/``aux_w``: the damaged weights for an incremental OD, the baseline ones for
     criticality, where each job removes a group of edges on top)."""
 
-    indptr: np.ndarray
-    adj: np.ndarray
-    head: np.ndarray
-    rindptr: np.ndarray
-    radj: np.ndarray
-    rhead: np.ndarray
-    w: np.ndarray  # per-edge weights, edge order
-    wc: np.ndarray  # the same in forward-CSR order
-    auxc: np.ndarray  # the other attribute (summed along routes), forward-CSR order
-    potentials: np.ndarray  # (nodes, destinations) baseline distance to each destination
+    graph: tuple[np.ndarray, ...]  # forward CSR, weights, reverse CSR, per-edge weights, edge tails
+    reverse: ReverseIndex
     base_cost: np.ndarray  # (origins, destinations) baseline cost
     origin_nodes: np.ndarray
     dest_nodes: np.ndarray
@@ -636,9 +764,10 @@ class RepairContext:
         w = baseline.w if w is None else w
         aux_w = baseline.aux_w if aux_w is None else aux_w
         ptr, pairs, hops = baseline.incidence()
-        return cls(engine._indptr, engine._fwd, engine._head, engine._rindptr, engine._rev, engine._rhead, w,
-                   w[engine._fwd], aux_w[engine._fwd], baseline.potentials(), baseline.cost,
-                   baseline.origin_index, baseline.destination_index, ptr, pairs, hops)
+        graph = (engine._indptr, engine._fwd, engine._head, w[engine._fwd], aux_w[engine._fwd], engine._rindptr,
+                 engine._rev, engine._rhead, w, engine.src)
+        return cls(graph, baseline.reverse_index(), baseline.cost, baseline.origin_index,
+                   baseline.destination_index, ptr, pairs, hops)
 
     @property
     def n_pairs(self) -> int:
@@ -655,11 +784,11 @@ class RepairContext:
         offsets = np.repeat(self.inc_ptr[gedges] - (np.cumsum(counts) - counts), counts) + np.arange(total)
         return np.unique(np.repeat(group_of_edge, counts) * self.n_pairs + self.inc_pairs[offsets])
 
-    def repair(self, pair_keys: np.ndarray, gptr: np.ndarray | None = None,
-               gedges: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """New (cost, aux) of the pairs in sorted ``pair_keys`` (``g * n_pairs + i * l + j``),
-        inf where cut off. With a group CSR, key group g removes ``gedges[gptr[g]:gptr[g+1]]``;
-        without, g must be 0 and ``w`` alone is the damaged state. One job per (group, origin)."""
+    def repair(self, pair_keys: np.ndarray, gptr: np.ndarray, gedges: np.ndarray, *,
+               remove: bool) -> tuple[np.ndarray, np.ndarray]:
+        """New (cost, aux) of the pairs in sorted ``pair_keys`` (``g * n_pairs + i * l + j``), inf
+        where cut off. Group g's edges ``gedges[gptr[g]:gptr[g+1]]`` are removed (``remove``) or
+        are the edges whose weight the context's ``w`` changed. One job per (group, origin)."""
         if len(pair_keys) == 0:
             return np.empty(0), np.empty(0)
         k, l = self.base_cost.shape
@@ -669,23 +798,23 @@ class RepairContext:
         starts = np.flatnonzero(np.r_[True, job_key[1:] != job_key[:-1]])
         job_ptr = np.r_[starts, len(pair_keys)].astype(np.int64)
         check = np.add.reduceat(self.hops[pair], starts) * 4 + 1024
-        if gptr is None:
-            job_group, gptr, gedges = np.full(len(starts), -1, dtype=np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64)
-        else:
-            job_group = group[starts]
         out_cost, out_aux = np.empty(len(pair_keys)), np.empty(len(pair_keys))
-        _repair_jobs(self.indptr, self.adj, self.head, self.wc, self.auxc, self.rindptr, self.radj, self.rhead,
-                     self.w, self.potentials, self.base_cost, self.origin_nodes, self.dest_nodes,
-                     origin_row[starts], job_group, job_ptr, col, check, np.asarray(gptr, dtype=np.int64),
-                     np.asarray(gedges, dtype=np.int64), min(len(starts), 4 * get_num_threads()), out_cost, out_aux)
+        args = (self.graph, self.reverse.as_tuple(), self.base_cost, self.origin_nodes, self.dest_nodes,
+                origin_row[starts], group[starts], job_ptr, col, check, np.asarray(gptr, dtype=np.int64),
+                np.asarray(gedges, dtype=np.int64), remove, out_cost, out_aux)
+        if _parallel(int(check.sum()) * 16):
+            _repair_par(min(len(starts), 4 * get_num_threads()), *args)
+        else:
+            _repair_block(0, 1, *args)
         return out_cost, out_aux
 
 
 def _od_incremental(engine: Engine, baseline: ODMatrix, w: np.ndarray, aux_w: np.ndarray,
                     changed: np.ndarray) -> ODMatrix:
     ctx = RepairContext.from_baseline(engine, baseline, w, aux_w)
-    pairs = ctx.pair_keys(np.array([0, len(changed)]), changed)
-    new_cost, new_aux = ctx.repair(pairs)
+    gptr = np.array([0, len(changed)])
+    pairs = ctx.pair_keys(gptr, changed)
+    new_cost, new_aux = ctx.repair(pairs, gptr, changed, remove=False)
     cost, aux = baseline.cost.copy(), (baseline.length_m if baseline.weight == "travel_time" else baseline.time_s).copy()
     cost.ravel()[pairs] = new_cost
     aux.ravel()[pairs] = new_aux

@@ -1,13 +1,13 @@
 """Persistent cache of built road graphs, so a second load of the same extract takes seconds.
 
-A cached graph is keyed by the SHA-256 of the input file's bytes, the build options (road
-classes, clip, simplify...), the builder's code version and the networkx/shapely versions that
-pickled it; any change gives a new key, so a stale graph is never returned. Files are written
-with :func:`routing.atomic.atomic_path` (temporary file + rename), so a crash or a full disk
-never leaves a half-written cache entry; an unreadable entry is rebuilt and replaced.
+An entry is keyed by the SHA-256 of the input file's bytes, the build options (road classes,
+clip, simplify...), the builder's code version and the Python/numpy versions that pickled it;
+any change gives a new key, so a stale entry is never returned. Entries are written with
+:func:`routing.atomic.atomic_path` (temporary file + rename): a crash or a full disk never
+leaves a half-written entry, and an unreadable entry is rebuilt and replaced.
 
-Entries are pickles (protocol 5) in ``settings.cache_dir() / "graphs"``. Only load caches
-you wrote yourself: unpickling runs code.
+Entries are pickles (protocol 5) in ``settings.cache_dir() / "graphs"``. Only read caches you
+wrote yourself: unpickling can run code.
 """
 
 from __future__ import annotations
@@ -15,18 +15,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import pickle
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-import networkx as nx
-import shapely
+import numpy as np
 
 from .atomic import atomic_path
 from .settings import cache_dir
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _CHUNK = 8 * 1024 * 1024  # bytes read at a time while hashing
 
 
@@ -40,44 +42,40 @@ def file_sha256(path: str | Path) -> str:
 
 
 def cache_key(file_hash: str, options: dict[str, object], code_version: str) -> str:
-    """Hex SHA-256 over the input hash, the options (JSON, sorted keys) and the code/library versions."""
+    """Hex SHA-256 over the input's hash, the options (JSON, sorted keys) and the code/library versions."""
     doc = {"file_sha256": file_hash, "options": options, "code_version": code_version,
-           "networkx": nx.__version__, "shapely": shapely.__version__, "python": sys.version_info[:2]}
+           "numpy": np.__version__, "python": list(sys.version_info[:2])}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def cache_path(source: str | Path, key: str, folder: str | Path | None = None) -> Path:
-    """Where the graph of ``source`` with ``key`` is cached: ``<folder>/<file name>.<key[:20]>.pickle``."""
+    """Where the entry for ``source`` and ``key`` lives: ``<folder>/<file name>.<key[:20]>.pickle``."""
     folder = Path(folder) if folder is not None else cache_dir() / "graphs"
     return folder / f"{Path(source).name}.{key[:20]}.pickle"
 
 
-def cached_graph(source: str | Path, options: dict[str, object], build: Callable[[], nx.MultiDiGraph], *,
-                 code_version: str, folder: str | Path | None = None) -> nx.MultiDiGraph:
-    """The graph ``build()`` makes from ``source`` with ``options``, from the cache when present.
+def cached(source: str | Path, options: dict[str, object], build: Callable[[], T], *, code_version: str,
+           folder: str | Path | None = None) -> tuple[T, dict[str, object]]:
+    """``build()``'s result for ``source`` with ``options``, read from the cache when present.
 
-    On a miss the graph is built and stored atomically; a failure to store (read-only or full
-    disk) is logged and the built graph still returned. ``G.graph["cache"]`` tells whether the
-    graph came from the cache (``"hit"``) and where the entry lives.
+    On a miss the result is built and stored atomically; a failure to store (read-only or full
+    disk, unpicklable result) is logged, leaves no entry behind and the result is still returned. The second value describes the entry:
+    ``{"hit": bool, "path": str, "key": str}``.
     """
     key = cache_key(file_sha256(source), options, code_version)
     path = cache_path(source, key, folder)
     if path.exists():
         try:
             with open(path, "rb") as fh:
-                graph = pickle.load(fh)
-            if not isinstance(graph, nx.MultiDiGraph):
-                raise TypeError(f"holds a {type(graph).__name__}, not a MultiDiGraph")
+                return pickle.load(fh), {"hit": True, "path": str(path), "key": key}
         except Exception as exc:  # any unpickling failure means a damaged entry: rebuild it
-            log.warning("graph cache entry %s is unreadable (%s); rebuilding it", path, exc)
-        else:
-            graph.graph["cache"] = {"hit": True, "path": str(path)}
-            return graph
-    graph = build()
-    graph.graph["cache"] = {"hit": False, "path": str(path)}
+            log.warning("cache entry %s is unreadable (%s); rebuilding it", path, exc)
+    value = build()
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            pickle.dump(graph, fh, protocol=5)
-    except OSError as exc:
-        log.warning("could not write graph cache entry %s (%s); continuing without cache", path, exc)
-    return graph
+            pickle.dump(value, fh, protocol=5)
+            fh.flush()
+            os.fsync(fh.fileno())  # on disk before the rename publishes it
+    except Exception as exc:  # the cache is an optimisation: a failed write must not lose the result
+        log.warning("could not write cache entry %s (%s); continuing without cache", path, exc)
+    return value, {"hit": False, "path": str(path), "key": key}

@@ -28,14 +28,15 @@ OSM_COPYRIGHT = "© OpenStreetMap contributors, ODbL 1.0"
 
 def load_network(source: str | Path | nx.MultiDiGraph, *, road_classes: str | Iterable[str] = "drive",
                  bbox: tuple[float, float, float, float] | None = None, polygon: Polygon | None = None,
-                 simplify: bool = True) -> nx.MultiDiGraph:
+                 simplify: bool = True, cache: bool = True) -> nx.MultiDiGraph:
     """Load a road network and enrich it (length, speed_kph, travel_time, capacity).
 
     ``source`` is a file path (``.osm``/``.osm.gz``/``.xml``, ``.json``, ``.osm.pbf``/``.pbf``,
     ``.graphml``), ``"overpass"`` (needs ``bbox`` or ``polygon``), ``"place:<name>"`` (Overpass
     for a geocoded place), or an existing graph (only enriched). ``road_classes`` is ``"drive"``,
     ``"major"`` or a list of ``highway`` values; ``bbox`` (west, south, east, north, degrees)
-    or ``polygon`` clip file sources and select the Overpass area.
+    or ``polygon`` clip file sources and select the Overpass area. ``cache`` keeps the graph
+    built from a PBF file in ``settings.cache_dir()`` (see :mod:`routing.graph_cache`).
     """
     if isinstance(source, nx.MultiDiGraph):
         return enrich(source)
@@ -53,7 +54,7 @@ def load_network(source: str | Path | nx.MultiDiGraph, *, road_classes: str | It
     if name.endswith((".osm.pbf", ".pbf")):
         from . import pbf  # compiled reader, imported only when needed
 
-        return pbf.load_pbf(path, road_classes=road_classes, clip=clip, simplify=simplify)
+        return enrich(pbf.load_pbf(path, road_classes=road_classes, clip=clip, simplify=simplify, cache=cache))
     if name.endswith(".json"):
         data = osm_read.read_overpass_json(path)
     elif name.endswith((".osm", ".osm.gz", ".xml", ".osm.xml")):

@@ -29,11 +29,13 @@ ways. :func:`load_pbf` adds the persistent cache (:mod:`routing.graph_cache`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import struct
 import sys
+from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
@@ -43,10 +45,13 @@ import osmnx as ox
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from osmium.osm.mutable import Node, Way
 from shapely.geometry import Polygon
 
 from . import graph_cache
+from .atomic import atomic_path
 from .errors import NetworkLoadError
+from .network import OSM_COPYRIGHT
 from .osm_graph import ONEWAY_VALUES, REVERSED_VALUES, clip_area, is_drivable, resolve_classes
 from .osm_read import _require_file, kept_node_tags
 from .settings import EDGE_TAGS, NODE_TAGS, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY_NODE_ATTRS_INCLUDE
@@ -55,7 +60,6 @@ from .settings import EDGE_TAGS, NODE_TAGS, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY
 CODE_VERSION = "pbf-1"
 EARTH_RADIUS_M = ox.distance.EARTH_RADIUS_M  # 6,371,009 m, as osmnx
 LOCATION_INDEX = "sparse_mem_array"  # 16 bytes per node of the file, independent of id range
-OSM_COPYRIGHT = "© OpenStreetMap contributors, ODbL 1.0"
 _FILTER_KEYS = ("area", "motor_vehicle", "motorcar")  # tags is_drivable reads besides EDGE_TAGS
 _WAY_KEYS = tuple(dict.fromkeys(EDGE_TAGS + _FILTER_KEYS))
 _WKB_HEADER = 9  # WKB LineString: byte order (1), geometry type (4), point count (4), then x/y doubles
@@ -99,10 +103,8 @@ def read_pbf(path: str | Path, road_classes: str | Iterable[str] = "drive") -> R
     wkb = osmium.geom.WKBFactory()
     all_nodes = osmium.geom.use_nodes.ALL
     intern = sys.intern
-    way_ids: list[int] = []
+    way_ids, counts, refs = array("q"), array("q"), array("q")  # 8 bytes an entry, not 40 as a list
     way_tags: list[dict[str, str]] = []
-    counts: list[int] = []
-    refs: list[int] = []
     coords = bytearray()  # WKB LineStrings of all ways, back to back
     node_tags: dict[int, dict[str, str]] = {}
     ways_read = 0
@@ -129,7 +131,7 @@ def read_pbf(path: str | Path, road_classes: str | Iterable[str] = "drive") -> R
             way_ids.append(obj.id)
             way_tags.append({k: v for k, v in tags.items() if k not in _FILTER_KEYS})
             counts.append(n)
-            refs.extend([node.ref for node in nodes])
+            refs.fromlist([node.ref for node in nodes])
             try:
                 coords += bytes.fromhex(wkb.create_linestring(nodes, all_nodes))
             except (osmium.InvalidLocationError, RuntimeError):  # a node outside the extract, or 1 node
@@ -138,12 +140,14 @@ def read_pbf(path: str | Path, road_classes: str | Iterable[str] = "drive") -> R
         raise NetworkLoadError(f"not a readable OSM PBF file (corrupt or truncated?): {exc}", file=path) from exc
     if not way_ids:
         raise NetworkLoadError(f"no drivable ways of classes {sorted(classes)} in the file"
-                               + ("" if ways_read else " (is it an OSM PBF extract?)"), file=path)
-    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    lon, lat = _parse_wkb(bytes(coords), np.asarray(counts, dtype=np.int64))
-    return RoadWays(source=str(path), way_ids=np.asarray(way_ids, dtype=np.int64), way_tags=way_tags,
-                    offsets=offsets, refs=np.asarray(refs, dtype=np.int64), lon=lon, lat=lat,
+                               + ("" if ways_read else " (no road of these classes at all: an empty, cut-short "
+                                  "or non-road extract?)"), file=path)
+    count = np.frombuffer(counts, dtype=np.int64)
+    offsets = np.zeros(len(count) + 1, dtype=np.int64)
+    np.cumsum(count, out=offsets[1:])
+    lon, lat = _parse_wkb(coords, count)
+    return RoadWays(source=str(path), way_ids=np.frombuffer(way_ids, dtype=np.int64).copy(), way_tags=way_tags,
+                    offsets=offsets, refs=np.frombuffer(refs, dtype=np.int64).copy(), lon=lon, lat=lat,
                     node_tags=node_tags, ways_read=ways_read)
 
 
@@ -156,7 +160,7 @@ def _wkb_with_gaps(nodes: osmium.osm.WayNodeList) -> bytes:
     return struct.pack(f"<BII{len(flat)}d", 1, 2, len(nodes), *flat)
 
 
-def _parse_wkb(buf: bytes, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _parse_wkb(buf: bytearray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split back-to-back WKB LineStrings with ``counts`` points each into lon, lat arrays."""
     sizes = _WKB_HEADER + 16 * counts
     if int(sizes.sum()) != len(buf):
@@ -181,9 +185,44 @@ def great_circle_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: n
     return 2 * np.arcsin(np.sqrt(np.minimum(1, h))) * EARTH_RADIUS_M
 
 
+def load_pbf(path: str | Path, *, road_classes: str | Iterable[str] = "drive",
+             clip: Polygon | tuple[float, float, float, float] | None = None, simplify: bool = True,
+             cache: bool = True, cache_folder: str | Path | None = None) -> nx.MultiDiGraph:
+    """The drivable road graph of a PBF extract (lengths in metres; no speeds yet).
+
+    ``road_classes`` is a named set ("drive", "major", "drive_service") or a list of highway
+    values; ``clip`` a polygon or a (west, south, east, north) bbox in degrees. With ``cache``
+    the graph tables are stored in (and on the next call read from) ``cache_folder``, default
+    ``settings.cache_dir() / "graphs"``, keyed by the file's SHA-256 and these options.
+    ``G.graph["cache"]`` says whether the cache was hit.
+    """
+    path = Path(path)
+    _require_file(path)
+    classes = resolve_classes(road_classes)
+    area = clip_area(clip)
+
+    def build() -> GraphTables:
+        return graph_tables(read_pbf(path, classes), clip=area, simplify=simplify)
+
+    if not cache:
+        return build().to_graph()
+    options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
+               "simplify": simplify}
+    tables, entry = graph_cache.cached(path, options, build, code_version=CODE_VERSION, folder=cache_folder)
+    graph = tables.to_graph()
+    graph.graph["cache"] = entry
+    return graph
+
+
 def graph_from_ways(ways: RoadWays, *, simplify: bool = True,
                     clip: Polygon | tuple[float, float, float, float] | None = None) -> nx.MultiDiGraph:
-    """Build the road graph of ``ways`` with array operations (see the module docstring).
+    """Build the road graph of ``ways`` (see the module docstring); ``clip`` as in :func:`graph_tables`."""
+    return graph_tables(ways, clip=clip, simplify=simplify).to_graph()
+
+
+def graph_tables(ways: RoadWays, *, clip: Polygon | tuple[float, float, float, float] | None = None,
+                 simplify: bool = True) -> GraphTables:
+    """The graph of ``ways`` as tables, computed with array operations.
 
     ``clip`` (a polygon or a (west, south, east, north) bbox, degrees) treats nodes outside it
     as missing, so ways crossing its border are trimmed like ways of a clipped extract.
@@ -195,16 +234,9 @@ def graph_from_ways(ways: RoadWays, *, simplify: bool = True,
     if edges.src.size == 0:
         raise NetworkLoadError("no drivable road with two distinct nodes in the file"
                                + (" inside the clip area" if area is not None else ""), file=ways.source)
-    graph = nx.MultiDiGraph(crs="epsg:4326", source=ways.source,
-                            created_with=f"corridor-routing pbf (osmnx {ox.__version__} conventions)")
-    everything = np.arange(edges.src.size)
     if not simplify:
-        with _gc_paused():
-            graph.add_nodes_from(_node_attrs(ways, nodes, np.ones(nodes.n, dtype=bool), None))
-            _add_edges(graph, _original_edges(ways, nodes, edges, everything))
-        graph.graph.update(load_report=runs.report, data_notice=OSM_COPYRIGHT, schematic=False)
-        return graph
-
+        return GraphTables.unmerged(ways, runs.report, nodes, np.ones(nodes.n, dtype=bool), None, edges,
+                                    np.arange(edges.src.size))
     lo, hi = _undirected(edges.pairs, nodes.n)
     endpoint = _endpoints(ways, nodes, edges, lo, hi)
     chains = _chains(edges.pairs, nodes.n, endpoint, lo, hi)
@@ -217,12 +249,21 @@ def graph_from_ways(ways: RoadWays, *, simplify: bool = True,
     street_count = _street_count(np.concatenate((edges.src[kept_edges], chains.origin[kept_chains])),
                                  np.concatenate((edges.dst[kept_edges], chains.dest[kept_chains])),
                                  np.concatenate((edges.key[kept_edges], chain_keys)), nodes.n)
-    with _gc_paused():
-        graph.add_nodes_from(_node_attrs(ways, nodes, keep, street_count))
-        _add_edges(graph, _original_edges(ways, nodes, edges, kept_edges))
-        _add_edges(graph, _merged_edges(ways, nodes, edges, chains, kept_chains, chain_keys))
-    graph.graph.update(simplified=True, load_report=runs.report, data_notice=OSM_COPYRIGHT, schematic=False)
-    return graph
+    tables = GraphTables.unmerged(ways, runs.report, nodes, keep, street_count, edges, kept_edges)
+    tables.add_merged(nodes, edges, chains, kept_chains, chain_keys)
+    return tables
+
+
+def _release_freed_memory() -> None:
+    """Hand the heap freed by the array phase back to the OS (glibc ``malloc_trim``).
+
+    Python objects are allocated from their own arenas and cannot reuse that heap, so without
+    this the graph phase's memory comes on top of it: about 10 % of the peak. No-op off glibc.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 @contextlib.contextmanager
@@ -392,8 +433,8 @@ class _Chains:
     """Paths between endpoints through interstitial nodes, as osmnx's ``_get_paths_to_simplify``.
 
     Chain ``c`` is the directed pairs ``pairs[start[c]:end[c]]`` (indices into the unique pair
-    array), from node ``origin[c]`` to node ``dest[c]``; its node sequence is
-    ``seq[seq_start[c]:seq_start[c + 1]]``. ``removed`` are the interstitial nodes osmnx deletes.
+    array), from node ``origin[c]`` to node ``dest[c]``; its nodes are
+    ``seq[start[c] + c:end[c] + c + 1]``. ``removed`` are the interstitial nodes osmnx deletes.
     """
 
     pairs: np.ndarray
@@ -402,7 +443,6 @@ class _Chains:
     origin: np.ndarray
     dest: np.ndarray
     seq: np.ndarray
-    seq_chain: np.ndarray  # chain index of each entry of seq
     removed: np.ndarray
 
 
@@ -453,8 +493,7 @@ def _chains(pairs: np.ndarray, n_nodes: int, endpoint: np.ndarray, lo: np.ndarra
     seq[np.arange(member.size) + np.cumsum(new_chain)] = pdst[member]
     not_last = np.ones(member.size, dtype=bool)
     not_last[end - 1] = False
-    return _Chains(member, start, end, origin, dest, seq, np.repeat(np.arange(start.size), end - start + 1),
-                   pdst[member[not_last]])
+    return _Chains(member, start, end, origin, dest, seq, pdst[member[not_last]])
 
 
 def _ring_nodes(n_nodes: int, endpoint: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -466,11 +505,13 @@ def _ring_nodes(n_nodes: int, endpoint: np.ndarray, lo: np.ndarray, hi: np.ndarr
 
 
 def _merged_keys(chains: _Chains, which: np.ndarray, edges: _Edges, n_nodes: int) -> np.ndarray:
-    """networkx keys of merged edges: after every original edge u->v, then earlier merged ones."""
+    """networkx keys of merged edges: after every original edge u->v, then the merged edges u->v
+    osmnx added earlier. osmnx walks an endpoint's successors in the order their first edge was
+    added, so parallel chains are ranked by the insertion index of their first pair."""
     uv = chains.origin[which] * n_nodes + chains.dest[which]
     pos = np.minimum(np.searchsorted(edges.pairs, uv), len(edges.pairs) - 1)
     originals = np.where(edges.pairs[pos] == uv, edges.pair_count[pos], 0)
-    order = np.argsort(uv, kind="stable")
+    order = np.lexsort((edges.pair_first[chains.pairs[chains.start[which]]], uv))
     rank = np.empty(len(uv), dtype=np.int64)
     rank[order] = np.arange(len(uv)) - np.searchsorted(uv[order], uv[order], side="left")
     return originals + rank
@@ -486,84 +527,171 @@ def _street_count(u: np.ndarray, v: np.ndarray, key: np.ndarray, n_nodes: int) -
             + np.bincount(streets // n_nodes, minlength=n_nodes) + np.bincount(streets % n_nodes, minlength=n_nodes))
 
 
-# ---------------------------------------------------------------- networkx objects
+# ---------------------------------------------------------------- tables -> networkx
 
-_EdgeTuple = tuple[int, int, int, dict]
-
-
-def _node_attrs(ways: RoadWays, nodes: _Nodes, keep: np.ndarray,
-                street_count: np.ndarray | None) -> Iterator[tuple[int, dict]]:
-    """(node id, attributes) of the kept nodes: ``y``, ``x`` (degrees), kept tags, ``street_count``."""
-    tags = ways.node_tags
-    idx = np.flatnonzero(keep)
-    rows = zip(nodes.ids[idx].tolist(), nodes.x[idx].tolist(), nodes.y[idx].tolist())
-    if street_count is None:
-        for nid, x, y in rows:
-            yield nid, {"y": y, "x": x, **tags.get(nid, {})}
-    else:
-        for (nid, x, y), count in zip(rows, street_count[idx].tolist()):
-            yield nid, {"y": y, "x": x, **tags.get(nid, {}), "street_count": count}
+def _empty(dtype: type) -> Callable[[], np.ndarray]:
+    return lambda: np.zeros(0, dtype=dtype)
 
 
-def _edge_data(ways: RoadWays, oneway: list[bool]) -> Callable[[int, bool], dict]:
-    """``data(way, reversed)``: a new dict of the way's kept tags, ``osmid``, ``oneway``, ``reversed``."""
-    tags, ids = ways.way_tags, ways.way_ids.tolist()
+@dataclass
+class GraphTables:
+    """A road graph as plain tables (what the cache stores): kept nodes, unmerged edges, merged
+    edges, and the way data they refer to. Ids are OSM ids, coordinates degrees, lengths metres.
 
-    def data(way: int, rev: bool) -> dict:
-        return {**tags[way], "osmid": ids[way], "oneway": oneway[way], "reversed": rev}
-
-    return data
-
-
-def _original_edges(ways: RoadWays, nodes: _Nodes, edges: _Edges, which: np.ndarray) -> Iterator[_EdgeTuple]:
-    """Unmerged edges (u, v, key, data) with their ``length`` (m)."""
-    data = _edge_data(ways, edges.way_oneway.tolist())
-    for u, v, k, w, r, length in zip(nodes.ids[edges.src[which]].tolist(), nodes.ids[edges.dst[which]].tolist(),
-                                     edges.key[which].tolist(), edges.way[which].tolist(),
-                                     edges.rev[which].tolist(), edges.length[which].tolist()):
-        d = data(w, r)
-        d["length"] = length
-        yield u, v, k, d
-
-
-def _merged_edges(ways: RoadWays, nodes: _Nodes, edges: _Edges, chains: _Chains, which: np.ndarray,
-                  keys: np.ndarray) -> Iterator[_EdgeTuple]:
-    """Merged edges (u, v, key, data) of chains ``which``, as osmnx's ``simplify_graph``.
-
-    Each pair of a chain contributes the data of its first edge; an attribute keeps a single
-    value where all pairs agree, else ``list(set(values))``; ``length`` is summed (m) and
-    ``geometry`` is the LineString through the chain's nodes (degrees).
+    Merged edge ``i`` takes the data of way ``m_way[i]`` (reversed: ``m_rev[i]``), or when it
+    merges several ways, of each (way, reversed) in ``m_mixed[i]``; its geometry runs through
+    ``m_npoints[i]`` consecutive points of ``m_x``/``m_y``.
     """
-    if which.size == 0:
-        return
-    pair_edge = edges.pair_first[chains.pairs]
-    combo = edges.way[pair_edge] * 2 + edges.rev[pair_edge]  # (way, reversed) of each pair
-    uniform = np.minimum.reduceat(combo, chains.start) == np.maximum.reduceat(combo, chains.start)
-    length = np.add.reduceat(edges.length[pair_edge], chains.start)
-    seq_keep = np.isin(chains.seq_chain, which)
-    geometry = shapely.linestrings(np.column_stack((nodes.x[chains.seq[seq_keep]], nodes.y[chains.seq[seq_keep]])),
-                                   indices=np.searchsorted(which, chains.seq_chain[seq_keep]))
-    data = _edge_data(ways, edges.way_oneway.tolist())
-    combo_l, start_l, end_l = combo.tolist(), chains.start.tolist(), chains.end.tolist()
-    for c, u, v, k, flat, ln, geom in zip(which.tolist(), nodes.ids[chains.origin[which]].tolist(),
-                                          nodes.ids[chains.dest[which]].tolist(), keys.tolist(),
-                                          uniform[which].tolist(), length[which].tolist(), geometry):
-        if flat:
-            d = data(combo_l[start_l[c]] >> 1, bool(combo_l[start_l[c]] & 1))
+
+    source: str
+    report: dict[str, int]
+    simplified: bool
+    way_ids: np.ndarray
+    way_tags: list[dict[str, str]]
+    way_oneway: np.ndarray
+    node_tags: dict[int, dict[str, str]]
+    node_id: np.ndarray
+    node_x: np.ndarray
+    node_y: np.ndarray
+    street_count: np.ndarray | None
+    e_u: np.ndarray
+    e_v: np.ndarray
+    e_key: np.ndarray
+    e_way: np.ndarray
+    e_rev: np.ndarray
+    e_len: np.ndarray
+    m_u: np.ndarray = field(default_factory=_empty(np.int64))
+    m_v: np.ndarray = field(default_factory=_empty(np.int64))
+    m_key: np.ndarray = field(default_factory=_empty(np.int64))
+    m_way: np.ndarray = field(default_factory=_empty(np.int64))
+    m_rev: np.ndarray = field(default_factory=_empty(bool))
+    m_len: np.ndarray = field(default_factory=_empty(np.float64))
+    m_npoints: np.ndarray = field(default_factory=_empty(np.int64))
+    m_x: np.ndarray = field(default_factory=_empty(np.float64))
+    m_y: np.ndarray = field(default_factory=_empty(np.float64))
+    m_mixed: dict[int, list[tuple[int, bool]]] = field(default_factory=dict)
+
+    @classmethod
+    def unmerged(cls, ways: RoadWays, report: dict[str, int], nodes: _Nodes, keep: np.ndarray,
+                 street_count: np.ndarray | None, edges: _Edges, which: np.ndarray) -> GraphTables:
+        """Tables of the kept nodes and of the unmerged edges ``which``."""
+        kept_ids = nodes.ids[keep]
+        tagged = np.fromiter(ways.node_tags, dtype=np.int64, count=len(ways.node_tags))
+        node_tags = {n: ways.node_tags[n] for n in tagged[np.isin(tagged, kept_ids)].tolist()}
+        return cls(ways.source, report, street_count is not None, ways.way_ids, ways.way_tags, edges.way_oneway,
+                   node_tags, kept_ids, nodes.x[keep], nodes.y[keep],
+                   street_count[keep] if street_count is not None else None,
+                   nodes.ids[edges.src[which]], nodes.ids[edges.dst[which]], edges.key[which], edges.way[which],
+                   edges.rev[which], edges.length[which])
+
+    def add_merged(self, nodes: _Nodes, edges: _Edges, chains: _Chains, which: np.ndarray,
+                   keys: np.ndarray) -> None:
+        """Merged edges of chains ``which``, as osmnx's ``simplify_graph``: each pair of a chain
+        contributes the data of its first edge; ``length`` is summed; the geometry runs through
+        the chain's nodes."""
+        if which.size == 0:
+            return
+        pair_edge = edges.pair_first[chains.pairs]
+        combo = edges.way[pair_edge] * 2 + edges.rev[pair_edge]  # (way, reversed) of each pair
+        first = combo[chains.start[which]]
+        mixed = np.flatnonzero(np.minimum.reduceat(combo, chains.start)[which]
+                               != np.maximum.reduceat(combo, chains.start)[which])
+        n_points = chains.end[which] - chains.start[which] + 1
+        point_at = np.repeat(chains.start[which] + which - np.cumsum(n_points) + n_points, n_points)
+        points = chains.seq[point_at + np.arange(int(n_points.sum()))]
+        self.m_u, self.m_v = nodes.ids[chains.origin[which]], nodes.ids[chains.dest[which]]
+        self.m_key, self.m_way, self.m_rev = keys, first >> 1, (first & 1).astype(bool)
+        self.m_len = np.add.reduceat(edges.length[pair_edge], chains.start)[which]
+        self.m_npoints, self.m_x, self.m_y = n_points, nodes.x[points], nodes.y[points]
+        starts, ends = chains.start[which[mixed]].tolist(), chains.end[which[mixed]].tolist()
+        self.m_mixed = {i: [(c >> 1, bool(c & 1)) for c in dict.fromkeys(combo[s:e].tolist())]
+                        for i, s, e in zip(mixed.tolist(), starts, ends)}
+
+    def to_graph(self) -> nx.MultiDiGraph:
+        """The osmnx-compatible MultiDiGraph of these tables."""
+        _release_freed_memory()
+        graph = nx.MultiDiGraph(crs="epsg:4326", source=self.source,
+                                created_with=f"corridor-routing pbf (osmnx {ox.__version__} conventions)")
+        with _gc_paused():
+            self._fill(graph)
+        if self.simplified:
+            graph.graph["simplified"] = True
+        graph.graph.update(load_report=dict(self.report), data_notice=OSM_COPYRIGHT, schematic=False)
+        return graph
+
+    def _fill(self, graph: nx.MultiDiGraph) -> None:
+        tags, ids, oneway = self.way_tags, self.way_ids.tolist(), self.way_oneway.tolist()
+
+        def data(way: int, rev: bool) -> dict:
+            return {**tags[way], "osmid": ids[way], "oneway": oneway[way], "reversed": rev}
+
+        node_tags = self.node_tags
+        rows = zip(self.node_id.tolist(), self.node_x.tolist(), self.node_y.tolist())
+        if self.street_count is None:
+            graph.add_nodes_from((n, {"y": y, "x": x, **node_tags.get(n, {})}) for n, x, y in rows)
         else:
-            values: dict[str, list] = {}
-            for cmb in dict.fromkeys(combo_l[start_l[c]:end_l[c]]):
-                for name, value in data(cmb >> 1, bool(cmb & 1)).items():
-                    values.setdefault(name, []).append(value)
-            d = {name: vals[0] if len(set(vals)) == 1 else list(set(vals)) for name, vals in values.items()}
-        d["length"] = ln
-        d["geometry"] = geom
-        yield u, v, k, d
+            graph.add_nodes_from((n, {"y": y, "x": x, **node_tags.get(n, {}), "street_count": c})
+                                 for (n, x, y), c in zip(rows, self.street_count.tolist()))
+        add_edge = graph.add_edge  # add_edges_from copies each dict through views: 5x slower
+        for part in _chunks(len(self.e_u)):
+            for u, v, k, w, r, length in zip(self.e_u[part].tolist(), self.e_v[part].tolist(),
+                                             self.e_key[part].tolist(), self.e_way[part].tolist(),
+                                             self.e_rev[part].tolist(), self.e_len[part].tolist()):
+                add_edge(u, v, k, **data(w, r), length=length)
+        if len(self.m_u) == 0:
+            return
+        geometry = shapely.linestrings(np.column_stack((self.m_x, self.m_y)),
+                                       indices=np.repeat(np.arange(len(self.m_u)), self.m_npoints))
+        mixed = self.m_mixed
+        for part in _chunks(len(self.m_u)):
+            for i, u, v, k, w, r, length, geom in zip(range(part.start, part.stop), self.m_u[part].tolist(),
+                                                      self.m_v[part].tolist(), self.m_key[part].tolist(),
+                                                      self.m_way[part].tolist(), self.m_rev[part].tolist(),
+                                                      self.m_len[part].tolist(), geometry[part]):
+                d = data(w, r) if i not in mixed else _merge_values([data(*c) for c in mixed[i]])
+                add_edge(u, v, k, **d, length=length, geometry=geom)
 
 
-def _add_edges(graph: nx.MultiDiGraph, edges: Iterable[_EdgeTuple]) -> None:
-    """Add (u, v, key, data) edges whose nodes are in ``graph``, keeping ``data`` as the edge's
-    attribute dict (networkx's add_edges_from copies every dict through views, 5x slower)."""
-    add_edge = graph.add_edge
-    for u, v, k, d in edges:
-        add_edge(u, v, k, **d)
+def _merge_values(datas: list[dict]) -> dict:
+    """osmnx's rule for merged edges: a single value where all agree, else ``list(set(values))``."""
+    values: dict[str, list] = {}
+    for d in datas:
+        for name, value in d.items():
+            values.setdefault(name, []).append(value)
+    return {name: vals[0] if len(set(vals)) == 1 else list(set(vals)) for name, vals in values.items()}
+
+
+def _chunks(n: int) -> Iterator[slice]:
+    """Slices of 65,536 over ``range(n)``, so the per-edge Python lists stay small."""
+    for i in range(0, n, 1 << 16):
+        yield slice(i, min(n, i + (1 << 16)))
+
+
+# ---------------------------------------------------------------- export for XML-only tools
+
+def write_osm_xml(source: str | Path, target: str | Path, *, road_classes: str | Iterable[str] = "drive") -> Path:
+    """Write the drivable ways of a PBF file as OSM XML that ``osmnx.graph_from_xml`` can load.
+
+    osmnx raises on ways that reference nodes missing from the file, so ways are trimmed to
+    their runs of present nodes, as :func:`graph_from_ways` trims them: a way cut into several
+    runs keeps its id on the first run and the other runs get ids above the file's largest way
+    id. Ways carry their kept tags (``settings.EDGE_TAGS``), nodes theirs. Written atomically.
+    """
+    ways = read_pbf(source, road_classes)
+    runs = _runs(ways, _present(ways, None))
+    nodes = _Nodes.of(ways, runs.in_run)
+    starts = np.flatnonzero(runs.run_start)
+    ends = np.flatnonzero(runs.seg_ok & ~np.append(runs.seg_ok[1:], False)) + 2  # one past each run's last ref
+    run_way = runs.way_of_ref[starts]
+    first_run = np.append(True, run_way[1:] != run_way[:-1])
+    run_ids = np.where(first_run, ways.way_ids[run_way], 0)
+    run_ids[~first_run] = int(ways.way_ids.max()) + 1 + np.arange(int((~first_run).sum()))
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        with osmium.SimpleWriter(osmium.io.File(str(tmp), "osm"), overwrite=True) as writer:
+            for nid, x, y in zip(nodes.ids.tolist(), nodes.x.tolist(), nodes.y.tolist()):
+                writer.add_node(Node(id=nid, location=(x, y), tags=ways.node_tags.get(nid, {})))
+            refs = ways.refs
+            for wid, w, s, e in zip(run_ids.tolist(), run_way.tolist(), starts.tolist(), ends.tolist()):
+                writer.add_way(Way(id=wid, nodes=refs[s:e].tolist(), tags=ways.way_tags[w]))
+    return target

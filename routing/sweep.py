@@ -53,6 +53,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from .analysis.evacuation_flow import evacuation_capacity
 from .atomic import RESULTS_MARKER, atomic_folder
 from .damage import Damage
 from .engine import Engine, ODMatrix, od_matrix
@@ -334,8 +335,6 @@ class SweepBase:
 def evaluate_failures(base: SweepBase, failed: np.ndarray) -> dict[str, Any]:
     """One draw: OD travel times (seconds, None = unreachable, in ``pair_rows``/``pair_cols`` order)
     and the evacuation max flow (persons/hour; None without evacuation) with ``failed`` assets down."""
-    from .analysis.evacuation_flow import evacuation_capacity
-
     damage = base.damage(np.asarray(failed, dtype=np.int64))
     od = od_matrix(base.engine, base.reference.origins, damage=damage, baseline=base.reference)
     times = od.time_s[base.pair_rows, base.pair_cols]
@@ -378,7 +377,6 @@ def prepare(sweep: Sweep, G: nx.MultiDiGraph) -> tuple[SweepBase, pd.DataFrame]:
     pairs = [(i, j) for i in range(len(od_nodes)) for j in range(len(od_nodes))
              if i != j and od_nodes[i] != od_nodes[j]]
     reference = od_matrix(engine, od_nodes, damage=background)
-    reference.potentials(), reference.incidence()  # cached before shipping: workers reuse them
     base = SweepBase(engine, sweep.assets, asset_edges, background, reference,
                      np.array([i for i, _ in pairs], dtype=np.int64), np.array([j for _, j in pairs], dtype=np.int64))
     if sc.evacuation:

@@ -299,3 +299,27 @@ def test_criticality_through_the_executor(demo_graph, dask_executor):
     serial = criticality(engine, nodes, progress=False)
     dask = criticality(engine, nodes, map_fn=dask_executor.map_fn, progress=False)
     pd.testing.assert_frame_equal(serial.table, dask.table, check_exact=True)
+
+
+@pytest.mark.slow
+def test_existing_scheduler_is_used_and_left_running(dask_executor):
+    with DaskExecutor(dask_executor.cluster.scheduler_address, progress=False) as remote:
+        assert remote.cluster is None and remote.n_workers == 2
+        assert remote.map(_inverse_minus_three, [0, 1], None) == [-1 / 3, -0.5]
+    assert dask_executor.map(_inverse_minus_three, [4], None) == [1.0]  # the cluster still runs
+
+
+def test_cli_rejects_conflicting_executor_options(capsys):
+    assert main(["-q", "sweep", str(SWEEP), "--serial", "--workers", "2"]) == 2
+    assert "--serial" in capsys.readouterr().err
+
+
+def test_cli_sweep_serial(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["-q", "sweep", str(SWEEP), "--out", str(out), "--serial"]) == 0
+    printed = capsys.readouterr().out
+    assert "2000 draws" in printed and "NOT OpenStreetMap data" in printed
+    assert {"sweep_report.md", "sweep_metrics.json", "od_connectivity.csv", "asset_impact.csv", "draws.csv"} \
+        <= {p.name for p in out.iterdir()}
+    ranked = pd.read_csv(out / "asset_impact.csv")
+    assert ranked["rank"].tolist() == list(range(1, 7)) and ranked["asset"].iloc[0] == "jousiyeh_crossing"

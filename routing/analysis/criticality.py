@@ -13,11 +13,14 @@ How it stays fast (exact, equal to recomputing every OD pair with the candidate 
 
 1. Pruning by an inverse index edge -> OD pairs whose baseline route uses the edge: a candidate
    off every route changes nothing and costs nothing (most of a national network).
-2. Per (candidate, origin) one *repair search* (:class:`routing.engine.RepairContext`): A* from
+2. Chains: a candidate on a pass-through node's edges (a highway between junctions, a bridge
+   and its approaches) fails exactly like its neighbours on the chain; one evaluation serves all
+   (:func:`chain_classes`).
+3. Per (candidate, origin) one *repair search* (:class:`routing.engine.RepairContext`): A* from
    the origin whose potential is the baseline distance to the affected destinations, minus their
    baseline cost, so only the neighbourhood of the detours is explored; a destination cut off
    is detected by a budgeted backward search from it instead of exhausting the network.
-3. Candidates are evaluated in chunks by a pure function of plain arrays
+4. Candidates are evaluated in chunks by a pure function of plain arrays
    (:func:`evaluate_groups`), mapped with ``map_fn`` (builtin ``map`` by default; an executor's
    ``map`` or Dask later); inside a chunk the jobs run in parallel on all cores (numba).
 """
@@ -61,7 +64,7 @@ class Groups:
 
     @classmethod
     def from_mapping(cls, groups: Mapping[str, Iterable[int]]) -> "Groups":
-        labels, arrays = list(groups), [np.unique(np.asarray(list(v), dtype=np.int64)) for v in groups.values()]
+        labels, arrays = list(groups), [np.asarray(sorted(set(v)), dtype=np.int64) for v in groups.values()]
         ptr = np.r_[0, np.cumsum([len(a) for a in arrays])].astype(np.int64)
         edges = np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
         return cls(labels, ptr, edges.astype(np.int64))
@@ -98,11 +101,10 @@ def edge_groups(engine: Engine, by: str = "segment") -> Groups:
     if by == "osmid":
         return Groups.from_mapping({f"way {way}": edges for way, edges in members.items()})
     labels: dict[str, list[int]] = {}
+    seen: dict[tuple[int, int], int] = {}
     for (a, b, _), edges in members.items():
-        label = f"{a},{b}"
-        if label in labels:  # parallel ways between the same two nodes
-            label = f"{label}#{sum(1 for x in labels if x.startswith(label + '#')) + 2}"
-        labels[label] = edges
+        seen[a, b] = seen.get((a, b), 0) + 1  # parallel ways between the same two nodes: "a,b#2", ...
+        labels[f"{a},{b}" + (f"#{seen[a, b]}" if seen[a, b] > 1 else "")] = edges
     return Groups.from_mapping(labels)
 
 
@@ -133,6 +135,69 @@ def asset_groups(G: nx.MultiDiGraph, engine: Engine, catalogue: Any) -> Groups:
                            catalogue=catalogue, allow_empty=True)
 
 
+def chain_classes(engine: Engine, groups: Groups, keep: Iterable[int]) -> np.ndarray:
+    """Representative group of each group: groups that fail identically share one.
+
+    Node x (a node index, not in ``keep``) is a *pass-through* node when it only joins two
+    neighbours p and q (one-way: p->x->q; two-way: both directions, nothing else). Between
+    places other than x, removing any group that lies only on x's edges and blocks the same
+    passages through x (p->q, q->p) leaves the same network (x is a dead end either way), so the
+    whole chain of such groups (a highway between junctions, a bridge and its approaches) needs
+    one evaluation. Returns ``rep`` with ``rep[g]`` the representative of group g.
+    """
+    n_groups = len(groups)
+    parent = np.arange(n_groups)
+
+    def find(g: int) -> int:
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    m = len(engine.edges)
+    membership = np.bincount(groups.edges, minlength=m)
+    edge_group = np.full(m, -1, dtype=np.int64)
+    single = membership[groups.edges] == 1
+    edge_group[groups.edges[single]] = np.repeat(np.arange(n_groups), np.diff(groups.ptr))[single]
+    src, dst = engine.src, engine.dst
+    indeg = np.bincount(dst, minlength=engine.n_nodes)
+    outdeg = np.bincount(src, minlength=engine.n_nodes)
+    candidates = np.flatnonzero(((indeg == 1) & (outdeg == 1)) | ((indeg == 2) & (outdeg == 2)))
+    keep_set = set(int(k) for k in keep)
+    indptr, fwd, rindptr, rev = engine._indptr, engine._fwd, engine._rindptr, engine._rev
+    for x in candidates.tolist():
+        if x in keep_set:
+            continue
+        outs = fwd[indptr[x]:indptr[x + 1]].tolist()
+        ins = rev[rindptr[x]:rindptr[x + 1]].tolist()
+        out_to = {int(dst[e]): e for e in outs}
+        in_from = {int(src[e]): e for e in ins}
+        if len(out_to) != len(outs) or len(in_from) != len(ins) or x in out_to or x in in_from:
+            continue  # parallel edges or self-loops: not a plain pass-through
+        if len(outs) == 1:
+            if set(in_from) == set(out_to):
+                continue  # a dead end, not a passage
+            passages = [(ins[0], outs[0])]
+        elif set(in_from) == set(out_to):
+            p, q = sorted(in_from)
+            passages = [(in_from[p], out_to[q]), (in_from[q], out_to[p])]
+        else:
+            continue
+        incident = set(ins) | set(outs)
+        blocked: dict[int, frozenset] = {}
+        for e in incident:
+            g = int(edge_group[e])
+            if g < 0 or not set(groups.members(g).tolist()) <= incident:
+                continue
+            members = set(groups.members(g).tolist())
+            blocked[g] = frozenset(i for i, (a, b) in enumerate(passages) if a in members or b in members)
+        for a, b in passages:
+            ga, gb = int(edge_group[a]), int(edge_group[b])
+            if ga in blocked and gb in blocked and blocked[ga] == blocked[gb]:
+                parent[find(ga)] = find(gb)
+    return np.array([find(g) for g in range(n_groups)])
+
+
 # ---------------------------------------------------------------- the per-candidate work
 
 Task = tuple[np.ndarray, np.ndarray, np.ndarray]  # group ids, local CSR ptr, edge indices
@@ -147,7 +212,7 @@ def evaluate_groups(ctx: RepairContext, task: Task) -> tuple[np.ndarray, np.ndar
     """
     ids, ptr, edges = task
     keys = ctx.pair_keys(ptr, edges)
-    cost, _ = ctx.repair(keys, ptr, edges)
+    cost, _ = ctx.repair(keys, ptr, edges, remove=True)
     g, pair = np.divmod(keys, ctx.n_pairs)
     cut = ~np.isfinite(cost)
     delta = np.where(cut, 0.0, np.maximum(cost - ctx.base_cost.ravel()[pair], 0.0))
@@ -156,13 +221,14 @@ def evaluate_groups(ctx: RepairContext, task: Task) -> tuple[np.ndarray, np.ndar
             np.bincount(g, minlength=n))
 
 
-def make_tasks(ctx: RepairContext, groups: Groups, max_chunks: int = MAX_CHUNKS) -> tuple[list[Task], np.ndarray]:
-    """Chunks of the groups that lie on some baseline route, of about equal work (route-edge
-    incidences); also returns each group's work (0 = pruned: no route uses it)."""
+def make_tasks(ctx: RepairContext, groups: Groups, candidates: np.ndarray,
+               max_chunks: int = MAX_CHUNKS) -> tuple[list[Task], np.ndarray]:
+    """Chunks of the ``candidates`` (group ids) that lie on some baseline route, of about equal
+    work (route-edge incidences); also returns every group's work (0 = pruned: no route uses it)."""
     counts = (ctx.inc_ptr[groups.edges + 1] - ctx.inc_ptr[groups.edges]).astype(np.int64)
     cum = np.r_[0, np.cumsum(counts)]
     work = cum[groups.ptr[1:]] - cum[groups.ptr[:-1]]
-    active = np.flatnonzero(work > 0)
+    active = candidates[work[candidates] > 0]
     if len(active) == 0:
         return [], work
     n_chunks = min(max_chunks, len(active))
@@ -209,18 +275,22 @@ def criticality(engine: Engine, origins: list[int], destinations: list[int] | No
     elif not isinstance(groups, Groups):
         groups = Groups.from_mapping(groups)
     ctx = RepairContext.from_baseline(engine, baseline)
+    rep = chain_classes(engine, groups, np.r_[baseline.origin_index, baseline.destination_index])
     t_base = time.perf_counter() - t0
-    tasks, work = make_tasks(ctx, groups)
     n = len(groups)
+    representatives = np.unique(rep)
+    tasks, work = make_tasks(ctx, groups, representatives)
     delta, cut, affected = np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     results: Iterator = (map_fn or map)(partial(evaluate_groups, ctx), tasks)
     for ids, d, c, a in tqdm(results, total=len(tasks), disable=not progress, desc="criticality", unit="chunk"):
         delta[ids], cut[ids], affected[ids] = d, c, a
+    delta, cut, affected = delta[rep], cut[rep], affected[rep]
     table = _table(engine, groups, delta, cut, affected)
     summary = {"origins": len(baseline.origins), "destinations": len(baseline.destinations),
                "od_pairs_connected": int((np.isfinite(baseline.time_s) & (baseline.time_s > 0)).sum()),
                "baseline_total_time_s": float(baseline.time_s[np.isfinite(baseline.time_s)].sum()),
                "candidates": n, "candidates_on_routes": int((work > 0).sum()),
+               "candidates_evaluated": int((work[representatives] > 0).sum()),
                "repair_jobs_pairs": int(affected.sum()), "seconds_baseline": t_base,
                "seconds_total": time.perf_counter() - t0}
     return CriticalityResult(table, baseline, groups, summary)
