@@ -329,9 +329,9 @@ def bench_damage(G: nx.MultiDiGraph, eng: Engine, places: list[int], radius_m: f
     baseline.incidence()
     t_index = time.perf_counter() - t0
     damage = area_damage(G, eng, baseline, radius_m)
-    od_matrix(eng, places, damage=damage, baseline=baseline)  # warm-up
+    od_matrix(eng, places, damage=damage, baseline=baseline, incremental=True)  # warm-up
     t_full, full = best_of(lambda: od_matrix(eng, places, damage=damage))
-    t_inc, inc = best_of(lambda: od_matrix(eng, places, damage=damage, baseline=baseline))
+    t_inc, inc = best_of(lambda: od_matrix(eng, places, damage=damage, baseline=baseline, incremental=True))
     assert np.allclose(full.time_s, inc.time_s) and (np.isfinite(full.time_s) == np.isfinite(inc.time_s)).all()
     out = {"removed_edges": len(damage.removed_edges), "radius_m": radius_m,
            "pairs_changed": int((full.time_s != baseline.time_s).sum()),

@@ -75,6 +75,7 @@ def child(loader: str, path: str) -> None:
         start = time.perf_counter()
         G = ox.graph_from_xml(path, simplify=True, retain_all=True)
     else:
+        from routing import pbf  # noqa: F401  (load_network imports it on first use: not timed)
         from routing.network import load_network
 
         before = rss_mib()

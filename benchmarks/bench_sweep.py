@@ -9,8 +9,10 @@ on a LocalCluster of ``--workers`` single-threaded processes; the results must b
 Printed: graph size, serial seconds, Dask seconds (cluster start-up excluded, shipping the graph
 and warming the workers included), the speed-up ratio, and the same for the task phase alone
 (the driver's preparation - engine, selectors, reference OD matrix - is serial in both runs).
+Also printed, because other processes on the machine distort a parallel timing: the 1-minute
+load average during each run and the CPU seconds each run used (driver + workers).
 
-Run ``python benchmarks/bench_sweep.py`` (defaults: 150 towns, 24 bridges, 400 draws, 2 workers).
+Run ``python benchmarks/bench_sweep.py`` (defaults: 150 towns, 24 bridges, 300 draws, 2 workers).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -64,12 +67,23 @@ def build_sweep(G, *, places: int, bridges: int, draws: int, seed: int) -> Sweep
                  assets=assets, mode="monte_carlo", draws=draws, seed=seed)
 
 
-def timed_run(sweep: Sweep, G, executor) -> tuple[SweepResult, float, float]:
-    """The result, wall seconds and the mean 1-minute load average over the run (other processes
-    competing for the cores make a parallel run look worse than it is)."""
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) this process has used."""
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
+def timed_run(sweep: Sweep, G, executor) -> tuple[SweepResult, float, float, float]:
+    """The result, wall seconds, CPU seconds of this process and of the Dask workers, and the mean
+    1-minute load average over the run (other processes competing for the cores make a parallel
+    run look worse than it is; the CPU seconds show what the run itself cost)."""
+    workers = getattr(executor, "client", None)
+    cpu0 = _cpu_seconds() + (sum(workers.run(_cpu_seconds).values()) if workers else 0.0)
     load0, t0 = os.getloadavg()[0], time.perf_counter()
     result = run_sweep(sweep, executor=executor, graph=G)
-    return result, time.perf_counter() - t0, (load0 + os.getloadavg()[0]) / 2
+    wall = time.perf_counter() - t0
+    cpu = _cpu_seconds() + (sum(workers.run(_cpu_seconds).values()) if workers else 0.0) - cpu0
+    return result, wall, cpu, (load0 + os.getloadavg()[0]) / 2
 
 
 def main() -> None:
@@ -77,7 +91,7 @@ def main() -> None:
     parser.add_argument("--towns", type=int, default=150, help="towns of the synthetic graph")
     parser.add_argument("--places", type=int, default=12, help="OD places (largest towns)")
     parser.add_argument("--bridges", type=int, default=24, help="bridges that may fail")
-    parser.add_argument("--draws", type=int, default=400, help="Monte-Carlo draws")
+    parser.add_argument("--draws", type=int, default=300, help="Monte-Carlo draws")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="local Dask worker processes")
     args = parser.parse_args()
@@ -91,14 +105,15 @@ def main() -> None:
     print(f"sweep: {len(sweep.assets)} bridges, {args.draws} draws -> {n_sets} distinct failure sets, "
           f"{args.places * (args.places - 1)} OD pairs, evacuation max flow per draw")
 
-    serial, t_serial, load = timed_run(sweep, G, SerialExecutor(progress=False))
-    print(f"serial:          {t_serial:7.1f} s  (tasks {serial.run['tasks_seconds']:.1f} s; load average {load:.1f})")
+    serial, t_serial, cpu, load = timed_run(sweep, G, SerialExecutor(progress=False))
+    print(f"serial:          {t_serial:7.1f} s  (tasks {serial.run['tasks_seconds']:.1f} s; {cpu:.1f} CPU s; "
+          f"load average {load:.1f})")
     t1 = time.perf_counter()
     with DaskExecutor(n_workers=args.workers, progress=False) as ex:
         t_start = time.perf_counter() - t1
-        dask, t_dask, load = timed_run(sweep, G, ex)
-    print(f"dask {args.workers} workers:  {t_dask:7.1f} s  (tasks {dask.run['tasks_seconds']:.1f} s; load average "
-          f"{load:.1f}; cluster start-up {t_start:.1f} s not counted)")
+        dask, t_dask, cpu, load = timed_run(sweep, G, ex)
+    print(f"dask {args.workers} workers:  {t_dask:7.1f} s  (tasks {dask.run['tasks_seconds']:.1f} s; {cpu:.1f} CPU s "
+          f"driver + workers; load average {load:.1f}; cluster start-up {t_start:.1f} s not counted)")
     for name in ("od_connectivity", "asset_impact", "draws"):
         pd.testing.assert_frame_equal(getattr(serial, name), getattr(dask, name), check_exact=True)
     print("results identical: yes")

@@ -1,17 +1,21 @@
 """A deterministic, national-size SYNTHETIC road graph built directly in memory (not OpenStreetMap data).
 
 Towns are street grids (residential streets, a secondary street every few blocks, some one-way
-streets, a few missing blocks); towns are linked by highways along a Delaunay triangulation of the
-town centres: the minimum spanning tree as dual-carriageway motorways (two one-way chains with
-their own nodes, like OSM's divided highways), the other short links as two-way primary roads.
-Straight "rivers" cross the country; where a highway crosses one, a 200 m ``bridge=yes`` edge is
-inserted (both carriageways of a motorway get one). Coordinates lie in the South Atlantic so the
-graph cannot be mistaken for a real place.
+streets, a few missing blocks). A jittered 5 km grid of rural roads (tertiary, 70 km/h) covers
+the country outside the towns; each town joins it at four gates. Towns are linked by highways
+along a Delaunay triangulation of the town centres: the minimum spanning tree as dual-carriageway
+motorways (two one-way chains with their own nodes, like OSM's divided highways, with an
+interchange to the rural roads every third node), the other short links as two-way primary
+roads joined to the rural grid at every node. Straight "rivers" cross the country: where a
+highway crosses one, a 200 m ``bridge=yes`` edge is inserted (both carriageways of a motorway
+get one); most rural roads stop at a river and the others cross it on a bridge. Coordinates lie
+in the South Atlantic so the graph cannot be mistaken for a real place.
 
 The result is an osmnx-style MultiDiGraph (node ``x``/``y`` in degrees; edge ``osmid``,
-``highway``, ``name``, ``ref``, ``oneway``, ``reversed``, ``length`` in metres, ``bridge``),
-enriched by :func:`routing.network.load_network` (speed, travel time, capacity). With the default
-arguments it has about 560k directed edges and 215k nodes.
+``highway``, ``name``, ``ref``, ``oneway``, ``reversed``, ``length`` in metres, ``bridge``,
+``maxspeed`` on rural roads), enriched by :func:`routing.network.load_network` (speed, travel
+time, capacity). With the default arguments: 206,954 nodes and 704,625 directed edges, built in
+about 10 s.
 
 Run ``python benchmarks/synthetic_graph.py`` to print its size.
 """
@@ -22,6 +26,7 @@ import math
 
 import networkx as nx
 import numpy as np
+from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import Delaunay
 
@@ -118,7 +123,7 @@ class _Rural:
                            {**tags, "name": name, **({"bridge": "yes"} if crossing else {})}, oneway=False)
 
     def nearest(self, p: np.ndarray) -> int:
-        """The rural node nearest to grid position of point p (0 if none around)."""
+        """The rural node nearest to point p (metres) among the 3 x 3 grid cells around it; 0 if none."""
         r0, c0 = int(round(p[1] / self.SPACING)), int(round(p[0] / self.SPACING))
         best, best_d = 0, np.inf
         for r in range(max(r0 - 1, 0), min(r0 + 2, self.ids.shape[0])):
@@ -240,8 +245,6 @@ def synthetic_graph(*, n_towns: int = 420, width_km: float = 900.0, height_km: f
     pairs = {tuple(sorted((int(s[x]), int(s[y])))) for s in tri.simplices for x, y in ((0, 1), (1, 2), (0, 2))}
     pairs_list = sorted(pairs)
     dist = np.array([np.hypot(*(pts[i] - pts[j])) for i, j in pairs_list])
-    from scipy.sparse import coo_matrix
-
     mst = minimum_spanning_tree(coo_matrix((dist, ([p[0] for p in pairs_list], [p[1] for p in pairs_list])),
                                            shape=(n_towns, n_towns))).tocoo()
     motorway = {tuple(sorted((int(i), int(j)))) for i, j in zip(mst.row, mst.col)}

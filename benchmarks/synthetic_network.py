@@ -10,14 +10,15 @@ country the size of Syria (6.7 x 5 degrees):
   ``oneway=-1``), names, traffic signals, a few one-block bridges;
 * intercity roads along a minimum spanning tree plus nearest-neighbour links between towns:
   trunk / primary / secondary / unclassified by town size, shape nodes every ~250 m on a smooth
-  meander, ways of 2.5-6 km, ``bridge=yes`` + ``layer=1`` segments every ~15 km on average, refs
-  and speed limits; the biggest city pairs get dual-carriageway motorways (two one-way ways) with
-  ``motorway_link`` ramps;
+  meander, ways of 2.5-6 km, one-segment ``bridge=yes`` + ``layer=1`` ways every ~70 km on
+  average, refs and speed limits; the biggest city pairs get dual-carriageway motorways (two
+  one-way ways) with ``motorway_link`` ramps;
 * trunk roads from towns near the edge to the border, ending at a ``barrier=border_control`` node.
 
 Every node is used by a way and every way is drivable, like an Overpass road download, so
 osmnx and our loader build the same graph from the two files. The output is a pure function of
-``towns`` and ``seed``. With the defaults (2,200 towns) it holds about 560,000 ways.
+``towns`` and ``seed``. With the defaults (2,200 towns) it holds 687,419 ways and 2,869,975
+nodes (PBF 21 MB, XML 375 MB); 275 and 550 towns give 84,652 and 195,590 ways.
 
 Run ``python benchmarks/synthetic_network.py OUT_STEM [--towns N] [--seed S]``.
 """

@@ -5,18 +5,25 @@ An :class:`Engine` is built once per baseline graph: edges sorted by tail (forwa
 (removed = ``inf``); nothing is copied from the networkx graph after construction. Parallel edges
 need no collapsing: Dijkstra relaxes each of them and remembers the edge it used.
 
-Kernels (all ``numba.njit``, the many-source ones parallel over sources):
+Kernels (``numba.njit``; many-source work runs on all cores once it is big enough to pay for
+starting threads, see ``PARALLEL_MIN_WORK``):
 
-* :func:`_sssp` — Dijkstra from one node with an optional distance ``limit`` and early stop once a
-  set of target nodes is settled; it also sums a second edge attribute along the tree paths.
-* :func:`_repair_jobs` — exact re-computation of OD pairs after some edges got slower or removed,
-  from the baseline: A* whose potential is the baseline distance to the affected destinations
-  (feasible because damage only raises weights), started from the origin; a destination that
-  became unreachable is detected by a budgeted backward search so that it costs little.
+* :func:`_sssp` — Dijkstra (4-ary heap) from one node with an optional distance ``limit`` and an
+  early stop once a set of target nodes is settled; it also sums a second edge attribute (length
+  when routing by time) along the tree paths.
+* :func:`_repair_one` — exact re-computation of OD pairs after some edges got slower or were
+  removed, from the baseline (:class:`RepairContext`): A* from the origin whose potential is the
+  baseline distance to the affected destinations (feasible because damage only raises weights);
+  a node whose baseline route to a destination avoids every changed edge closes that
+  destination at once (its baseline tail is still valid); a destination cut off is detected by a
+  budgeted backward search instead of exhausting the network. Used by incremental OD matrices
+  and by criticality.
 
-Why numba and not scipy/igraph: measured in ``benchmarks/bench_engine.py``; per source it is as
-fast as ``scipy.sparse.csgraph.dijkstra``, runs sources on all cores, needs no CSR rebuild per
-weight vector, stops at the targets, and allows the repair search criticality relies on.
+Why numba rather than scipy.sparse.csgraph or igraph (measured by ``benchmarks/bench_engine.py``,
+OD 50 x 50 on the 705k-edge synthetic graph): per source it is at least as fast as scipy's
+Dijkstra and about twice as fast as igraph's, it runs sources on all cores, needs no CSR rebuild
+per weight vector (scipy needs one, collapsing parallel edges), stops at the targets, and allows
+the repair search, which neither library offers.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from .damage import Damage, EdgeKey
 WEIGHTS = ("travel_time", "length")
 NO_PRED = -9999  # "no predecessor" in PathTree.pred (scipy's convention)
 PARALLEL_MIN_WORK = 4_000_000  # sources x edges below which threads cost more than they save
+INCREMENTAL_MIN_WORK = 1_000_000  # origins x edges below which a full OD is faster than a repair
 
 
 # ---------------------------------------------------------------- compiled kernels
@@ -692,14 +700,16 @@ class ODMatrix:
 
 def od_matrix(engine: Engine, origins: list[int], destinations: list[int] | None = None, *,
               weight: str = "travel_time", damage: Damage | None = None, w: np.ndarray | None = None,
-              baseline: ODMatrix | None = None) -> ODMatrix:
+              baseline: ODMatrix | None = None, incremental: bool | None = None) -> ODMatrix:
     """Travel time (s) and distance (m) matrices among graph nodes, minimising ``weight``.
 
     ``damage`` (or explicit per-edge weights ``w``) gives the damaged network. With ``baseline``
-    (the undamaged matrix for the same origins, destinations and weight), only the pairs whose
-    baseline route uses a slowed or removed edge are searched again, by the repair search; the
-    result is the same as a full computation. Falls back to a full computation if some weight
-    dropped below the baseline.
+    (the matrix for the same origins, destinations and weight on a network this one only makes
+    slower), only the pairs whose baseline route uses a slowed or removed edge are searched
+    again, by the repair search; the result is the same as a full computation. ``incremental``:
+    None = only where it pays (origins x edges >= ``INCREMENTAL_MIN_WORK``), True = whenever a
+    compatible baseline is given, False = never. A weight below the baseline forces a full
+    computation.
     """
     if weight not in WEIGHTS:
         raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
@@ -707,7 +717,9 @@ def od_matrix(engine: Engine, origins: list[int], destinations: list[int] | None
     origins = list(origins)
     w = engine.weights(weight, damage) if w is None else engine._check(w)
     aux_w = engine.weights(_other(weight), damage)
-    if (baseline is not None and baseline.pred is not None and baseline.weight == weight
+    if incremental is None:
+        incremental = len(origins) * len(w) >= INCREMENTAL_MIN_WORK
+    if (incremental and baseline is not None and baseline.pred is not None and baseline.weight == weight
             and baseline.origins == origins and baseline.destinations == destinations):
         changed = np.flatnonzero((w != baseline.w) | (aux_w != baseline.aux_w))
         if not (w[changed] < baseline.w[changed]).any():

@@ -5,10 +5,11 @@ Every executor computes ``fn(shared, item)`` for each item and returns the resul
     with DaskExecutor() as ex:                         # LocalCluster, one worker process per core
         results = ex.map(evaluate, items, engine)      # engine shipped to each worker once
 
-* ``shared`` (a graph, an :class:`~routing.engine.Engine`, precomputed arrays) is sent to every
-  worker once per :meth:`~_BaseExecutor.map` (``client.scatter(..., broadcast=True)``) and every
-  task gets the same future; only the items travel per task, so they should be small (integer
-  arrays). ``fn`` must be importable (a module-level function): it is pickled by reference.
+* ``shared`` (a graph, an :class:`~routing.engine.Engine`, precomputed arrays) is pickled once,
+  sent to every worker once per :meth:`~_BaseExecutor.map` (``client.scatter(..., broadcast=True)``)
+  and unpickled once per worker; every task gets the same future. Only the items travel per task,
+  so they should be small (integer arrays). ``fn`` should be importable (a module-level function):
+  it is pickled with each task.
 * :meth:`~_BaseExecutor.map_fn` fits analyses that take ``map_fn(fn, items)`` (criticality):
   ``fn``, typically ``functools.partial(work, context)``, is itself the shared object.
 * A :class:`Journal` (JSON lines) records each finished result as soon as it arrives, written
@@ -26,12 +27,16 @@ import json
 import logging
 import math
 import os
+import pickle
 import sys
+import threading
 import traceback
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import cloudpickle
 from tqdm.auto import tqdm
 
 from .errors import RoutingError
@@ -139,14 +144,29 @@ def _run_batch(fn: Callable[[S, T], R], shared: S, batch: list[tuple[int, T]]) -
     return out
 
 
-def _run_batch_on_worker(fn: Callable[[S, T], R], shared: S, batch: list[tuple[int, T]]
+_WORKER_SHARED: dict[str, Any] = {}  # on a Dask worker: token -> the unpickled shared object of a map
+_WORKER_LOCK = threading.Lock()
+
+
+def _run_batch_on_worker(fn: Callable[[S, T], R], token: str, blob: bytes, batch: list[tuple[int, T]]
                          ) -> list[tuple[int, bool, Any]]:
-    """:func:`_run_batch` on a Dask worker: numba kernels run single-threaded there, since the
-    parallelism comes from the workers (one task per worker thread, one thread per core)."""
+    """:func:`_run_batch` on a Dask worker. The shared object arrives pickled (``blob``, scattered
+    once) and is unpickled once per worker process, on its first task. Numba kernels run
+    single-threaded there: the parallelism comes from the workers (one thread per core)."""
+    with _WORKER_LOCK:
+        if token not in _WORKER_SHARED:
+            _WORKER_SHARED[token] = pickle.loads(blob)
+        shared = _WORKER_SHARED[token]
     numba = sys.modules.get("numba")
     if numba is not None:
         numba.set_num_threads(1)
     return _run_batch(fn, shared, batch)
+
+
+def _forget_shared(token: str) -> None:
+    """Drop a finished map's shared object from this worker."""
+    with _WORKER_LOCK:
+        _WORKER_SHARED.pop(token, None)
 
 
 def _index_ranges(indices: list[int]) -> str:
@@ -278,8 +298,12 @@ class DaskExecutor(_BaseExecutor):
 
         if not batches:
             return
-        remote = self.client.scatter(shared, broadcast=True, hash=False)  # once, to every worker
-        futures = {self.client.submit(_run_batch_on_worker, fn, remote, batch, pure=False): batch
+        # Pickled here once and scattered as bytes: dask would otherwise pickle and unpickle a big
+        # object again for every worker it replicates to (measured 6 s instead of 2 s for 50 MB).
+        token = uuid.uuid4().hex
+        remote = self.client.scatter(cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL),
+                                     broadcast=True, hash=False)
+        futures = {self.client.submit(_run_batch_on_worker, fn, token, remote, batch, pure=False): batch
                    for batch in batches}
         try:
             for fut in as_completed(futures):
@@ -293,6 +317,7 @@ class DaskExecutor(_BaseExecutor):
         finally:
             self.client.cancel(list(futures))  # only left if the caller stopped early
             remote.release()
+            self.client.run(_forget_shared, token, on_error="ignore")
 
     def close(self) -> None:
         """Close the client, and the LocalCluster if this executor started it."""

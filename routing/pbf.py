@@ -4,7 +4,8 @@ Reader: **pyosmium** (Python bindings of libosmium, binary wheels on PyPI). Chos
 C++ decoder reads PBF blocks on worker threads, its tag filters run in C++ so buildings,
 land use and footpaths never reach Python, it keeps a compact node-location index (16 bytes a
 node) and it hands each way's coordinates over in one call (WKB). pyrosm, the other compiled
-reader on PyPI, decodes a whole file into (Geo)DataFrames at once and has no streaming filter.
+reader on PyPI, decodes the whole file into (Geo)DataFrames at once, so its memory grows
+with everything in the extract, not only the roads.
 
 Pipeline (one pass over the file, then numpy):
 
@@ -85,6 +86,35 @@ class RoadWays:
     ways_read: int  # ways of the requested highway classes in the file, drivable or not
 
 
+def load_pbf(path: str | Path, *, road_classes: str | Iterable[str] = "drive",
+             clip: Polygon | tuple[float, float, float, float] | None = None, simplify: bool = True,
+             cache: bool = True, cache_folder: str | Path | None = None) -> nx.MultiDiGraph:
+    """The drivable road graph of a PBF extract (lengths in metres; no speeds yet).
+
+    ``road_classes`` is a named set ("drive", "major", "drive_service") or a list of highway
+    values; ``clip`` a polygon or a (west, south, east, north) bbox in degrees. With ``cache``
+    the graph tables are stored in (and on the next call read from) ``cache_folder``, default
+    ``settings.cache_dir() / "graphs"``, keyed by the file's SHA-256 and these options.
+    ``G.graph["cache"]`` says whether the cache was hit.
+    """
+    path = Path(path)
+    _require_file(path)
+    classes = resolve_classes(road_classes)
+    area = clip_area(clip)
+
+    def build() -> GraphTables:
+        return graph_tables(read_pbf(path, classes), clip=area, simplify=simplify)
+
+    if not cache:
+        return build().to_graph()
+    options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
+               "simplify": simplify}
+    tables, entry = graph_cache.cached(path, options, build, code_version=CODE_VERSION, folder=cache_folder)
+    graph = tables.to_graph()
+    graph.graph["cache"] = entry
+    return graph
+
+
 # ---------------------------------------------------------------- reading
 
 def read_pbf(path: str | Path, road_classes: str | Iterable[str] = "drive") -> RoadWays:
@@ -115,7 +145,9 @@ def read_pbf(path: str | Path, road_classes: str | Iterable[str] = "drive") -> R
         for obj in processor:
             if obj.is_node():
                 get = obj.tags.get
-                kept = kept_node_tags({k: v for k in NODE_TAGS if (v := get(k)) is not None})
+                kept = {k: v for k in NODE_TAGS if (v := get(k)) is not None}
+                if "barrier" in kept:
+                    kept = kept_node_tags(kept)
                 if kept:
                     node_tags[obj.id] = kept
                 continue
@@ -125,16 +157,13 @@ def read_pbf(path: str | Path, road_classes: str | Iterable[str] = "drive") -> R
             if not is_drivable(tags, classes):
                 continue
             nodes = obj.nodes
-            n = len(nodes)
-            if n == 0:
-                continue
             way_ids.append(obj.id)
             way_tags.append({k: v for k, v in tags.items() if k not in _FILTER_KEYS})
-            counts.append(n)
+            counts.append(len(nodes))
             refs.fromlist([node.ref for node in nodes])
             try:
                 coords += bytes.fromhex(wkb.create_linestring(nodes, all_nodes))
-            except (osmium.InvalidLocationError, RuntimeError):  # a node outside the extract, or 1 node
+            except (osmium.InvalidLocationError, RuntimeError):  # a node outside the extract, or < 2 nodes
                 coords += _wkb_with_gaps(nodes)
     except RuntimeError as exc:  # libosmium: PBF decoding errors, truncated blocks, not a PBF file
         raise NetworkLoadError(f"not a readable OSM PBF file (corrupt or truncated?): {exc}", file=path) from exc
@@ -177,43 +206,6 @@ def _parse_wkb(buf: bytearray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 # ---------------------------------------------------------------- graph building
 
-def great_circle_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Haversine distance in metres, the same formula and radius as ``osmnx.distance.great_circle``."""
-    y1, y2 = np.deg2rad(lat1), np.deg2rad(lat2)
-    x1, x2 = np.deg2rad(lon1), np.deg2rad(lon2)
-    h = np.sin((y2 - y1) / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin((x2 - x1) / 2) ** 2
-    return 2 * np.arcsin(np.sqrt(np.minimum(1, h))) * EARTH_RADIUS_M
-
-
-def load_pbf(path: str | Path, *, road_classes: str | Iterable[str] = "drive",
-             clip: Polygon | tuple[float, float, float, float] | None = None, simplify: bool = True,
-             cache: bool = True, cache_folder: str | Path | None = None) -> nx.MultiDiGraph:
-    """The drivable road graph of a PBF extract (lengths in metres; no speeds yet).
-
-    ``road_classes`` is a named set ("drive", "major", "drive_service") or a list of highway
-    values; ``clip`` a polygon or a (west, south, east, north) bbox in degrees. With ``cache``
-    the graph tables are stored in (and on the next call read from) ``cache_folder``, default
-    ``settings.cache_dir() / "graphs"``, keyed by the file's SHA-256 and these options.
-    ``G.graph["cache"]`` says whether the cache was hit.
-    """
-    path = Path(path)
-    _require_file(path)
-    classes = resolve_classes(road_classes)
-    area = clip_area(clip)
-
-    def build() -> GraphTables:
-        return graph_tables(read_pbf(path, classes), clip=area, simplify=simplify)
-
-    if not cache:
-        return build().to_graph()
-    options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
-               "simplify": simplify}
-    tables, entry = graph_cache.cached(path, options, build, code_version=CODE_VERSION, folder=cache_folder)
-    graph = tables.to_graph()
-    graph.graph["cache"] = entry
-    return graph
-
-
 def graph_from_ways(ways: RoadWays, *, simplify: bool = True,
                     clip: Polygon | tuple[float, float, float, float] | None = None) -> nx.MultiDiGraph:
     """Build the road graph of ``ways`` (see the module docstring); ``clip`` as in :func:`graph_tables`."""
@@ -254,6 +246,14 @@ def graph_tables(ways: RoadWays, *, clip: Polygon | tuple[float, float, float, f
     return tables
 
 
+def great_circle_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Haversine distance in metres, the same formula and radius as ``osmnx.distance.great_circle``."""
+    y1, y2 = np.deg2rad(lat1), np.deg2rad(lat2)
+    x1, x2 = np.deg2rad(lon1), np.deg2rad(lon2)
+    h = np.sin((y2 - y1) / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin((x2 - x1) / 2) ** 2
+    return 2 * np.arcsin(np.sqrt(np.minimum(1, h))) * EARTH_RADIUS_M
+
+
 def _release_freed_memory() -> None:
     """Hand the heap freed by the array phase back to the OS (glibc ``malloc_trim``).
 
@@ -268,8 +268,8 @@ def _release_freed_memory() -> None:
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of acyclic dicts are created: otherwise
-    its repeated full scans take most of the time of building a national graph."""
+    """Pause the cyclic garbage collector while millions of acyclic dicts are created: its
+    repeated scans of the growing heap would double the time of the graph phase."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -376,9 +376,10 @@ def _directed_edges(ways: RoadWays, runs: _Runs, nodes: _Nodes) -> _Edges:
     src, dst = np.concatenate((u, v[two])), np.concatenate((v, u[two]))
     e_way = np.concatenate((way, way[two]))
     e_rev = np.concatenate((np.zeros(len(u), dtype=bool), np.ones(int(two.sum()), dtype=bool)))
+    seg_len = great_circle_m(nodes.y[a], nodes.x[a], nodes.y[b], nodes.x[b])  # symmetric in its ends
     order = np.lexsort((e_rev, np.concatenate((along, along[two])), np.concatenate((run_id, run_id[two]))))
     src, dst, e_way, e_rev = src[order], dst[order], e_way[order], e_rev[order]
-    length = great_circle_m(nodes.y[src], nodes.x[src], nodes.y[dst], nodes.x[dst])
+    length = np.concatenate((seg_len, seg_len[two]))[order]
     pairs, first, pair_of_edge, count = np.unique(src * nodes.n + dst, return_index=True, return_inverse=True,
                                                   return_counts=True)
     key = np.empty(len(src), dtype=np.int64)  # rank among the edges u->v, in insertion order

@@ -18,8 +18,10 @@ How it stays fast (exact, equal to recomputing every OD pair with the candidate 
    (:func:`chain_classes`).
 3. Per (candidate, origin) one *repair search* (:class:`routing.engine.RepairContext`): A* from
    the origin whose potential is the baseline distance to the affected destinations, minus their
-   baseline cost, so only the neighbourhood of the detours is explored; a destination cut off
-   is detected by a budgeted backward search from it instead of exhausting the network.
+   baseline cost, so only the neighbourhood of the detours is explored; a destination is closed
+   as soon as the search reaches a node whose baseline route to it avoids the candidate (the
+   rest of the route is known), and a destination cut off is detected by a budgeted backward
+   search from it instead of exhausting the network.
 4. Candidates are evaluated in chunks by a pure function of plain arrays
    (:func:`evaluate_groups`), mapped with ``map_fn`` (builtin ``map`` by default; an executor's
    ``map`` or Dask later); inside a chunk the jobs run in parallel on all cores (numba).
@@ -60,11 +62,16 @@ class Groups:
         return len(self.labels)
 
     def members(self, g: int) -> np.ndarray:
+        """Edge indices of group g."""
         return self.edges[self.ptr[g]:self.ptr[g + 1]]
 
     @classmethod
     def from_mapping(cls, groups: Mapping[str, Iterable[int]]) -> "Groups":
+        """Groups from label -> edge indices (duplicates dropped; an empty group is an error)."""
         labels, arrays = list(groups), [np.asarray(sorted(set(v)), dtype=np.int64) for v in groups.values()]
+        empty = [label for label, a in zip(labels, arrays) if len(a) == 0]
+        if empty:
+            raise ValueError(f"candidate groups without edges: {', '.join(map(str, empty[:5]))}")
         ptr = np.r_[0, np.cumsum([len(a) for a in arrays])].astype(np.int64)
         edges = np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
         return cls(labels, ptr, edges.astype(np.int64))
@@ -287,11 +294,12 @@ def criticality(engine: Engine, origins: list[int], destinations: list[int] | No
     delta, cut, affected = delta[rep], cut[rep], affected[rep]
     table = _table(engine, groups, delta, cut, affected)
     summary = {"origins": len(baseline.origins), "destinations": len(baseline.destinations),
-               "od_pairs_connected": int((np.isfinite(baseline.time_s) & (baseline.time_s > 0)).sum()),
+               "od_pairs_connected": int((np.isfinite(baseline.time_s) & (baseline.origin_index[:, None]
+                                                                          != baseline.destination_index[None, :])).sum()),
                "baseline_total_time_s": float(baseline.time_s[np.isfinite(baseline.time_s)].sum()),
                "candidates": n, "candidates_on_routes": int((work > 0).sum()),
                "candidates_evaluated": int((work[representatives] > 0).sum()),
-               "repair_jobs_pairs": int(affected.sum()), "seconds_baseline": t_base,
+               "seconds_baseline": t_base,
                "seconds_total": time.perf_counter() - t0}
     return CriticalityResult(table, baseline, groups, summary)
 
@@ -362,18 +370,19 @@ def _edge_lines(G: nx.MultiDiGraph, edges: Iterable[EdgeKey]) -> list[np.ndarray
     return lines
 
 
-def _label(row: Any) -> str:
-    name = row.ref or row.name or row.group
-    return f"#{row.rank} {name}" + (" (bridge)" if row.bridge == "yes" else "")
+def _road(row: Any) -> str:
+    return (row.ref or row.name or row.group) + (" (bridge)" if row.bridge == "yes" else "")
 
 
 def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *, top: int = 20,
                     places: Mapping[str, int] | None = None, title: str | None = None) -> Path:
     """PNG map: the network in grey, the ``top`` candidates coloured by the increase in total OD
-    travel time (hours) and labelled by rank; places (name -> node) as black dots."""
+    travel time (hours), labelled by rank (one label per road: ``#2,3,5 R869``); candidates that
+    only disconnect pairs are dashed; places (name -> node) as black dots."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.patheffects as pe
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
@@ -381,31 +390,41 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
     from ..atomic import atomic_path
 
     head = table.head(top)
-    fig, ax = plt.subplots(figsize=(11, 9), dpi=120)
+    xs = np.array([d["x"] for _, d in G.nodes(data=True)])
+    ys = np.array([d["y"] for _, d in G.nodes(data=True)])
+    aspect = 1 / max(np.cos(np.radians(ys.mean())), 1e-6)
+    span_x, span_y = max(np.ptp(xs), 1e-9), max(np.ptp(ys), 1e-9) * aspect
+    fig, ax = plt.subplots(figsize=(11, float(np.clip(11 * span_y / span_x, 4, 14)) + 1), dpi=120)
     ax.add_collection(LineCollection(_edge_lines(G, G.edges(keys=True)), colors="#b4b4b4", linewidths=0.4, zorder=1))
     hours = head["delta_total_time_s"].to_numpy() / 3600
-    norm = Normalize(vmin=0, vmax=max(float(hours.max()) if len(hours) else 0.0, 1e-9))
+    norm = Normalize(vmin=float(hours.min()) if len(hours) else 0.0,
+                     vmax=max(float(hours.max()) if len(hours) else 0.0, float(hours.min()) + 1e-9 if len(hours) else 1e-9))
     cmap = plt.get_cmap("plasma_r")
+    labels: dict[str, tuple[list[int], tuple[float, float]]] = {}
     for row, h in zip(head.itertuples(), hours):
         lines = _edge_lines(G, row.edges)
-        ax.add_collection(LineCollection(lines, colors=[cmap(norm(h))], linewidths=3.2, zorder=3,
-                                         linestyles="--" if row.pairs_disconnected and not h else "-"))
-        x, y = lines[0][len(lines[0]) // 2]
-        ax.annotate(_label(row), (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=5,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+        ax.add_collection(LineCollection(lines, colors=[cmap(norm(h))], linewidths=4, zorder=3, capstyle="round",
+                                         linestyles="--" if row.pairs_disconnected and not h else "-",
+                                         path_effects=[pe.Stroke(linewidth=6, foreground="white"), pe.Normal()]))
+        ranks, anchor = labels.setdefault(_road(row), ([], tuple(lines[0][len(lines[0]) // 2])))
+        ranks.append(int(row.rank))
+    for road, (ranks, (x, y)) in labels.items():
+        ax.annotate(f"#{','.join(map(str, ranks))} {road}", (x, y), xytext=(5, 5), textcoords="offset points",
+                    fontsize=7, zorder=5, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     for name, node in (places or {}).items():
         ax.plot(G.nodes[node]["x"], G.nodes[node]["y"], "o", color="black", markersize=4, zorder=4)
         ax.annotate(name, (G.nodes[node]["x"], G.nodes[node]["y"]), xytext=(3, -9), textcoords="offset points",
                     fontsize=7, zorder=5)
-    ax.autoscale()
-    ax.set_aspect(1 / max(np.cos(np.radians(np.mean(ax.get_ylim()))), 1e-6))
+    ax.set_xlim(xs.min() - 0.02 * span_x, xs.max() + 0.02 * span_x)
+    ax.set_ylim(ys.min() - 0.02 * span_y / aspect, ys.max() + 0.02 * span_y / aspect)
+    ax.set_aspect(aspect)
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, label="increase in total OD travel time if it alone fails (hours)")
-    ax.set_title(title or f"Single-link criticality: top {len(head)} (dashed: only disconnects pairs)")
+    ax.set_title(title or f"Single-link criticality: top {len(head)} candidates (dashed: only disconnects pairs)")
     notice = G.graph.get("data_notice") or "© OpenStreetMap contributors, ODbL 1.0"
-    fig.text(0.01, 0.01, notice, fontsize=7, color="#444444")
+    ax.text(0.0, -0.08, notice, transform=ax.transAxes, fontsize=7, color="#444444", va="top")
     with atomic_path(Path(path)) as tmp:
         fig.savefig(tmp, format="png", bbox_inches="tight")
     plt.close(fig)
