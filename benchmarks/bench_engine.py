@@ -380,6 +380,42 @@ def bench_damage(G: nx.MultiDiGraph, eng: Engine, places: list[int], radius_m: f
 
 # ---------------------------------------------------------------- main
 
+def print_od(od: dict, k: int) -> None:
+    print(f"OD {k}x{k}: ours {od['ours_s'] * 1000:.1f} ms, networkx {od['networkx_s']:.2f} s "
+          f"({od['networkx_origins_measured']} origins measured) -> {od['ratio_networkx_over_ours']:.0f}x; "
+          f"scipy {od['scipy_s'] * 1000:.0f} ms, igraph {od['igraph_s'] * 1000:.0f} ms; "
+          f"max |ours - networkx| {od['max_abs_diff_vs_networkx_s']:.2e} s")
+
+
+def print_criticality(cr: dict) -> None:
+    hours_all = cr["naive_networkx_all_s_extrapolated"] / 3600
+    hours_pruned = cr["naive_networkx_pruned_s_extrapolated"] / 3600
+    print(f"criticality ({cr['candidates']:,} segments, {cr['candidates_on_routes']:,} on routes, "
+          f"{cr['candidates_evaluated']:,} evaluated after chain merging, {cr['od_pairs']:,} OD pairs): "
+          f"ours {cr['ours_s']:.1f} s; naive networkx {cr['naive_networkx_per_candidate_s']:.2f} s/segment "
+          f"(sampled {cr['naive_sampled_candidates']}) x all = {hours_all:,.1f} h extrapolated "
+          f"-> {cr['ratio_naive_over_ours']:,.0f}x; networkx with the same pruning {hours_pruned:,.1f} h "
+          f"-> {cr['ratio_pruned_naive_over_ours']:,.0f}x; "
+          f"max |ours - naive| on the sample {cr['max_abs_diff_sampled_s']}")
+
+
+def print_damage(dm: dict) -> None:
+    line = (f"damage ({dm['removed_edges']} edges within {dm['radius_m']:.0f} m removed, "
+            f"{dm['pairs_changed']} pairs changed): ours full {dm['ours_full_s'] * 1000:.1f} ms, "
+            f"incremental {dm['ours_incremental_s'] * 1000:.1f} ms "
+            f"(baseline index once: {dm['ours_baseline_index_s'] * 1000:.0f} ms)")
+    if "osrm_customize_s" in dm:
+        line += (f"; OSRM customize {dm['osrm_customize_s'] * 1000:.0f} ms + table {dm['osrm_table_s'] * 1000:.1f} ms "
+                 f"(+ routed restart {dm['osrm_routed_start_s'] * 1000:.0f} ms) -> OSRM/ours "
+                 f"{dm['ratio_osrm_over_ours_full']:.1f}x (full), {dm['ratio_osrm_over_ours_incremental']:.1f}x "
+                 f"(incremental), {dm['ratio_osrm_with_restart_over_ours_incremental']:.1f}x (incremental, counting "
+                 f"the restart); pairs changed OSRM {dm['pairs_changed_osrm']} / ours {dm['pairs_changed_ours']}; "
+                 f"OSRM/ours baseline time median {dm['osrm_median_time_ratio_to_ours']:.2f}")
+    else:
+        line += f"; OSRM: {dm['osrm']}"
+    print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller synthetic graph, fewer networkx sources")
@@ -413,39 +449,17 @@ def main() -> None:
             print(f"\n== {name} ({label}): {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges; "
                   f"load {t_load:.1f} s, Engine(G) {t_engine:.2f} s; {len(places)} places")
             r: dict = {"nodes": G.number_of_nodes(), "edges": G.number_of_edges(), "engine_build_s": t_engine}
-            r["od"] = od = bench_od(G, eng, places, nx_origins)
-            print(f"OD {len(places)}x{len(places)}: ours {od['ours_s'] * 1000:.1f} ms, networkx {od['networkx_s']:.2f} s "
-                  f"({od['networkx_origins_measured']} origins measured) -> {od['ratio_networkx_over_ours']:.0f}x; "
-                  f"scipy {od['scipy_s'] * 1000:.0f} ms, igraph {od['igraph_s'] * 1000:.0f} ms; "
-                  f"max |ours - networkx| {od['max_abs_diff_vs_networkx_s']:.2e} s")
+            r["od"] = bench_od(G, eng, places, nx_origins)
+            print_od(r["od"], len(places))
             sample = len(places) if small else (1 if args.quick else 2)
-            r["criticality"] = cr = bench_criticality(G, eng, places, sample, nx_origins)
-            print(f"criticality ({cr['candidates']:,} segments, {cr['candidates_on_routes']:,} on routes, "
-                  f"{cr['candidates_evaluated']:,} evaluated after chain merging, {cr['od_pairs']:,} OD pairs): "
-                  f"ours {cr['ours_s']:.1f} s; naive networkx {cr['naive_networkx_per_candidate_s']:.2f} s/segment "
-                  f"(sampled {cr['naive_sampled_candidates']}) x all = {cr['naive_networkx_all_s_extrapolated'] / 3600:,.1f} h "
-                  f"extrapolated -> {cr['ratio_naive_over_ours']:,.0f}x; networkx with the same pruning "
-                  f"{cr['naive_networkx_pruned_s_extrapolated'] / 3600:,.1f} h -> {cr['ratio_pruned_naive_over_ours']:,.0f}x; "
-                  f"max |ours - naive| on the sample {cr['max_abs_diff_sampled_s']}")
+            r["criticality"] = bench_criticality(G, eng, places, sample, nx_origins)
+            print_criticality(r["criticality"])
             try:
-                r["damage"] = dm = bench_damage(G, eng, places, radius, osrm_root, osrm_note, work, name)
+                r["damage"] = bench_damage(G, eng, places, radius, osrm_root, osrm_note, work, name)
             except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                 print(f"OSRM failed: {exc}")
-                r["damage"] = dm = bench_damage(G, eng, places, radius, None, f"failed: {exc}", work, name + "-no-osrm")
-            line = (f"damage ({dm['removed_edges']} edges within {dm['radius_m']:.0f} m removed, "
-                    f"{dm['pairs_changed']} pairs changed): ours full {dm['ours_full_s'] * 1000:.1f} ms, "
-                    f"incremental {dm['ours_incremental_s'] * 1000:.1f} ms "
-                    f"(baseline index once: {dm['ours_baseline_index_s'] * 1000:.0f} ms)")
-            if "osrm_customize_s" in dm:
-                line += (f"; OSRM customize {dm['osrm_customize_s'] * 1000:.0f} ms + table {dm['osrm_table_s'] * 1000:.1f} ms"
-                         f" (+ routed restart {dm['osrm_routed_start_s'] * 1000:.0f} ms) -> OSRM/ours "
-                         f"{dm['ratio_osrm_over_ours_full']:.1f}x (full), {dm['ratio_osrm_over_ours_incremental']:.1f}x "
-                         f"(incremental), {dm['ratio_osrm_with_restart_over_ours_incremental']:.1f}x (incremental, "
-                         f"counting the restart); pairs changed OSRM {dm['pairs_changed_osrm']} / ours "
-                         f"{dm['pairs_changed_ours']}; OSRM/ours baseline time median {dm['osrm_median_time_ratio_to_ours']:.2f}")
-            else:
-                line += f"; OSRM: {dm['osrm']}"
-            print(line)
+                r["damage"] = bench_damage(G, eng, places, radius, None, f"failed: {exc}", work, name)
+            print_damage(r["damage"])
             results[name] = r
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")

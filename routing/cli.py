@@ -94,6 +94,10 @@ def make_executor(args: argparse.Namespace):
         if args.scheduler or args.workers:
             raise RoutingError("--serial runs in this process: drop --scheduler/--workers")
         return SerialExecutor(progress=not args.quiet)
+    import distributed  # noqa: F401 - sets up its loggers on import; quiet them after that
+
+    if not args.verbose:
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     return DaskExecutor(args.scheduler, args.workers, progress=not args.quiet)
 
 

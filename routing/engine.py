@@ -174,13 +174,13 @@ def _od_ser(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets,
 
 @njit(cache=True)
 def _incidence(pred, edge_src, origins, targets):
-    """(edge, pair) incidences of the tree paths origin row i -> target column j (pair = i * l + j),
+    """(edge, pair) incidences of the tree paths origin row i -> target column j (pair = i * n_dest + j),
     and the hop count of each pair's path (-1 when unreachable or origin == target)."""
-    k, l = origins.shape[0], targets.shape[0]
-    hops = np.full(k * l, -1, dtype=np.int64)
+    k, n_dest = origins.shape[0], targets.shape[0]
+    hops = np.full(k * n_dest, -1, dtype=np.int64)
     total = 0
     for i in range(k):
-        for j in range(l):
+        for j in range(n_dest):
             if targets[j] == origins[i] or pred[i, targets[j]] < 0:
                 continue
             h = 0
@@ -188,20 +188,20 @@ def _incidence(pred, edge_src, origins, targets):
             while node != origins[i]:
                 node = edge_src[pred[i, node]]
                 h += 1
-            hops[i * l + j] = h
+            hops[i * n_dest + j] = h
             total += h
     edges = np.empty(total, dtype=np.int64)
     pairs = np.empty(total, dtype=np.int64)
     pos = 0
     for i in range(k):
-        for j in range(l):
-            if hops[i * l + j] < 0:
+        for j in range(n_dest):
+            if hops[i * n_dest + j] < 0:
                 continue
             node = targets[j]
             while node != origins[i]:
                 e = pred[i, node]
                 edges[pos] = e
-                pairs[pos] = i * l + j
+                pairs[pos] = i * n_dest + j
                 pos += 1
                 node = edge_src[e]
     return edges, pairs, hops
@@ -298,8 +298,8 @@ def _euler_all(nxt, edge_dst, roots, tin, tout):
 
 
 @njit(cache=True)
-def _repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, check, ws_f, ws_i, queue, hkey, hnode, counters,
-                out_cost, out_aux, ofs):
+def _repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, check, ws_f, ws_i, queue, hkey, hnode,
+                counters, out_cost, out_aux, ofs):
     """New cost (and aux sum) from ``origin`` to destination columns ``cols`` (nodes ``dest_nodes``, baseline costs
     ``base``) once the ``changed`` edges are slower (or, with ``remove``, gone). See
     :func:`_repair_jobs`."""
@@ -670,8 +670,8 @@ class ODMatrix:
             targets = self.destination_index
             k, n = len(targets), eng.n_nodes
             dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
-            _trees(k * len(self.w))(eng._rindptr, eng._rev, eng._rhead, self.w[eng._rev], self.aux_w[eng._rev], targets, np.inf,
-                   dist, pred, auxd)
+            _trees(k * len(self.w))(eng._rindptr, eng._rev, eng._rhead, self.w[eng._rev], self.aux_w[eng._rev],
+                                    targets, np.inf, dist, pred, auxd)
             nxt = np.ascontiguousarray(pred.T)
             tin, tout = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.int32)
             _euler_all(nxt, eng.dst, targets, tin, tout)
@@ -692,8 +692,8 @@ class ODMatrix:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (origin, destination): time_s, length_m, reachable."""
-        k, l = self.time_s.shape
-        return pd.DataFrame({"origin": np.repeat(self.origins, l), "destination": np.tile(self.destinations, k),
+        k, n_dest = self.time_s.shape
+        return pd.DataFrame({"origin": np.repeat(self.origins, n_dest), "destination": np.tile(self.destinations, k),
                              "time_s": self.time_s.ravel(), "length_m": self.length_m.ravel(),
                              "reachable": np.isfinite(self.time_s).ravel()})
 
@@ -725,8 +725,8 @@ def od_matrix(engine: Engine, origins: list[int], destinations: list[int] | None
         if not (w[changed] < baseline.w[changed]).any():
             return _od_incremental(engine, baseline, w, aux_w, changed)
     o_idx, d_idx = engine.node_ids(origins), engine.node_ids(destinations)
-    k, l = len(o_idx), len(d_idx)
-    cost, aux = np.empty((k, l)), np.empty((k, l))
+    k, n_dest = len(o_idx), len(d_idx)
+    cost, aux = np.empty((k, n_dest)), np.empty((k, n_dest))
     pred = np.empty((k, engine.n_nodes), dtype=np.int32)
     is_target = np.zeros(engine.n_nodes, dtype=bool)
     is_target[d_idx] = True
@@ -803,9 +803,9 @@ class RepairContext:
         are the edges whose weight the context's ``w`` changed. One job per (group, origin)."""
         if len(pair_keys) == 0:
             return np.empty(0), np.empty(0)
-        k, l = self.base_cost.shape
+        k, n_dest = self.base_cost.shape
         group, pair = np.divmod(pair_keys, self.n_pairs)
-        origin_row, col = np.divmod(pair, l)
+        origin_row, col = np.divmod(pair, n_dest)
         job_key = group * k + origin_row
         starts = np.flatnonzero(np.r_[True, job_key[1:] != job_key[:-1]])
         job_ptr = np.r_[starts, len(pair_keys)].astype(np.int64)
@@ -827,7 +827,8 @@ def _od_incremental(engine: Engine, baseline: ODMatrix, w: np.ndarray, aux_w: np
     gptr = np.array([0, len(changed)])
     pairs = ctx.pair_keys(gptr, changed)
     new_cost, new_aux = ctx.repair(pairs, gptr, changed, remove=False)
-    cost, aux = baseline.cost.copy(), (baseline.length_m if baseline.weight == "travel_time" else baseline.time_s).copy()
+    aux = (baseline.length_m if baseline.weight == "travel_time" else baseline.time_s).copy()
+    cost = baseline.cost.copy()
     cost.ravel()[pairs] = new_cost
     aux.ravel()[pairs] = new_aux
     recomputed = np.zeros(cost.shape, dtype=bool)

@@ -32,7 +32,8 @@ def load_network(source: str | Path | nx.MultiDiGraph, *, road_classes: str | It
     """Load a road network and enrich it (length, speed_kph, travel_time, capacity).
 
     ``source`` is a file path (``.osm``/``.osm.gz``/``.xml``, ``.json``, ``.osm.pbf``/``.pbf``,
-    ``.graphml``), ``"overpass"`` (needs ``bbox`` or ``polygon``), ``"place:<name>"`` (Overpass
+    ``.graphml``), ``"overpass"`` (needs ``bbox`` or ``polygon``), ``"geofabrik:asia/syria"`` (download a Geofabrik extract
+    into the cache, then load it), ``"place:<name>"`` (Overpass
     for a geocoded place), or an existing graph (only enriched). ``road_classes`` is ``"drive"``,
     ``"major"`` or a list of ``highway`` values; ``bbox`` (west, south, east, north, degrees)
     or ``polygon`` clip file sources and select the Overpass area. ``cache`` keeps the graph
@@ -46,6 +47,10 @@ def load_network(source: str | Path | nx.MultiDiGraph, *, road_classes: str | It
     if text.startswith("place:"):
         return graph_from_overpass(place=text.removeprefix("place:").strip(), road_classes=road_classes,
                                    simplify=simplify)
+    if text.startswith("geofabrik:"):
+        from .geofabrik import download_extract
+
+        text = str(download_extract(text.removeprefix("geofabrik:").strip()))
     path = Path(text)
     name = path.name.lower()
     clip = polygon if polygon is not None else bbox

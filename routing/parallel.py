@@ -274,7 +274,7 @@ class DaskExecutor(_BaseExecutor):
                 raise RoutingError(f"--scheduler {scheduler!r}: cannot connect: {exc}") from exc
         else:
             opts = {"n_workers": n_workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
-                    "dashboard_address": None, **cluster_kwargs}
+                    "dashboard_address": ":0", **cluster_kwargs}  # any free port: clusters never collide
             # Dask sets MALLOC_TRIM_THRESHOLD_ in workers, which also freezes glibc's mmap threshold:
             # every large temporary array (one per edge, per task) is then mmapped and page-faulted
             # anew; measured ~20 % more CPU per sweep task. Keep glibc's adaptive default instead.
@@ -315,7 +315,8 @@ class DaskExecutor(_BaseExecutor):
                     yield [(i, False, text) for i, _ in batch]
                 fut.release()
         finally:
-            self.client.cancel(list(futures))  # only left if the caller stopped early
+            if futures:  # only left if the caller stopped early
+                self.client.cancel(list(futures))
             remote.release()
             self.client.run(_forget_shared, token, on_error="ignore")
 

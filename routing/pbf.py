@@ -487,7 +487,7 @@ def _chains(pairs: np.ndarray, n_nodes: int, endpoint: np.ndarray, lo: np.ndarra
     head = anc[member]
     new_chain = np.concatenate(([True], head[1:] != head[:-1]))[: member.size]
     start = np.flatnonzero(new_chain)
-    end = np.append(start[1:], member.size)
+    end = np.append(start[1:], member.size).astype(np.int64)[: start.size]
     origin, dest = psrc[member[start]], pdst[member[end - 1]]
     seq = np.empty(member.size + start.size, dtype=np.int64)
     seq[start + np.arange(start.size)] = origin
@@ -621,6 +621,7 @@ class GraphTables:
         return graph
 
     def _fill(self, graph: nx.MultiDiGraph) -> None:
+        """Add the nodes, then the unmerged edges, then the merged edges (keys as osmnx gives them)."""
         tags, ids, oneway = self.way_tags, self.way_ids.tolist(), self.way_oneway.tolist()
 
         def data(way: int, rev: bool) -> dict:
@@ -684,7 +685,7 @@ def write_osm_xml(source: str | Path, target: str | Path, *, road_classes: str |
     starts = np.flatnonzero(runs.run_start)
     ends = np.flatnonzero(runs.seg_ok & ~np.append(runs.seg_ok[1:], False)) + 2  # one past each run's last ref
     run_way = runs.way_of_ref[starts]
-    first_run = np.append(True, run_way[1:] != run_way[:-1])
+    first_run = np.append(True, run_way[1:] != run_way[:-1])[: starts.size]
     run_ids = np.where(first_run, ways.way_ids[run_way], 0)
     run_ids[~first_run] = int(ways.way_ids.max()) + 1 + np.arange(int((~first_run).sum()))
     target = Path(target)

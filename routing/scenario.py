@@ -242,7 +242,7 @@ class _Parser:
     def network(self) -> NetworkSpec:
         tbl = self.table("network", required=True)
         source = self.string(tbl, "source", "network", required=True)
-        if source != "overpass" and not source.startswith("place:"):
+        if source != "overpass" and not source.startswith(("place:", "geofabrik:")):
             source = expand_path(source, self.path)
             if not Path(source).exists():
                 raise self.fail("network file not found", "network.source", source)

@@ -81,7 +81,8 @@ def test_equals_naive_on_synthetic_roads_with_chains() -> None:
     eng = Engine(G)
     scc = max(nx.strongly_connected_components(G), key=len)
     rng = np.random.default_rng(0)
-    nodes = [n for _, n, _ in G.graph["towns"] if n in scc] + [int(x) for x in rng.choice(sorted(scc), 6, replace=False)]
+    nodes = [n for _, n, _ in G.graph["towns"] if n in scc]
+    nodes += [int(x) for x in rng.choice(sorted(scc), 6, replace=False)]
     for by in ("segment", "edge"):
         result = criticality(eng, nodes, groups=by, progress=False)
         assert result.summary["candidates_evaluated"] < result.summary["candidates_on_routes"]  # chains merged

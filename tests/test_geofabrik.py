@@ -179,3 +179,17 @@ def test_http_error_on_extract(tmp_path: Path) -> None:
         with pytest.raises(NetworkLoadError, match="503") as err:
             geofabrik.download_extract("asia/syria", folder=tmp_path)
     assert URL in str(err.value)
+
+
+def test_load_network_downloads_a_named_extract_then_loads_it(tmp_path, monkeypatch):
+    from conftest import helsinki_pbf
+
+    from routing.network import load_network
+
+    monkeypatch.setenv("ROUTING_CACHE_DIR", str(tmp_path / "cache"))
+    pbf = helsinki_pbf().read_bytes()
+    with responses.RequestsMock() as rsps:
+        _Server(rsps, payload=pbf, md5=hashlib.md5(pbf).hexdigest())
+        G = load_network("geofabrik:asia/syria", road_classes="drive")
+    assert (tmp_path / "cache" / "geofabrik" / "asia" / "syria-latest.osm.pbf").read_bytes() == pbf
+    assert G.number_of_edges() > 100 and all("travel_time" in d for *_, d in G.edges(data=True))

@@ -255,6 +255,27 @@ def test_small_equals_build_graph(small_pbf: Path, tmp_path: Path) -> None:
     _assert_same_graph(pbf.load_pbf(small_pbf, cache=False), osm_graph.build_graph(osm_read.read_osm_xml(xml)))
 
 
+def test_write_osm_xml_splits_ways_with_gaps(tmp_path: Path, osmnx_tags: None) -> None:
+    nodes = {i: (36.0 + 0.001 * i, 35.0, {}) for i in range(1, 5)}
+    path = _write_pbf(tmp_path / "gap.osm.pbf", nodes, [(600, [1, 2, 997, 3, 4], {"highway": "residential"})])
+    xml = pbf.write_osm_xml(path, tmp_path / "gap.osm")
+    ways = {w.id: [n.ref for n in w.nodes] for w in osmium.FileProcessor(str(xml), osmium.osm.WAY)}
+    assert ways == {600: [1, 2], 601: [3, 4]}  # node 997 is not in the file
+    ours = pbf.load_pbf(path, cache=False)
+    assert ours.graph["load_report"]["ways_trimmed"] == 1
+    theirs = ox.graph_from_xml(xml, retain_all=True)
+    assert sorted(ours.edges(keys=True)) == sorted(theirs.edges(keys=True)) == [(1, 2, 0), (2, 1, 0), (3, 4, 0),
+                                                                               (4, 3, 0)]
+
+
+def test_road_without_interstitial_nodes(tmp_path: Path) -> None:
+    path = _write_pbf(tmp_path / "one.osm.pbf", {1: (36.0, 35.0, {}), 2: (36.001, 35.0, {})},
+                      [(7, [1, 2], {"highway": "primary"})])
+    G = pbf.load_pbf(path, cache=False)
+    assert sorted(G.edges(keys=True)) == [(1, 2, 0), (2, 1, 0)] and G.nodes[1]["street_count"] == 1
+    assert G.edges[1, 2, 0]["length"] == pytest.approx(91.0857, abs=1e-3)  # 0.001 deg of longitude at 35 N
+
+
 # ---------------------------------------------------------------- bad files
 
 def _bad_file(tmp_path: Path, kind: str) -> Path:

@@ -118,3 +118,19 @@ def test_unknown_asset_and_place(G):
         select(G, {"asset": "rastan"}, catalogue=cat)
     with pytest.raises(Exception, match="select.near.place = 'Homz': unknown place; did you mean 'Homs'"):
         select(G, {"near": {"place": "Homz", "radius_m": 10}}, catalogue=cat)
+
+
+def test_real_helsinki_bridge_both_carriageways_and_street_names():
+    """Pitkäsilta (Long Bridge) is a divided road in OSM: one one-way way per carriageway."""
+    from conftest import helsinki_pbf
+
+    from routing.network import load_network
+
+    G = load_network(helsinki_pbf(), cache=False)
+    bridge = select(G, {"name": "pitkäsilta", "tags": {"bridge": "yes"}})
+    ways = {G.edges[e]["osmid"] for e in bridge.edges}
+    assert ways == {23952344, 122869888}
+    assert all(G.edges[e]["oneway"] for e in bridge.edges)
+    near = select(G, {"near": {"lat": 60.1764, "lon": 24.9502, "radius_m": 60}, "tags": {"bridge": "yes"}})
+    assert near.edges == bridge.edges
+    assert len(select(G, {"name": "Mannerheimintie"}).edges) >= 10

@@ -294,8 +294,8 @@ def criticality(engine: Engine, origins: list[int], destinations: list[int] | No
     delta, cut, affected = delta[rep], cut[rep], affected[rep]
     table = _table(engine, groups, delta, cut, affected)
     summary = {"origins": len(baseline.origins), "destinations": len(baseline.destinations),
-               "od_pairs_connected": int((np.isfinite(baseline.time_s) & (baseline.origin_index[:, None]
-                                                                          != baseline.destination_index[None, :])).sum()),
+               "od_pairs_connected": int((np.isfinite(baseline.time_s)
+                                          & (baseline.origin_index[:, None] != baseline.destination_index)).sum()),
                "baseline_total_time_s": float(baseline.time_s[np.isfinite(baseline.time_s)].sum()),
                "candidates": n, "candidates_on_routes": int((work > 0).sum()),
                "candidates_evaluated": int((work[representatives] > 0).sum()),
@@ -371,7 +371,10 @@ def _edge_lines(G: nx.MultiDiGraph, edges: Iterable[EdgeKey]) -> list[np.ndarray
 
 
 def _road(row: Any) -> str:
-    return (row.ref or row.name or row.group) + (" (bridge)" if row.bridge == "yes" else "")
+    """Map label of a table row: ref, else a Latin-script name (matplotlib cannot shape Arabic
+    and other right-to-left scripts), else the group label."""
+    latin_name = row.name if row.name and all(ord(c) < 0x250 for c in row.name) else ""
+    return (row.ref or latin_name or row.group) + (" (bridge)" if row.bridge == "yes" else "")
 
 
 def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *, top: int = 20,
@@ -397,8 +400,8 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
     fig, ax = plt.subplots(figsize=(11, float(np.clip(11 * span_y / span_x, 4, 14)) + 1), dpi=120)
     ax.add_collection(LineCollection(_edge_lines(G, G.edges(keys=True)), colors="#b4b4b4", linewidths=0.4, zorder=1))
     hours = head["delta_total_time_s"].to_numpy() / 3600
-    norm = Normalize(vmin=float(hours.min()) if len(hours) else 0.0,
-                     vmax=max(float(hours.max()) if len(hours) else 0.0, float(hours.min()) + 1e-9 if len(hours) else 1e-9))
+    low, high = (float(hours.min()), float(hours.max())) if len(hours) else (0.0, 0.0)
+    norm = Normalize(vmin=low, vmax=max(high, low + 1e-9))
     cmap = plt.get_cmap("plasma_r")
     labels: dict[str, tuple[list[int], tuple[float, float]]] = {}
     for row, h in zip(head.itertuples(), hours):
@@ -410,7 +413,8 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
         ranks.append(int(row.rank))
     for road, (ranks, (x, y)) in labels.items():
         ax.annotate(f"#{','.join(map(str, ranks))} {road}", (x, y), xytext=(5, 5), textcoords="offset points",
-                    fontsize=7, zorder=5, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+                    fontsize=7, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     for name, node in (places or {}).items():
         ax.plot(G.nodes[node]["x"], G.nodes[node]["y"], "o", color="black", markersize=4, zorder=4)
         ax.annotate(name, (G.nodes[node]["x"], G.nodes[node]["y"]), xytext=(3, -9), textcoords="offset points",
@@ -424,7 +428,8 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
     fig.colorbar(sm, ax=ax, shrink=0.7, label="increase in total OD travel time if it alone fails (hours)")
     ax.set_title(title or f"Single-link criticality: top {len(head)} candidates (dashed: only disconnects pairs)")
     notice = G.graph.get("data_notice") or "© OpenStreetMap contributors, ODbL 1.0"
-    ax.text(0.0, -0.08, notice, transform=ax.transAxes, fontsize=7, color="#444444", va="top")
+    ax.text(0.995, 0.005, notice, transform=ax.transAxes, fontsize=7, color="#444444", ha="right", va="bottom",
+            zorder=6, bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
     with atomic_path(Path(path)) as tmp:
         fig.savefig(tmp, format="png", bbox_inches="tight")
     plt.close(fig)
