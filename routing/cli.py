@@ -119,6 +119,36 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_criticality(args: argparse.Namespace) -> int:
+    from .analysis.criticality import asset_groups, run_criticality
+    from .engine import Engine
+    from .run import load_scenario_network, main_component_nodes, snap_places
+
+    scenario = _scenario_with_overrides(args)
+    if len(scenario.od_places) < 2:
+        raise RoutingError(f"{args.scenario}: places.od needs at least two places for criticality")
+    out = Path(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality")
+    t0 = time.perf_counter()
+    G = load_scenario_network(scenario)
+    engine = Engine(G)
+    catalogue = scenario.catalogue()
+    places = snap_places(engine, [catalogue.place(n) for n in scenario.od_places], main_component_nodes(engine))
+    node_of = dict(zip(places["name"], places["node"]))
+    groups = asset_groups(G, engine, catalogue) if args.groups == "assets" else args.groups
+    with make_executor(args) as executor:
+        result = run_criticality(G, node_of, groups=groups, top=args.top, out=out, engine=engine,
+                                 progress=not args.quiet, map_fn=executor.map_fn)
+    top = result.table.head(min(args.top, 5))
+    print(f"criticality of {len(result.table)} candidates ({args.groups}) among {len(node_of)} places; top:")
+    for row in top.itertuples():
+        label = row.group if args.groups == "assets" else (row.ref or row.name or f"edge {row.u}->{row.v}")
+        print(f"  {row.pairs_disconnected} pairs cut, +{row.delta_total_time_s / 60:,.1f} min: {label}")
+    if G.graph.get("schematic"):
+        print("NOTE: schematic demo network, NOT OpenStreetMap data.")
+    print(f"report: {out / 'criticality.md'}  ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """--scheduler / --workers / --serial, for commands that run on the executor."""
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (e.g. tcp://host:8786)")
@@ -171,6 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
                                      "kept there if a run fails, and a re-run resumes from them")
     add_executor_options(sweep)
     sweep.set_defaults(func=cmd_sweep)
+
+    crit = sub.add_parser("criticality", help="rank edges (or assets) by the OD travel time lost and pairs cut "
+                                              "when each alone is removed")
+    crit.add_argument("scenario", help="scenario TOML file (its network and places.od are used; its events are not)")
+    crit.add_argument("--top", type=int, default=20, help="rows in the report and on the map (default 20)")
+    crit.add_argument("--out", help="results folder (default results/<scenario>-criticality); replaced atomically")
+    crit.add_argument("--groups", choices=("segment", "edge", "osmid", "assets"), default="segment",
+                      help="candidate unit: a road segment both directions (default), one directed edge, "
+                           "an OSM way, or each catalogue asset (multi-link)")
+    crit.add_argument("--network", help="use this network file instead of the scenario's")
+    add_executor_options(crit)
+    crit.set_defaults(func=cmd_criticality, as_of=None)
 
     compare = sub.add_parser("compare", help="compare two results folders side by side "
                                              "(summary, events, OD pairs, evacuation)")

@@ -74,9 +74,7 @@ def load_network(source: str | Path | nx.MultiDiGraph, *, road_classes: str | It
 # ---------------------------------------------------------------- enrichment
 
 def _first_number(value: object) -> float | None:
-    """The first number in an OSM tag value (lists from simplification: the first element)."""
-    if isinstance(value, list):
-        value = value[0] if value else None
+    """The first number in one OSM tag value (``"2"``, ``"50 mph"``); None if there is none."""
     if value is None:
         return None
     match = re.search(r"\d+(?:\.\d+)?", str(value))
@@ -84,21 +82,25 @@ def _first_number(value: object) -> float | None:
 
 
 def road_class(highway: object) -> tuple[str, RoadClass]:
-    """The (highway value, defaults) of an edge; list values take the first known class."""
+    """The (highway value, defaults) of an edge; a list (merged ways) takes its highest known class,
+    so the answer does not depend on the list's order."""
     values = highway if isinstance(highway, list) else [highway]
-    for value in values:
-        if value in ROAD_CLASSES:
-            return str(value), ROAD_CLASSES[value]
-    return str(values[0]) if values else "unknown", FALLBACK_CLASS
+    for name, cls in ROAD_CLASSES.items():  # ordered from motorway down
+        if name in values:
+            return name, cls
+    return (str(sorted(map(str, values))[0]) if values else "unknown"), FALLBACK_CLASS
 
 
 def maxspeed_kph(value: object) -> float | None:
-    """Parse an OSM ``maxspeed`` value (``"80"``, ``"50 mph"``, lists) to km/h; None if unusable."""
+    """Parse an OSM ``maxspeed`` value (``"80"``, ``"50 mph"``) to km/h; a list (merged ways) gives
+    the mean of its usable values, as osmnx does; None if unusable."""
+    if isinstance(value, list):
+        speeds = [v for v in (maxspeed_kph(item) for item in value) if v is not None]
+        return sum(speeds) / len(speeds) if speeds else None
     number = _first_number(value)
     if number is None or number <= 0:
         return None
-    text = str(value[0] if isinstance(value, list) else value)
-    return number * 1.609344 if "mph" in text else number
+    return number * 1.609344 if "mph" in str(value) else number
 
 
 def edge_capacity_vph(data: dict, per_lane_vph: dict[str, float] | None = None) -> float:
@@ -109,7 +111,10 @@ def edge_capacity_vph(data: dict, per_lane_vph: dict[str, float] | None = None) 
     """
     name, cls = road_class(data.get("highway"))
     per_lane = (per_lane_vph or {}).get(name, cls.capacity_per_lane_vph)
-    lanes = _first_number(data.get("lanes"))
+    lanes_tag = data.get("lanes")
+    known = [n for n in (_first_number(v) for v in (lanes_tag if isinstance(lanes_tag, list) else [lanes_tag]))
+             if n is not None]
+    lanes = min(known) if known else None  # a merged edge is as wide as its narrowest way
     if lanes is None or lanes <= 0:
         per_direction = cls.lanes_per_direction
     elif data.get("oneway") in (True, "True", "true", "yes"):

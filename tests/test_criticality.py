@@ -10,6 +10,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 
 from routing.analysis.criticality import (TABLE_COLUMNS, Groups, chain_classes, criticality, criticality_map,
@@ -162,7 +163,7 @@ def test_table_ranking_map_fn_and_outputs(tmp_path: Path, homs_graph: nx.MultiDi
     table = serial.table
     assert list(table.columns) == TABLE_COLUMNS + ["edges"]
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
-    keys = list(zip(table.delta_total_time_s, table.pairs_disconnected))
+    keys = list(zip(table.pairs_disconnected, table.delta_total_time_s))  # disconnections rank first
     assert keys == sorted(keys, reverse=True)
     assert np.allclose(threaded.table.delta_total_time_s, table.delta_total_time_s)
     assert threaded.table.pairs_disconnected.tolist() == table.pairs_disconnected.tolist()
@@ -178,3 +179,19 @@ def test_table_ranking_map_fn_and_outputs(tmp_path: Path, homs_graph: nx.MultiDi
     assert len(result.table) == len(table)
     png = criticality_map(homs_graph, result.table, tmp_path / "map.png", top=3, places=places)
     assert png.stat().st_size > 10_000
+
+
+def test_cli_criticality_by_asset_on_the_demo_scenario(tmp_path, capsys):
+    from conftest import DEMO_SCENARIO
+
+    from routing.cli import main
+
+    out = tmp_path / "crit"
+    assert main(["-q", "criticality", str(DEMO_SCENARIO), "--groups", "assets", "--serial", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "criticality.csv")
+    assert table.loc[0, "group"] == "m5_highway" and table.loc[0, "pairs_disconnected"] > 0
+    bridge = table.set_index("group").loc["rastan_bridge"]
+    assert bridge.delta_total_time_s > 0 and bridge.n_edges == 2  # both carriageways fail together
+    assert "SCHEMATIC" in (out / "criticality.md").read_text("utf-8")
+    assert (out / "criticality.png").stat().st_size > 10_000
+    assert "schematic demo network" in capsys.readouterr().out

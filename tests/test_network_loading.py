@@ -157,9 +157,16 @@ def test_no_drivable_roads_in_clip_area_is_an_error():
 
 def test_tag_parsing_helpers():
     assert maxspeed_kph("50 mph") == pytest.approx(80.4672)
-    assert maxspeed_kph(["90", "60"]) == 90
+    assert maxspeed_kph(["90", "60"]) == 75  # merged ways: the mean, as osmnx
     assert maxspeed_kph("none") is None
     assert edge_capacity_vph({"highway": "primary", "lanes": "4", "oneway": False}) == 2 * 1500
     assert edge_capacity_vph({"highway": "primary", "lanes": "3", "oneway": True}) == 3 * 1500
     assert edge_capacity_vph({"highway": "motorway"}) == 2 * 2000
     assert edge_capacity_vph({"highway": "primary"}, {"primary": 1000}) == 1000
+
+
+def test_merged_edge_attributes_do_not_depend_on_list_order():
+    a = {"highway": ["secondary", "primary"], "maxspeed": ["30", "50"], "lanes": ["2", "4"], "oneway": True}
+    b = {"highway": ["primary", "secondary"], "maxspeed": ["50", "30"], "lanes": ["4", "2"], "oneway": True}
+    assert maxspeed_kph(a["maxspeed"]) == maxspeed_kph(b["maxspeed"]) == 40
+    assert edge_capacity_vph(a) == edge_capacity_vph(b) == 2 * 1500  # narrowest way, highest class

@@ -272,7 +272,7 @@ def criticality(engine: Engine, origins: list[int], destinations: list[int] | No
     ``groups``: ``"segment"`` (default), ``"edge"``, ``"osmid"``, a :class:`Groups` or a mapping
     label -> edge indices (multi-link events). ``map_fn(fn, tasks)`` maps the chunk function
     (default builtin ``map``); ``progress`` shows a tqdm bar over chunks.
-    The table is ranked by ``delta_total_time_s`` then ``pairs_disconnected`` (both descending).
+    The table is ranked by ``pairs_disconnected`` then ``delta_total_time_s`` (both descending).
     """
     t0 = time.perf_counter()
     if baseline is None:
@@ -350,7 +350,8 @@ def _table(engine: Engine, groups: Groups, delta: np.ndarray, cut: np.ndarray, a
     table["delta_total_time_s"] = delta
     table["pairs_disconnected"] = cut
     table["pairs_affected"] = affected
-    table = table.sort_values(["delta_total_time_s", "pairs_disconnected", "pairs_affected"], ascending=False,
+    # cutting people off is worse than slowing them down: disconnections rank first
+    table = table.sort_values(["pairs_disconnected", "delta_total_time_s", "pairs_affected"], ascending=False,
                               kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table[TABLE_COLUMNS + ["edges"]]
