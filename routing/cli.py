@@ -7,13 +7,11 @@ import datetime as dt
 import logging
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from .errors import RoutingError
 
 log = logging.getLogger("routing")
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
 
 def _scenario_with_overrides(args: argparse.Namespace):
@@ -221,12 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", help="write the comparison to this Markdown file instead of printing it")
     compare.set_defaults(func=cmd_compare)
 
-    for register in _EXTENSIONS:
-        register(sub)
     return parser
-
-
-_EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: list[str] | None = None) -> int:
