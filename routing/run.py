@@ -122,31 +122,37 @@ def evacuation_area_nodes(G: nx.MultiDiGraph, engine: Engine, place: Place, radi
     return [engine.nodes[i] for i in candidates[inside]]
 
 
-def evacuation_capacities(scenario: Scenario, G: nx.MultiDiGraph, engine: Engine, damage: Damage,
-                          catalogue: Catalogue, places: pd.DataFrame) -> dict[str, EvacuationResult]:
-    """Max-flow evacuation capacity before and after: origin area -> destination areas.
+def evacuation_nodes(sc: Scenario, G: nx.MultiDiGraph, engine: Engine, catalogue: Catalogue,
+                     node_of: dict[str, int], candidates: np.ndarray) -> tuple[list[int], dict[str, list[int]]]:
+    """Origin-area nodes and destination nodes (graph node ids) of a scenario's evacuation.
 
-    The origin area is every node within ``origin_radius_m`` of the origin place, or inside
-    ``origin_area`` when given (always with the origin's snapped node); a town destination is every node within ``destination_radius_m`` of it, a
-    border crossing only its snapped node (so a closed crossing is not bypassed by nodes beyond it).
-    """
-    ev = scenario.evacuation
-    candidates = main_component_nodes(engine)
-    node_of = dict(zip(places["name"], places["node"]))
+    The origin area is every main-component node (``candidates``) within ``origin_radius_m`` of
+    the origin place, or inside ``origin_area`` when given, plus the origin's snapped node; a town
+    destination is its node and every node within ``destination_radius_m``, a border crossing only
+    its node (so a closed crossing is not bypassed by nodes beyond it)."""
+    ev = sc.evacuation
     if ev.origin_area is not None:
-        in_area = area_selection(G, area_from_spec(ev.origin_area)).nodes
-        origin = {engine.nodes[i] for i in candidates if engine.nodes[i] in in_area}
+        inside = area_selection(G, area_from_spec(ev.origin_area)).nodes
+        origin = {engine.nodes[i] for i in candidates if engine.nodes[i] in inside}
     else:
         origin = set(evacuation_area_nodes(G, engine, catalogue.place(ev.origin), ev.origin_radius_m, candidates))
     origin.add(int(node_of[ev.origin]))
-    destinations: dict[str, list[int]] = {}
+    destinations = {}
     for name in ev.destinations:
-        place = catalogue.place(name)
-        area = {int(node_of[name])}
+        place, area = catalogue.place(name), {int(node_of[name])}
         if place.kind != "border_crossing":
             area |= set(evacuation_area_nodes(G, engine, place, ev.destination_radius_m, candidates))
         destinations[name] = sorted(area - origin)
+    return sorted(origin), destinations
+
+
+def evacuation_capacities(scenario: Scenario, G: nx.MultiDiGraph, engine: Engine, damage: Damage,
+                          catalogue: Catalogue, places: pd.DataFrame) -> dict[str, EvacuationResult]:
+    """Max-flow evacuation capacity before and after, between the areas of :func:`evacuation_nodes`."""
+    ev = scenario.evacuation
+    node_of = {name: int(node) for name, node in zip(places["name"], places["node"])}
+    origin, destinations = evacuation_nodes(scenario, G, engine, catalogue, node_of, main_component_nodes(engine))
     kwargs = dict(persons_per_vehicle=ev.persons_per_vehicle, populations=ev.populations,
                   horizon_hours=ev.horizon_hours, engine=engine)
-    return {"baseline": evacuation_capacity(G, None, sorted(origin), destinations, **kwargs),
-            "damaged": evacuation_capacity(G, damage, sorted(origin), destinations, **kwargs)}
+    return {"baseline": evacuation_capacity(G, None, origin, destinations, **kwargs),
+            "damaged": evacuation_capacity(G, damage, origin, destinations, **kwargs)}

@@ -62,10 +62,9 @@ from .outputs.report import _clean, _md_table, write_metrics
 from .parallel import Executor, Journal, SerialExecutor
 from .results import SCHEMATIC_BANNER
 from .network import apply_capacity_overrides
-from .places import Catalogue
-from .run import evacuation_area_nodes, load_scenario_network, main_component_nodes, snap_places
+from .run import evacuation_nodes, load_scenario_network, main_component_nodes, snap_places
 from .scenario import Scenario, expand_path
-from .selectors import area_from_spec, area_selection, select
+from .selectors import select
 
 log = logging.getLogger(__name__)
 MODES = ("monte_carlo", "combinations")
@@ -388,28 +387,6 @@ def prepare(sweep: Sweep, G: nx.MultiDiGraph) -> tuple[SweepBase, pd.DataFrame]:
     od_pairs = pd.DataFrame({"origin": [sc.od_places[i] for i, _ in pairs],
                              "destination": [sc.od_places[j] for _, j in pairs]})
     return base, od_pairs
-
-
-def evacuation_nodes(sc: Scenario, G: nx.MultiDiGraph, engine: Engine, catalogue: Catalogue,
-                     node_of: dict[str, int], candidates: np.ndarray) -> tuple[list[int], dict[str, list[int]]]:
-    """Origin-area nodes and destination nodes (graph node ids) as a scenario run uses them
-    (:func:`routing.run.evacuation_capacities`): the origin area is every main-component node within
-    ``origin_radius_m`` (or inside ``origin_area``) plus the origin's snapped node; a town destination
-    is its node and every node within ``destination_radius_m``, a border crossing only its node."""
-    ev = sc.evacuation
-    if ev.origin_area is not None:
-        inside = area_selection(G, area_from_spec(ev.origin_area)).nodes
-        origin = {engine.nodes[i] for i in candidates if engine.nodes[i] in inside}
-    else:
-        origin = set(evacuation_area_nodes(G, engine, catalogue.place(ev.origin), ev.origin_radius_m, candidates))
-    origin.add(int(node_of[ev.origin]))
-    destinations = {}
-    for name in ev.destinations:
-        place, area = catalogue.place(name), {int(node_of[name])}
-        if place.kind != "border_crossing":
-            area |= set(evacuation_area_nodes(G, engine, place, ev.destination_radius_m, candidates))
-        destinations[name] = sorted(area - origin)
-    return sorted(origin), destinations
 
 
 def fingerprint(sweep: Sweep, base: SweepBase, expansion: Expansion) -> str:
