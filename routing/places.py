@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import CatalogueError
 from .settings import data_dir
+from .toml_input import read_toml
 
 DEFAULT_CATALOGUE = "places.toml"
 
@@ -91,12 +91,7 @@ def parse_place(name: str, table: object, *, file: str | Path, field: str) -> Pl
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read a catalogue TOML (default: the project's ``data/places.toml``)."""
     path = Path(path) if path is not None else data_dir() / DEFAULT_CATALOGUE
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CatalogueError("catalogue file not found", file=path) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogueError(f"not valid TOML: {exc}", file=path) from exc
+    doc = read_toml(path, CatalogueError, "catalogue file")
     catalogue = Catalogue(source=str(path))
     for name, table in (doc.get("places") or {}).items():
         catalogue.places[name.casefold()] = parse_place(name, table, file=path, field=f"places.{name}")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from .damage import Damage
 from .errors import ScenarioError
 from .places import Catalogue, Place, load_catalogue, parse_place
 from .selectors import Selection, area_from_spec, select
+from .toml_input import read_toml
 from .settings import CLASS_SETS, PERSONS_PER_VEHICLE, ROAD_CLASSES, shared_data_dir
 
 ACTIONS = ("destroy", "close", "degrade", "deny_area")
@@ -102,17 +102,7 @@ class Scenario:
     def from_file(cls, path: str | Path) -> "Scenario":
         """Read and validate a scenario TOML file; errors name the file, field and value."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError as exc:
-            raise ScenarioError("scenario file not found", file=path) from exc
-        except (IsADirectoryError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"cannot read scenario file: {exc}", file=path) from exc
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"not valid TOML: {exc}", file=path) from exc
-        return cls.from_dict(doc, path=path)
+        return cls.from_dict(read_toml(path, ScenarioError, "scenario file"), path=path)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], *, path: Path | None = None) -> "Scenario":

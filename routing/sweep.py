@@ -44,7 +44,6 @@ import json
 import logging
 import math
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +63,7 @@ from .results import SCHEMATIC_BANNER
 from .network import apply_capacity_overrides
 from .run import evacuation_nodes, load_scenario_network, main_component_nodes, snap_places
 from .scenario import Scenario, expand_path
+from .toml_input import read_toml
 from .selectors import select
 
 log = logging.getLogger(__name__)
@@ -140,15 +140,7 @@ class Sweep:
     def from_file(cls, path: str | Path) -> "Sweep":
         """Read and validate a sweep TOML file; errors name the file, field and value."""
         path = Path(path)
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise SweepError("sweep file not found", file=path) from exc
-        except (IsADirectoryError, UnicodeDecodeError) as exc:
-            raise SweepError(f"cannot read sweep file: {exc}", file=path) from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise SweepError(f"not valid TOML: {exc}", file=path) from exc
-        return cls.from_dict(doc, path=path)
+        return cls.from_dict(read_toml(path, SweepError, "sweep file"), path=path)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], *, path: Path | None = None) -> "Sweep":
