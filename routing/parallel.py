@@ -72,35 +72,39 @@ class Journal:
     def __init__(self, path: str | Path, fingerprint: str):
         self.path = Path(path)
         self.fingerprint = fingerprint
-        self.done: dict[int, Any] = self._read()
-        if self.done or self._header_matches():
+        self.done, intact = self._read()
+        if intact:
+            os.truncate(self.path, intact)  # drop a torn last line before appending
             self._fh = self.path.open("a", encoding="utf-8")
-            log.info("resuming: %d finished tasks read from %s", len(self.done), self.path)
+            if self.done:
+                log.info("resuming: %d finished tasks read from %s", len(self.done), self.path)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = self.path.open("w", encoding="utf-8")
             self._write_lines([{"fingerprint": fingerprint}])
 
-    def _header_matches(self) -> bool:
+    def _read(self) -> tuple[dict[int, Any], int]:
+        """Results recorded under this fingerprint, and the byte length of the intact lines
+        (0 when the file is missing, unreadable or of another fingerprint)."""
+        done: dict[int, Any] = {}
         try:
-            with self.path.open(encoding="utf-8") as fh:
-                return json.loads(fh.readline()).get("fingerprint") == self.fingerprint
+            with self.path.open("rb") as fh:
+                header = fh.readline()
+                if not header.endswith(b"\n") or json.loads(header).get("fingerprint") != self.fingerprint:
+                    return {}, 0
+                intact = len(header)
+                for line in fh:
+                    try:
+                        rec = json.loads(line)
+                        done[int(rec["item"])] = rec["result"]
+                    except (ValueError, KeyError, TypeError):
+                        break  # torn last line
+                    if not line.endswith(b"\n"):
+                        break
+                    intact += len(line)
         except (OSError, ValueError, AttributeError):
-            return False
-
-    def _read(self) -> dict[int, Any]:
-        if not self._header_matches():
-            return {}
-        done = {}
-        with self.path.open(encoding="utf-8") as fh:
-            fh.readline()
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    break  # torn last line
-                done[int(rec["item"])] = rec["result"]
-        return done
+            return {}, 0
+        return done, intact
 
     def _write_lines(self, records: list[dict[str, Any]]) -> None:
         self._fh.write("".join(json.dumps(r, allow_nan=False) + "\n" for r in records))

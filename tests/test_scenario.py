@@ -133,3 +133,17 @@ def test_shipped_scenarios_are_valid():
     assert {"demo-western-syria.toml", "syria-2024-12-06.toml"} <= {f.name for f in files}
     for f in files:
         assert Scenario.from_file(f).events
+
+
+def test_catalogue_errors_name_file_field_and_value(tmp_path):
+    from routing.places import load_catalogue
+
+    bad = tmp_path / "places.toml"
+    bad.write_text('[places.Homs]\nlat = 134.7\nlon = 36.7\n', encoding="utf-8")
+    with pytest.raises(CatalogueError, match=r"places.toml: places.Homs.lat = 134.7: out of range"):
+        load_catalogue(bad)
+    bad.write_text('[assets.bridge]\nlabel = "no selector"\n', encoding="utf-8")
+    with pytest.raises(CatalogueError, match=r"places.toml: assets.bridge.select: an asset needs a 'select' table"):
+        load_catalogue(bad)
+    with pytest.raises(CatalogueError, match=r"missing.toml: catalogue file not found"):
+        load_catalogue(tmp_path / "missing.toml")
