@@ -95,11 +95,11 @@ class Journal:
                 intact = len(header)
                 for line in fh:
                     try:
+                        if not line.endswith(b"\n"):
+                            break  # torn last line
                         rec = json.loads(line)
                         done[int(rec["item"])] = rec["result"]
                     except (ValueError, KeyError, TypeError):
-                        break  # torn last line
-                    if not line.endswith(b"\n"):
                         break
                     intact += len(line)
         except (OSError, ValueError, AttributeError):
