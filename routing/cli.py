@@ -34,6 +34,14 @@ def _scenario_with_overrides(args: argparse.Namespace):
     return scenario
 
 
+def _done(schematic: bool, report: Path, t0: float) -> int:
+    """The closing lines every command prints: the data notice and where the report is."""
+    if schematic:
+        print("NOTE: schematic demo network, NOT OpenStreetMap data.")
+    print(f"report: {report}  ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .run import load_scenario_network, run_scenario
 
@@ -51,10 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     s = result.summary()
     print(f"{scenario.name}: {s['edges_removed']} edges removed, {s['nodes_closed']} nodes closed; "
           + ", ".join(f"{n} {k}" for k, n in sorted(s["od_status"].items())) + " OD pairs")
-    if result.schematic:
-        print("NOTE: schematic demo network, NOT OpenStreetMap data.")
-    print(f"report: {out / 'report.md'}  ({time.perf_counter() - t0:.1f} s)")
-    return 0
+    return _done(result.schematic, out / "report.md", t0)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -111,10 +116,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"{sweep.name}: {len(result.draws)} draws ({len(result.expansion.failure_sets)} distinct failure sets) "
           f"on {result.run['workers']} worker(s); mean {s['disconnected_pairs_mean']:.2f} of {s['od_pairs']} "
           f"OD pairs cut per draw; top asset: {result.asset_impact['asset'].iloc[0]}")
-    if result.schematic:
-        print("NOTE: schematic demo network, NOT OpenStreetMap data.")
-    print(f"report: {out / 'sweep_report.md'}  ({time.perf_counter() - t0:.1f} s)")
-    return 0
+    return _done(result.schematic, out / "sweep_report.md", t0)
 
 
 def cmd_criticality(args: argparse.Namespace) -> int:
@@ -141,10 +143,7 @@ def cmd_criticality(args: argparse.Namespace) -> int:
     for row in top.itertuples():
         label = row.group if args.groups == "assets" else (row.ref or row.name or f"edge {row.u}->{row.v}")
         print(f"  {row.pairs_disconnected} pairs cut, +{row.delta_total_time_s / 60:,.1f} min: {label}")
-    if G.graph.get("schematic"):
-        print("NOTE: schematic demo network, NOT OpenStreetMap data.")
-    print(f"report: {out / 'criticality.md'}  ({time.perf_counter() - t0:.1f} s)")
-    return 0
+    return _done(bool(G.graph.get("schematic")), out / "criticality.md", t0)
 
 
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
