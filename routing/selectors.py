@@ -111,6 +111,50 @@ def _values(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
+class _EdgeValues:
+    """Per graph and attribute: each distinct value (as a string) -> the edges holding it.
+
+    Built lazily, one pass per attribute, and cached per graph, so a clause costs a dictionary
+    lookup (or a scan of distinct values for ``name``) instead of a pass over every edge."""
+
+    _cache: "weakref.WeakKeyDictionary[nx.MultiDiGraph, _EdgeValues]" = weakref.WeakKeyDictionary()
+
+    def __init__(self, G: nx.MultiDiGraph):
+        self.G = G
+        self.by_key: dict[str, dict[str, set[EdgeKey]]] = {}
+        self._name_keys: list[str] | None = None
+
+    @classmethod
+    def of(cls, G: nx.MultiDiGraph) -> "_EdgeValues":
+        values = cls._cache.get(G)
+        if values is None:
+            values = cls._cache[G] = cls(G)
+        return values
+
+    def index(self, key: str) -> dict[str, set[EdgeKey]]:
+        """Distinct string values of ``key`` -> edges (list values count once per element)."""
+        if key not in self.by_key:
+            idx: dict[str, set[EdgeKey]] = {}
+            for u, v, k, value in self.G.edges(keys=True, data=key):
+                for text in _values(value):
+                    idx.setdefault(text, set()).add((u, v, k))
+            self.by_key[key] = idx
+        return self.by_key[key]
+
+    def with_value(self, key: str, texts: set[str] | None = None) -> set[EdgeKey]:
+        """Edges whose ``key`` holds one of ``texts`` (any value when None)."""
+        idx = self.index(key)
+        chosen = idx.values() if texts is None else (idx[t] for t in texts if t in idx)
+        return set().union(*chosen)
+
+    def name_keys(self) -> list[str]:
+        """``name`` and every ``name:*`` attribute present on some edge."""
+        if self._name_keys is None:
+            keys = {key for *_, d in self.G.edges(data=True) for key in d}
+            self._name_keys = sorted(k for k in keys if k == "name" or k.startswith("name:"))
+        return self._name_keys
+
+
 def _tags_match(data: dict, wanted: dict[str, Any]) -> bool:
     for key, want in wanted.items():
         have = _values(data.get(key))
@@ -153,15 +197,11 @@ class _Resolver:
         assert result is not None
         return result
 
-    def _edges_where(self, predicate) -> Selection:
-        return Selection({(u, v, k) for u, v, k, d in self.G.edges(keys=True, data=True) if predicate(d)})
-
     def _way(self, value: Any, path: str) -> Selection:
         ids = value if isinstance(value, list) else [value]
         if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise self.fail("expected an OSM way id or a list of them (integers)", path, value)
-        wanted = {str(i) for i in ids}
-        return self._edges_where(lambda d: any(o in wanted for o in _values(d.get("osmid"))))
+        return Selection(_EdgeValues.of(self.G).with_value("osmid", {str(i) for i in ids}))
 
     def _node(self, value: Any, path: str) -> Selection:
         ids = value if isinstance(value, list) else [value]
@@ -176,7 +216,17 @@ class _Resolver:
 
     def _tags(self, value: Any, path: str) -> Selection:
         wanted = self._check_tags(value, path)
-        return self._edges_where(lambda d: _tags_match(d, wanted))
+        values = _EdgeValues.of(self.G)
+        edges: set[EdgeKey] | None = None
+        for key, want in wanted.items():
+            if want is True:
+                part = values.with_value(key)
+            elif want is False:
+                part = self.all_edges() - values.with_value(key)
+            else:
+                part = values.with_value(key, {str(w) for w in (want if isinstance(want, list) else [want])})
+            edges = part if edges is None else edges & part
+        return Selection(edges or set())
 
     def _node_tags(self, value: Any, path: str) -> Selection:
         wanted = self._check_tags(value, path)
@@ -186,16 +236,19 @@ class _Resolver:
         if not isinstance(value, str) or not value.strip():
             raise self.fail("expected a road reference such as 'M5'", path, value)
         want = _norm_ref(value)
-        return self._edges_where(lambda d: any(
-            _norm_ref(tok) == want for key in REF_KEYS for v in _values(d.get(key)) for tok in v.split(";")))
+        values = _EdgeValues.of(self.G)
+        return Selection(set().union(*(
+            edges for key in REF_KEYS for text, edges in values.index(key).items()
+            if any(_norm_ref(tok) == want for tok in text.split(";")))))
 
     def _name(self, value: Any, path: str) -> Selection:
         if not isinstance(value, str) or not value.strip():
             raise self.fail("expected a (part of a) road name", path, value)
         want = value.casefold()
-        return self._edges_where(lambda d: any(
-            want in v.casefold() for key, val in d.items() if key == "name" or key.startswith("name:")
-            for v in _values(val)))
+        values = _EdgeValues.of(self.G)
+        return Selection(set().union(*(
+            edges for key in values.name_keys() for text, edges in values.index(key).items()
+            if want in text.casefold())))
 
     def _near(self, value: Any, path: str) -> Selection:
         if not isinstance(value, dict):
