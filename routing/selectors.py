@@ -61,10 +61,22 @@ class Selection:
         return Selection(self.edges | other.edges, self.nodes | other.nodes)
 
 
-class _Frames:
-    """Edges and nodes of a graph as GeoDataFrames in a local metric CRS (cached per graph)."""
+class _PerGraph:
+    """A structure derived from a graph once and cached for that graph's lifetime (``of(G)``)."""
 
-    _cache: "weakref.WeakKeyDictionary[nx.MultiDiGraph, _Frames]" = weakref.WeakKeyDictionary()
+    def __init_subclass__(cls) -> None:
+        cls._cache = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, G: nx.MultiDiGraph):
+        found = cls._cache.get(G)
+        if found is None:
+            found = cls._cache[G] = cls(G)
+        return found
+
+
+class _Frames(_PerGraph):
+    """Edges and nodes of a graph as GeoDataFrames in a local metric CRS (cached per graph)."""
 
     def __init__(self, G: nx.MultiDiGraph):
         nodes = list(G.nodes(data=True))
@@ -81,13 +93,6 @@ class _Frames:
         self.edge_keys = keys
         self.edges = gpd.GeoDataFrame({"i": range(len(keys))}, geometry=gpd.GeoSeries(lines, crs="EPSG:4326")
                                       ).to_crs(self.crs)
-
-    @classmethod
-    def of(cls, G: nx.MultiDiGraph) -> "_Frames":
-        frames = cls._cache.get(G)
-        if frames is None:
-            frames = cls._cache[G] = cls(G)
-        return frames
 
     def touching(self, area_lonlat: Any) -> Selection:
         """Edges intersecting and nodes inside an area given in lon/lat degrees."""
@@ -111,25 +116,16 @@ def _values(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-class _EdgeValues:
+class _EdgeValues(_PerGraph):
     """Per graph and attribute: each distinct value (as a string) -> the edges holding it.
 
     Built lazily, one pass per attribute, and cached per graph, so a clause costs a dictionary
     lookup (or a scan of distinct values for ``name``) instead of a pass over every edge."""
 
-    _cache: "weakref.WeakKeyDictionary[nx.MultiDiGraph, _EdgeValues]" = weakref.WeakKeyDictionary()
-
     def __init__(self, G: nx.MultiDiGraph):
         self.G = G
         self.by_key: dict[str, dict[str, set[EdgeKey]]] = {}
         self._name_keys: list[str] | None = None
-
-    @classmethod
-    def of(cls, G: nx.MultiDiGraph) -> "_EdgeValues":
-        values = cls._cache.get(G)
-        if values is None:
-            values = cls._cache[G] = cls(G)
-        return values
 
     def index(self, key: str) -> dict[str, set[EdgeKey]]:
         """Distinct string values of ``key`` -> edges (list values count once per element)."""
