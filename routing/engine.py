@@ -565,23 +565,21 @@ class Engine:
     def tree(self, sources: list[int] | np.ndarray, w: np.ndarray, *, limit: float = np.inf) -> PathTree:
         """Shortest-path trees from node indices ``sources`` under edge weights ``w`` (inf = removed);
         nodes farther than ``limit`` (weight units) are left unreached."""
-        w = self._check(w)
-        sources = np.atleast_1d(np.asarray(sources, dtype=np.int64))
-        k, n = len(sources), self.n_nodes
-        dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
-        wc = w[self._fwd]
-        _trees(k * len(wc))(self._indptr, self._fwd, self._head, wc, wc, sources, float(limit), dist, pred, auxd)
-        return PathTree(sources, dist, pred, self.src)
+        return self._trees(sources, w, limit, reverse=False)
 
     def reverse_tree(self, targets: list[int] | np.ndarray, w: np.ndarray, *, limit: float = np.inf) -> PathTree:
         """Shortest-path trees towards node indices ``targets``: ``dist[i, v]`` is from v to target i."""
+        return self._trees(targets, w, limit, reverse=True)
+
+    def _trees(self, roots: list[int] | np.ndarray, w: np.ndarray, limit: float, *, reverse: bool) -> PathTree:
         w = self._check(w)
-        targets = np.atleast_1d(np.asarray(targets, dtype=np.int64))
-        k, n = len(targets), self.n_nodes
+        roots = np.atleast_1d(np.asarray(roots, dtype=np.int64))
+        k, n = len(roots), self.n_nodes
         dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
-        wc = w[self._rev]
-        _trees(k * len(wc))(self._rindptr, self._rev, self._rhead, wc, wc, targets, float(limit), dist, pred, auxd)
-        return PathTree(targets, dist, pred, self.dst, reverse=True)
+        order, indptr, head = (self._rev, self._rindptr, self._rhead) if reverse else (self._fwd, self._indptr, self._head)
+        wc = w[order]
+        _trees(k * len(wc))(indptr, order, head, wc, wc, roots, float(limit), dist, pred, auxd)
+        return PathTree(roots, dist, pred, self.dst if reverse else self.src, reverse=reverse)
 
     def path_sum(self, edge_ids: list[int], attr: str) -> float:
         """Sum of a baseline edge attribute (``length``, ``travel_time``) along a path."""
