@@ -59,7 +59,6 @@ from .settings import EDGE_TAGS, NODE_TAGS, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY
 
 # Bump when the graph this module builds changes: cached graphs of older versions are rebuilt.
 CODE_VERSION = "pbf-1"
-EARTH_RADIUS_M = ox.distance.EARTH_RADIUS_M  # 6,371,009 m, as osmnx
 LOCATION_INDEX = "sparse_mem_array"  # 16 bytes per node of the file, independent of id range
 _FILTER_KEYS = ("area", "motor_vehicle", "motorcar")  # tags is_drivable reads besides EDGE_TAGS
 _WAY_KEYS = tuple(dict.fromkeys(EDGE_TAGS + _FILTER_KEYS))
@@ -246,14 +245,6 @@ def graph_tables(ways: RoadWays, *, clip: Polygon | tuple[float, float, float, f
     return tables
 
 
-def great_circle_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Haversine distance in metres, the same formula and radius as ``osmnx.distance.great_circle``."""
-    y1, y2 = np.deg2rad(lat1), np.deg2rad(lat2)
-    x1, x2 = np.deg2rad(lon1), np.deg2rad(lon2)
-    h = np.sin((y2 - y1) / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin((x2 - x1) / 2) ** 2
-    return 2 * np.arcsin(np.sqrt(np.minimum(1, h))) * EARTH_RADIUS_M
-
-
 def _release_freed_memory() -> None:
     """Hand the heap freed by the array phase back to the OS (glibc ``malloc_trim``).
 
@@ -376,7 +367,7 @@ def _directed_edges(ways: RoadWays, runs: _Runs, nodes: _Nodes) -> _Edges:
     src, dst = np.concatenate((u, v[two])), np.concatenate((v, u[two]))
     e_way = np.concatenate((way, way[two]))
     e_rev = np.concatenate((np.zeros(len(u), dtype=bool), np.ones(int(two.sum()), dtype=bool)))
-    seg_len = great_circle_m(nodes.y[a], nodes.x[a], nodes.y[b], nodes.x[b])  # symmetric in its ends
+    seg_len = ox.distance.great_circle(nodes.y[a], nodes.x[a], nodes.y[b], nodes.x[b])  # symmetric in its ends
     order = np.lexsort((e_rev, np.concatenate((along, along[two])), np.concatenate((run_id, run_id[two]))))
     src, dst, e_way, e_rev = src[order], dst[order], e_way[order], e_rev[order]
     length = np.concatenate((seg_len, seg_len[two]))[order]

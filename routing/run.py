@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import osmnx as ox
 import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
@@ -24,7 +24,6 @@ from .selectors import area_from_spec, area_selection, select
 from .settings import SNAP_WARNING_M
 
 log = logging.getLogger(__name__)
-EARTH_RADIUS_M = 6_371_009.0
 
 
 def load_scenario_network(scenario: Scenario) -> nx.MultiDiGraph:
@@ -47,20 +46,12 @@ def snap_places(engine: Engine, places: list[Place], candidates: np.ndarray) -> 
     ys = np.array([engine.graph.nodes[engine.nodes[i]]["y"] for i in candidates])
     rows = []
     for p in places:
-        d = haversine_m(p.lon, p.lat, xs, ys)
+        d = ox.distance.great_circle(p.lat, p.lon, ys, xs)
         best = int(np.argmin(d))
         rows.append({"name": p.name, "lat": p.lat, "lon": p.lon, "kind": p.kind,
                      "node": engine.nodes[candidates[best]], "snap_m": float(d[best]),
                      "snap_warning": bool(d[best] > SNAP_WARNING_M)})
     return pd.DataFrame(rows)
-
-
-def haversine_m(lon: float, lat: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Great-circle distance in metres from one point to arrays of points (degrees)."""
-    lat1, lat2 = math.radians(lat), np.radians(ys)
-    dlat, dlon = lat2 - lat1, np.radians(xs - lon)
-    a = np.sin(dlat / 2) ** 2 + math.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
 
 
 def resolve_assets(G: nx.MultiDiGraph, engine: Engine, catalogue: Catalogue
@@ -118,7 +109,7 @@ def evacuation_area_nodes(G: nx.MultiDiGraph, engine: Engine, place: Place, radi
     """Nodes of the main component within ``radius_m`` metres of ``place``."""
     xs = np.array([G.nodes[engine.nodes[i]]["x"] for i in candidates])
     ys = np.array([G.nodes[engine.nodes[i]]["y"] for i in candidates])
-    inside = haversine_m(place.lon, place.lat, xs, ys) <= radius_m
+    inside = ox.distance.great_circle(place.lat, place.lon, ys, xs) <= radius_m
     return [engine.nodes[i] for i in candidates[inside]]
 
 
