@@ -176,9 +176,16 @@ def _road(net: Network, start: int, end: int, points: list[tuple[float, float]],
     """Add a road through ``points`` from node ``start`` to node ``end``, split into ways of
     10-24 nodes, with occasional one-segment bridge ways."""
     ids = [start] + [net.add_node(x, y) for x, y in points] + [end]
+    _split_into_ways(net, ids, tags, rng, bridge_probability=0.06)
+
+
+def _split_into_ways(net: Network, ids: list[int], tags: dict[str, str], rng: np.random.Generator,
+                     bridge_probability: float) -> None:
+    """Add the node chain ``ids`` as ways of 10-24 segments, each step starting a one-segment
+    ``bridge=yes`` way instead with ``bridge_probability``."""
     k = 0
     while k < len(ids) - 1:
-        if rng.random() < 0.06 and k + 2 < len(ids):  # a short bridge way: one segment
+        if rng.random() < bridge_probability and k + 2 < len(ids):
             net.add_way(ids[k:k + 2], {**tags, "bridge": "yes", "layer": "1"})
             k += 1
             continue
@@ -206,15 +213,7 @@ def _motorway(net: Network, a: int, b: int, points: list[tuple[float, float]], r
     link = {"highway": "motorway_link", "oneway": "yes"}
     for carriageway, (src, dst) in ((forward, (a, b)), (backward, (b, a))):
         net.add_way([src, carriageway[0]], dict(link))
-        k = 0
-        while k < len(carriageway) - 1:
-            if rng.random() < 0.05 and k + 2 < len(carriageway):
-                net.add_way(carriageway[k:k + 2], {**tags, "bridge": "yes", "layer": "1"})
-                k += 1
-                continue
-            n = int(rng.integers(10, 25))
-            net.add_way(carriageway[k:k + n + 1], dict(tags))
-            k += n
+        _split_into_ways(net, carriageway, tags, rng, bridge_probability=0.05)
         net.add_way([carriageway[-1], dst], dict(link))
 
 

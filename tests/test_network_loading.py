@@ -110,27 +110,17 @@ def test_major_classes_only(homs_graph):
     assert G.number_of_edges() < homs_graph.number_of_edges()
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", "file is empty"),
-    ("<osm><node id='1' lat='1' lon='1'/><way id='2'><nd ref='1'/>", "corrupt or truncated"),
-    ("<html><body>rate limited</body></html>", "root element is <html>"),
-    ("<osm version='0.6'></osm>", "contains no ways"),
+@pytest.mark.parametrize("name, content, message", [
+    ("bad.osm", "", "file is empty"),
+    ("bad.osm", "<osm><node id='1' lat='1' lon='1'/><way id='2'><nd ref='1'/>", "corrupt or truncated"),
+    ("bad.osm", "<html><body>rate limited</body></html>", "root element is <html>"),
+    ("bad.osm", "<osm version='0.6'></osm>", "contains no ways"),
+    ("bad.json", '{"elements": [{"type": "way", "id": 1, "nodes": [1, 2], "tags"', "not valid JSON"),
+    ("bad.json", '{"remark": "runtime error: Query timed out"}', "no 'elements' list"),
+    ("bad.json", '{"elements": [{"type": "node", "id": 1, "lat": "x", "lon": 2}]}', r"elements\[0\] = 1"),
 ])
-def test_bad_xml_files_are_named(tmp_path, content, message):
-    path = tmp_path / "bad.osm"
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(NetworkLoadError, match=message) as err:
-        load_network(path)
-    assert str(path) in str(err.value)
-
-
-@pytest.mark.parametrize("content, message", [
-    ('{"elements": [{"type": "way", "id": 1, "nodes": [1, 2], "tags"', "not valid JSON"),
-    ('{"remark": "runtime error: Query timed out"}', "no 'elements' list"),
-    ('{"elements": [{"type": "node", "id": 1, "lat": "x", "lon": 2}]}', r"elements\[0\] = 1"),
-])
-def test_bad_overpass_json_is_named(tmp_path, content, message):
-    path = tmp_path / "bad.json"
+def test_bad_xml_and_overpass_json_files_are_named(tmp_path, name, content, message):
+    path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     with pytest.raises(NetworkLoadError, match=message) as err:
         load_network(path)
