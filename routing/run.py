@@ -84,7 +84,8 @@ def run_scenario(scenario: Scenario | str | Path, graph: nx.MultiDiGraph | None 
 
     names = list(dict.fromkeys(scenario.od_places + (
         [scenario.evacuation.origin, *scenario.evacuation.destinations] if scenario.evacuation else [])))
-    places = snap_places(engine, [catalogue.place(n) for n in names], main_component_nodes(engine))
+    main_nodes = main_component_nodes(engine)
+    places = snap_places(engine, [catalogue.place(n) for n in names], main_nodes)
     for row in places.itertuples():
         if row.snap_warning:
             log.warning("place %s is %.1f km from the nearest road of the network", row.name, row.snap_m / 1000)
@@ -100,7 +101,8 @@ def run_scenario(scenario: Scenario | str | Path, graph: nx.MultiDiGraph | None 
             engine, ev.origin, node_of[ev.origin], {d: node_of[d] for d in ev.destinations}, damage,
             ev.alternatives, asset_edges, asset_nodes)
         result.evacuation, result.evacuation_routes = table, ev_routes
-        result.evacuation_capacity = evacuation_capacities(scenario, G, engine, damage, catalogue, places)
+        result.evacuation_capacity = evacuation_capacities(scenario, G, engine, damage, catalogue, places,
+                                                               main_nodes)
     return result
 
 
@@ -138,11 +140,13 @@ def evacuation_nodes(sc: Scenario, G: nx.MultiDiGraph, engine: Engine, catalogue
 
 
 def evacuation_capacities(scenario: Scenario, G: nx.MultiDiGraph, engine: Engine, damage: Damage,
-                          catalogue: Catalogue, places: pd.DataFrame) -> dict[str, EvacuationResult]:
-    """Max-flow evacuation capacity before and after, between the areas of :func:`evacuation_nodes`."""
+                          catalogue: Catalogue, places: pd.DataFrame, main_nodes: np.ndarray
+                          ) -> dict[str, EvacuationResult]:
+    """Max-flow evacuation capacity before and after, between the areas of :func:`evacuation_nodes`
+    (``main_nodes``: node indices of the main component, as from :func:`main_component_nodes`)."""
     ev = scenario.evacuation
     node_of = {name: int(node) for name, node in zip(places["name"], places["node"])}
-    origin, destinations = evacuation_nodes(scenario, G, engine, catalogue, node_of, main_component_nodes(engine))
+    origin, destinations = evacuation_nodes(scenario, G, engine, catalogue, node_of, main_nodes)
     kwargs = dict(persons_per_vehicle=ev.persons_per_vehicle, populations=ev.populations,
                   horizon_hours=ev.horizon_hours, engine=engine)
     return {"baseline": evacuation_capacity(G, None, origin, destinations, **kwargs),
