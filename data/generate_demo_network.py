@@ -1,9 +1,9 @@
 """Generate the SCHEMATIC western-Syria demo road network (OSM XML 0.6).
 
-The output, ``data/demo/western-syria-schematic.osm``, is a schematic for demos and tests: it
-is NOT OpenStreetMap data. Roads are straight-line approximations between the real town
-coordinates of the project catalogue (``data/places.toml``), with intermediate nodes about
-every 2.5 km and a tiny seeded lateral wiggle. The tagging follows real OSM patterns:
+The output, ``routing/data/demo/western-syria-schematic.osm`` (shipped in the package), is a
+schematic for demos and tests: it is NOT OpenStreetMap data. Roads are straight-line
+approximations between the real town coordinates of the project catalogue
+(``routing/data/places.toml``), with intermediate nodes about every 2.5 km and a tiny seeded lateral wiggle. The tagging follows real OSM patterns:
 
 * the M5 (Aleppo - Hama - Rastan - Talbiseh - Homs - Nabk - Damascus) is a divided motorway,
   one ``oneway=yes`` way per carriageway, joined at each town by short ``motorway_link`` ways;
@@ -16,7 +16,7 @@ every 2.5 km and a tiny seeded lateral wiggle. The tagging follows real OSM patt
   graph simplification keeps the town as a node places can snap to.
 
 The file is labelled as a schematic (root ``generator`` attribute, a leading ``<note>`` that
-``routing/osm_read.py`` recognises, ``note=schematic`` on every way). All ids are negative
+``routing/network/osm_file.py`` recognises, ``note=schematic`` on every way). All ids are negative
 (the JOSM convention for objects that are not in OpenStreetMap) and the output is
 byte-for-byte deterministic.
 
@@ -33,9 +33,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent
-PLACES_FILE = DATA_DIR / "places.toml"
-DEFAULT_OUT = DATA_DIR / "demo" / "western-syria-schematic.osm"
+PACKAGE_DATA = Path(__file__).resolve().parent.parent / "routing" / "data"  # shipped inside the package
+PLACES_FILE = PACKAGE_DATA / "places.toml"
+DEFAULT_OUT = PACKAGE_DATA / "demo" / "western-syria-schematic.osm"
 
 GENERATOR = "corridor-routing schematic generator (data/generate_demo_network.py)"
 NOTE = ("SCHEMATIC NETWORK for demos and tests: NOT OpenStreetMap data. Roads are straight-line "
@@ -290,7 +290,7 @@ def to_xml(net: Network) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Write the schematic network to ``--out`` (default data/demo/western-syria-schematic.osm)."""
+    """Write the schematic network to ``--out`` (default routing/data/demo/western-syria-schematic.osm)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output file (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)

@@ -1,4 +1,8 @@
-"""Command line: ``routing run|validate|places|compare ...``. Thin: every command calls the library."""
+"""Command line: ``routing run|validate|places|scenarios|criticality|sweep|compare``.
+
+Thin: every command parses its arguments and calls what a notebook calls; nothing heavy is
+imported before a command runs, so ``routing --help`` answers at once.
+"""
 
 from __future__ import annotations
 
@@ -44,19 +48,20 @@ def _done(schematic: bool, report: Path, t0: float) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .run import load_scenario_network, run_scenario
+    from .outputs import write_outputs
+    from .run import run_scenario
 
     scenario = _scenario_with_overrides(args)
     out = Path(args.out or Path("results") / Path(args.scenario).stem)
     t0 = time.perf_counter()
     log.info("loading network: %s", scenario.network.source)
-    G = load_scenario_network(scenario)
+    G = scenario.load_network()
     log.info("network: %d nodes, %d edges (%.1f s)%s", len(G), G.number_of_edges(), time.perf_counter() - t0,
              "  [SCHEMATIC, not OpenStreetMap data]" if G.graph.get("schematic") else "")
     log.info("applying %d events and computing routes", len(scenario.events))
     result = run_scenario(scenario, graph=G)
     log.info("writing %s", out)
-    result.write(str(out), maps=not args.no_maps)
+    write_outputs(result, out, maps=not args.no_maps)
     s = result.summary()
     print(f"{scenario.name}: {s['edges_removed']} edges removed, {s['nodes_closed']} nodes closed; "
           + ", ".join(f"{n} {k}" for k, n in sorted(s["od_status"].items())) + " OD pairs")
@@ -64,13 +69,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .run import load_scenario_network
     from .scenario import resolve_event
 
     scenario = _scenario_with_overrides(args)
-    print(f"{args.scenario}: valid ({len(scenario.events)} events, {len(scenario.od_places)} OD places)")
+    print(f"{scenario.path}: valid ({len(scenario.events)} events, {len(scenario.od_places)} OD places)")
     if args.resolve:
-        G = load_scenario_network(scenario)
+        G = scenario.load_network()
         catalogue = scenario.catalogue()
         for ev in scenario.events:
             sel = resolve_event(G, ev, catalogue, scenario.path)
@@ -79,7 +83,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_places(args: argparse.Namespace) -> int:
-    from .places import load_catalogue
+    from .scenario import load_catalogue
 
     catalogue = load_catalogue(args.catalogue)
     for p in sorted(catalogue.places.values(), key=lambda p: p.name):
@@ -89,10 +93,20 @@ def cmd_places(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from .scenario import shipped_scenarios
+
+    for name, path in shipped_scenarios().items():
+        first = next((line.lstrip("# ").strip() for line in path.read_text(encoding="utf-8").splitlines()
+                      if line.strip()), "")
+        print(f"{name:28s} {path}\n{'':28s} {first}")
+    return 0
+
+
 def make_executor(args: argparse.Namespace):
     """SerialExecutor with ``--serial``, else a DaskExecutor on ``--scheduler`` or a LocalCluster
     of ``--workers`` processes (default: one per core)."""
-    from .parallel import DaskExecutor, SerialExecutor
+    from .sweep import DaskExecutor, SerialExecutor
 
     if args.serial:
         if args.scheduler or args.workers:
@@ -106,13 +120,15 @@ def make_executor(args: argparse.Namespace):
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from .outputs.sweep import write_sweep
     from .sweep import Sweep, run_sweep
 
     sweep = Sweep.from_file(args.sweep)
     out = Path(args.out or Path("results") / Path(args.sweep).stem)
     t0 = time.perf_counter()
     with make_executor(args) as executor:
-        result = run_sweep(sweep, executor=executor, out=out)
+        result = run_sweep(sweep, executor=executor, journal_dir=out)
+    write_sweep(result, out)
     s = result.draws_summary
     print(f"{sweep.name}: {len(result.draws)} draws ({len(result.expansion.failure_sets)} distinct failure sets) "
           f"on {result.run['workers']} worker(s); mean {s['disconnected_pairs_mean']:.2f} of {s['od_pairs']} "
@@ -121,24 +137,29 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_criticality(args: argparse.Namespace) -> int:
-    from .analysis.criticality import asset_groups, run_criticality
-    from .engine import Engine
-    from .run import load_scenario_network, main_component_nodes, snap_places
+    from .analysis.criticality import asset_groups, criticality
+    from .analysis.places import main_component_nodes, snap_places
+    from .engine import Network
+    from .files import check_results_folder
+    from .outputs.criticality import write_criticality
 
     scenario = _scenario_with_overrides(args)
     if len(scenario.od_places) < 2:
         raise RoutingError(f"{args.scenario}: places.od needs at least two places for criticality")
-    out = Path(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality")
+    out = check_results_folder(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality")
     t0 = time.perf_counter()
-    G = load_scenario_network(scenario)
-    engine = Engine(G)
+    G = scenario.load_network()
+    network = Network(G, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
     catalogue = scenario.catalogue()
-    places = snap_places(engine, [catalogue.place(n) for n in scenario.od_places], main_component_nodes(engine))
-    node_of = dict(zip(places["name"], places["node"]))
-    groups = asset_groups(G, engine, catalogue) if args.groups == "assets" else args.groups
+    places = snap_places(network, [catalogue.place(n) for n in scenario.od_places], main_component_nodes(network))
+    node_of = {name: int(node) for name, node in zip(places["name"], places["node"])}
+    groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
     with make_executor(args) as executor:
-        result = run_criticality(G, node_of, groups=groups, top=args.top, out=out, engine=engine,
-                                 progress=not args.quiet, map_fn=executor.map_fn)
+        result = criticality(network, list(dict.fromkeys(node_of.values())), groups=groups,
+                             progress=not args.quiet, map_fn=executor.map_fn)
+    if args.groups == "assets":
+        result.summary["grouping"] = "assets"
+    write_criticality(result, out, graph=G, places=node_of, top=args.top)
     top = result.table.head(min(args.top, 5))
     print(f"criticality of {len(result.table)} candidates ({args.groups}) among {len(node_of)} places; top:")
     for row in top.itertuples():
@@ -155,8 +176,8 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .atomic import atomic_path
-    from .compare import compare_results
+    from .files import atomic_path
+    from .outputs.compare import compare_results
 
     comparison = compare_results(args.result_a, args.result_b)
     text = comparison.to_markdown()
@@ -170,13 +191,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="routing", description="Damage scenarios on OpenStreetMap road networks.")
+    parser.add_argument("--version", action="version", version=f"corridor-routing {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a scenario and write report, metrics, GeoPackage and maps")
-    run.add_argument("scenario", help="scenario TOML file")
+    run.add_argument("scenario", help="scenario TOML file, or the name of a shipped scenario ('demo'; see "
+                                      "'routing scenarios')")
     run.add_argument("--out", help="results folder (default results/<scenario name>); replaced atomically")
     run.add_argument("--network", help="use this network file instead of the scenario's (.osm, .json, .osm.pbf, .graphml)")
     run.add_argument("--as-of", help="apply only events dated on or before this date (YYYY-MM-DD)")
@@ -184,17 +209,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check a scenario file; --resolve also resolves its events on the network")
-    val.add_argument("scenario")
-    val.add_argument("--resolve", action="store_true")
-    val.add_argument("--network")
+    val.add_argument("scenario", help="scenario TOML file or shipped scenario name")
+    val.add_argument("--resolve", action="store_true", help="also load the network and show what each event matches")
+    val.add_argument("--network", help="use this network file instead of the scenario's")
     val.set_defaults(func=cmd_validate)
 
     places = sub.add_parser("places", help="list the places and assets catalogue")
-    places.add_argument("--catalogue", help="catalogue TOML (default data/places.toml)")
+    places.add_argument("--catalogue", help="catalogue TOML (default: the places.toml shipped in the package)")
     places.set_defaults(func=cmd_places)
 
+    scenarios = sub.add_parser("scenarios", help="list the scenario and sweep files shipped in the package")
+    scenarios.set_defaults(func=cmd_scenarios)
+
     sweep = sub.add_parser("sweep", help="run a scenario sweep (combinations or Monte-Carlo draws) on Dask")
-    sweep.add_argument("sweep", help="sweep TOML file")
+    sweep.add_argument("sweep", help="sweep TOML file, or a shipped sweep's name ('sweep-western-syria')")
     sweep.add_argument("--out", help="results folder (default results/<sweep file name>); partial results are "
                                      "kept there if a run fails, and a re-run resumes from them")
     add_executor_options(sweep)
@@ -202,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     crit = sub.add_parser("criticality", help="rank edges (or assets) by the OD travel time lost and pairs cut "
                                               "when each alone is removed")
-    crit.add_argument("scenario", help="scenario TOML file (its network and places.od are used; its events are not)")
+    crit.add_argument("scenario", help="scenario TOML file or shipped name (its network and places.od are used; "
+                                       "its events are not)")
     crit.add_argument("--top", type=int, default=20, help="rows in the report and on the map (default 20)")
     crit.add_argument("--out", help="results folder (default results/<scenario>-criticality); replaced atomically")
     crit.add_argument("--groups", choices=("segment", "edge", "osmid", "assets"), default="segment",

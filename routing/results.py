@@ -1,46 +1,69 @@
-"""The result of a scenario run: one type for baseline and damaged, with GeoDataFrame accessors."""
+"""The result of a scenario run: one type for baseline and damaged, as tables and GeoDataFrames.
+
+Outputs (:mod:`routing.outputs`) read a result only through what this module makes public.
+"""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
 import pandas as pd
-from shapely.geometry import LineString, MultiLineString, Point
+from shapely.geometry import MultiLineString, Point
 from shapely.ops import linemerge
 
+from .analysis.assets import AssetMatch, assets_of_edge
+from .analysis.evacuation import EvacuationResult
 from .analysis.reach import Route
-from .damage import Damage
-from .engine import Engine
-from .scenario import EventOutcome, Scenario
+from .engine import Network
+from .network import EdgeKey, data_notice, edge_line, tag_text
+from .scenario import Damage, EventOutcome, Scenario
 
-if TYPE_CHECKING:
-    import folium
+OD_COLUMNS = {"origin": "from", "destination": "to", "baseline_km": "km before", "baseline_min": "min before",
+              "damaged_km": "km after", "damaged_min": "min after", "detour_ratio": "detour ×",
+              "status": "status", "baseline_assets": "assets before", "damaged_assets": "assets after"}
+EVAC_COLUMNS = {"rank": "rank", "destination": "destination", "baseline_min": "min before",
+                "damaged_min": "min after", "damaged_km": "km after", "alternatives_after": "routes after",
+                "damaged_assets": "assets used after", "cut_by": "cut by"}
 
-SCHEMATIC_BANNER = ("SCHEMATIC NETWORK — for demos and tests, NOT OpenStreetMap data: "
-                    "distances and times are illustrative only.")
+
+def _gdf(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    if not rows:
+        return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs="EPSG:4326")
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+
+
+def _text(value: Any) -> str:
+    return tag_text(value, "; ") or ""
 
 
 @dataclass
 class ScenarioResult:
-    """Everything a scenario run produced; ``write_outputs`` turns it into files."""
+    """Everything a scenario run produced (``routing.write_outputs`` turns it into files).
+
+    ``graph`` is the baseline network (osmnx ``MultiDiGraph``, unmodified), ``network`` its
+    compiled arrays (for further analyses), ``damage`` what the events did to it. Tables: ``places``
+    (name, lat, lon, node, snap_m), ``od`` (ordered place pairs, baseline vs damaged: km, minutes,
+    detour, assets, status), ``evacuation`` (destinations ranked, before/after);
+    ``evacuation_capacity`` maps "baseline"/"damaged" to an :class:`EvacuationResult`.
+    """
 
     scenario: Scenario
     graph: nx.MultiDiGraph
-    engine: Engine
+    network: Network
     damage: Damage
     events: list[EventOutcome]
-    places: pd.DataFrame  # name, lat, lon, node, snap_m, role
-    od: pd.DataFrame  # ordered place pairs, baseline vs damaged
+    places: pd.DataFrame
+    od: pd.DataFrame
     routes: list[Route]  # OD routes (rank 1), baseline and damaged
-    evacuation: pd.DataFrame | None = None  # destinations ranked, before/after
+    evacuation: pd.DataFrame | None = None
     evacuation_routes: list[Route] = field(default_factory=list)
-    evacuation_capacity: dict[str, Any] | None = None  # {"baseline": EvacuationResult, "damaged": ...}
-    asset_labels: dict[str, str] = field(default_factory=dict)  # asset key -> label (assets on this network)
-    asset_edges: dict[str, set[int]] = field(default_factory=dict)  # asset key -> edge indices
-    asset_nodes: dict[str, set[int]] = field(default_factory=dict)  # asset key -> node indices
+    evacuation_capacity: dict[str, EvacuationResult] | None = None
+    assets: dict[str, AssetMatch] = field(default_factory=dict)  # catalogue assets found on this network
 
     # ------------------------------------------------------------ data notice
     @property
@@ -51,18 +74,39 @@ class ScenarioResult:
     @property
     def data_notice(self) -> str:
         """The notice every output carries (schematic banner or data licence)."""
-        if self.schematic:
-            return SCHEMATIC_BANNER
-        return str(self.graph.graph.get("data_notice") or "© OpenStreetMap contributors, ODbL 1.0")
+        return data_notice(self.graph)
 
-    # ------------------------------------------------------------ geodataframes
-    def edge_geometry(self, edge_id: int) -> LineString:
-        u, v, k = self.engine.edges[edge_id]
-        geom = self.graph.edges[u, v, k].get("geometry")
-        if geom is not None:
-            return geom
-        nu, nv = self.graph.nodes[u], self.graph.nodes[v]
-        return LineString([(nu["x"], nu["y"]), (nv["x"], nv["y"])])
+    @property
+    def asset_labels(self) -> dict[str, str]:
+        """Asset key -> label, for the assets found on this network."""
+        return {k: a.label for k, a in self.assets.items()}
+
+    # ------------------------------------------------------------ geometry
+    def edge_geometry(self, edge: EdgeKey) -> Any:
+        """An edge's line (lon/lat degrees)."""
+        return edge_line(self.graph, edge)
+
+    def assets_of_edge(self, edge: EdgeKey) -> list[str]:
+        """Catalogue asset keys an edge belongs to (directly, or through one of its end nodes)."""
+        return assets_of_edge(edge, self.assets)
+
+    @property
+    def _capacity(self) -> list[float]:
+        """Capacity (vehicles/hour, the scenario's overrides applied) of each edge in graph order."""
+        net = self.network
+        return [net.attr["capacity"][net.edge_index[e]] for e in self.graph.edges(keys=True)]
+
+    @cached_property
+    def _edges_gdf(self) -> gpd.GeoDataFrame:
+        rows = [{"u": u, "v": v, "key": k, "osmid": _text(d.get("osmid")),
+                 "name": _text(d.get("name:en") or d.get("name")), "ref": _text(d.get("ref") or d.get("int_ref")),
+                 "highway": _text(d.get("highway")), "capacity_vph": float(cap), "geometry": self.edge_geometry((u, v, k))}
+                for (u, v, k, d), cap in zip(self.graph.edges(keys=True, data=True), self._capacity)]
+        return _gdf(rows).set_index(["u", "v", "key"], drop=False)
+
+    def edges_gdf(self) -> gpd.GeoDataFrame:
+        """Every edge of the network (u, v, key, osmid, name, ref, highway, capacity_vph) as lines."""
+        return self._edges_gdf.copy()
 
     def _route_rows(self, routes: list[Route], kind: str) -> list[dict[str, Any]]:
         rows = []
@@ -75,9 +119,7 @@ class ScenarioResult:
 
     def routes_gdf(self) -> gpd.GeoDataFrame:
         """OD and evacuation routes, baseline and damaged, as lines (EPSG:4326)."""
-        rows = self._route_rows(self.routes, "od") + self._route_rows(self.evacuation_routes, "evacuation")
-        return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326") if rows else \
-            gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs="EPSG:4326")
+        return _gdf(self._route_rows(self.routes, "od") + self._route_rows(self.evacuation_routes, "evacuation"))
 
     def damaged_edges_gdf(self) -> gpd.GeoDataFrame:
         """Removed and degraded edges with OSM id, name, ref, bridge and the event that hit them."""
@@ -91,10 +133,20 @@ class ScenarioResult:
                          "effect": "removed" if e in self.damage.removed_edges else "degraded",
                          "speed_factor": self.damage.speed_factor.get(e, 1.0),
                          "capacity_factor": self.damage.capacity_factor.get(e, 1.0),
-                         "event": self.damage.cause.get(e, ""),
-                         "geometry": self.edge_geometry(self.engine.edge_index[e])})
-        return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326") if rows else \
-            gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs="EPSG:4326")
+                         "event": self.damage.cause.get(e, ""), "geometry": self.edge_geometry(e)})
+        return _gdf(rows)
+
+    def closed_nodes_gdf(self) -> gpd.GeoDataFrame:
+        """Closed or destroyed nodes (border posts, junctions) with name, barrier and the events."""
+        G, rows = self.graph, []
+        for n in sorted(self.damage.removed_nodes, key=str):
+            d = G.nodes[n]
+            causes = sorted({self.damage.cause[e] for e in (*G.in_edges(n, keys=True), *G.out_edges(n, keys=True))
+                             if e in self.damage.cause})
+            rows.append({"node": n, "osmid": str(d.get("osmid", n)), "name": str(d.get("name:en") or d.get("name") or ""),
+                         "barrier": str(d.get("barrier") or ""), "events": causes,
+                         "geometry": Point(d["x"], d["y"])})
+        return _gdf(rows)
 
     def places_gdf(self) -> gpd.GeoDataFrame:
         """Places with their snapped graph node and snapping distance (metres)."""
@@ -102,31 +154,25 @@ class ScenarioResult:
                                                              zip(self.places["lon"], self.places["lat"])],
                                 crs="EPSG:4326")
 
-    def od_gdf(self) -> pd.DataFrame:
-        """The OD table (baseline vs damaged) as a DataFrame."""
-        return self.od.copy()
-
-    def assets_of_edge(self, edge_id: int) -> list[str]:
-        """Catalogue asset keys an edge belongs to (directly, or through one of its end nodes)."""
-        u, v = self.engine.src[edge_id], self.engine.dst[edge_id]
-        return sorted(k for k in set(self.asset_edges) | set(self.asset_nodes)
-                      if edge_id in self.asset_edges.get(k, ()) or {u, v} & self.asset_nodes.get(k, set()))
-
-    def flow_edges(self, state: str) -> list[tuple[int, float]]:
-        """(edge index, line width in points) of evacuation flow for maps; empty without capacity results."""
+    def flow_gdf(self, state: str) -> gpd.GeoDataFrame:
+        """Edges carrying evacuation max-flow in ``state`` ("baseline" or "damaged"): flow
+        (vehicles/hour, persons/hour), capacity (vehicles/hour) and ``width`` (line width in points,
+        1-10, proportional to the flow); empty without the capacity analysis."""
         cap = (self.evacuation_capacity or {}).get(state)
         if cap is None or not cap.edge_flows_vph:
-            return []
+            return _gdf([])
         top = max(cap.edge_flows_vph.values())
-        return [(self.engine.edge_index[e], 1.0 + 9.0 * f / top) for e, f in cap.edge_flows_vph.items() if f > 0]
-
-    def extra_layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """Additional GeoPackage layers (evacuation flows when computed)."""
-        if not self.evacuation_capacity:
-            return {}
-        from .outputs.evacuation_report import flow_layers
-
-        return flow_layers(self)
+        rows = []
+        for edge, flow in cap.edge_flows_vph.items():
+            if flow <= 0:
+                continue
+            d = self.graph.edges[edge]
+            rows.append({"u": edge[0], "v": edge[1], "key": edge[2], "osmid": str(d.get("osmid")),
+                         "ref": str(d.get("ref") or d.get("int_ref") or ""), "flow_vph": int(flow),
+                         "flow_persons_per_hour": flow * cap.persons_per_vehicle,
+                         "capacity_vph": float(self.network.attr["capacity"][self.network.edge_index[edge]]),
+                         "width": 1.0 + 9.0 * flow / top, "geometry": self.edge_geometry(edge)})
+        return _gdf(rows)
 
     # ------------------------------------------------------------ summaries
     def summary(self) -> dict[str, Any]:
@@ -137,28 +183,37 @@ class ScenarioResult:
                 "edges_degraded": len(set(self.damage.speed_factor) | set(self.damage.capacity_factor)),
                 "od_pairs": len(self.od), "od_status": counts}
 
+    def events_table(self) -> pd.DataFrame:
+        """One row per event: date, action, target, edges and nodes matched, applied?, note."""
+        return pd.DataFrame([{"date": str(o.event.date or ""), "action": o.event.action,
+                              "target": self.asset_labels.get(o.event.label, o.event.label),
+                              "edges": o.edges, "nodes": o.nodes,
+                              "applied": "yes" if o.applied else "no (after as_of)",
+                              "note": o.event.note} for o in self.events])
+
     def _repr_html_(self) -> str:
-        from .outputs.report import html_summary
+        """A compact HTML summary for Jupyter: notice, headline counts, events, changed OD pairs, evacuation."""
+        s = self.summary()
 
-        return html_summary(self)
+        def table(df: pd.DataFrame, columns: dict[str, str]) -> str:
+            cols = [c for c in columns if c in df.columns]
+            return df[cols].rename(columns=columns).to_html(index=False, float_format=lambda v: f"{v:,.1f}",
+                                                            na_rep="—")
 
-    def web_map(self, **options: Any) -> folium.Map:
-        """Interactive before/after map (folium; displays in Jupyter, works offline).
-
-        ``options`` go to :func:`routing.outputs.webmap.web_map` (``network``, ``tiles``).
-        """
-        from .outputs.webmap import web_map
-
-        return web_map(self, **options)
-
-    def write(self, out: str, *, maps: bool = True) -> None:
-        """Write report.md, metrics.json, routes.gpkg and maps into ``out`` atomically."""
-        from .outputs import write_outputs
-
-        write_outputs(self, out, maps=maps)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        changed = self.od[self.od["status"] != "unchanged"]
+        colour = "#b00" if self.schematic else "#555"
+        parts = [f"<div><h3>{html.escape(self.scenario.name)}</h3>",
+                 f"<p style='color:{colour}'><b>{html.escape(self.data_notice)}</b></p>",
+                 f"<p>{s['edges_removed']} edges removed, {s['nodes_closed']} nodes closed, {s['edges_degraded']} "
+                 "edges degraded; OD pairs: "
+                 f"{html.escape(', '.join(f'{n} {k}' for k, n in sorted(s['od_status'].items())))}</p>",
+                 "<h4>Events</h4>", self.events_table().to_html(index=False),
+                 f"<h4>OD pairs that changed ({len(changed)} of {len(self.od)})</h4>", table(changed, OD_COLUMNS)]
+        if self.evacuation is not None and self.scenario.evacuation is not None:
+            parts += [f"<h4>Evacuation from {html.escape(self.scenario.evacuation.origin)}</h4>",
+                      table(self.evacuation, EVAC_COLUMNS)]
+        parts.append("<p><small>As data: <code>.od</code>, <code>.routes_gdf()</code>, "
+                     "<code>.damaged_edges_gdf()</code>, <code>.places_gdf()</code>; map: "
+                     "<code>routing.web_map(result)</code>; files: <code>routing.write_outputs(result, folder)</code>"
+                     "</small></p></div>")
+        return "".join(parts)

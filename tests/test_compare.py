@@ -9,9 +9,9 @@ import json
 import pandas as pd
 import pytest
 
-from routing import Scenario, run_scenario
+from routing import Scenario, run_scenario, write_outputs
 from routing.cli import main
-from routing.compare import compare_results
+from routing.outputs.compare import compare_results
 from routing.errors import InputError
 
 from conftest import DEMO_SCENARIO
@@ -23,9 +23,9 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
     scenario = Scenario.from_file(DEMO_SCENARIO)
     full = run_scenario(scenario)
-    full.write(str(root / "dec6"), maps=False)
-    run_scenario(dataclasses.replace(scenario, as_of=dt.date(2024, 12, 5)), graph=full.graph).write(
-        str(root / "dec5"), maps=False)
+    write_outputs(full, root / "dec6", maps=False)
+    write_outputs(run_scenario(dataclasses.replace(scenario, as_of=dt.date(2024, 12, 5)), graph=full.graph),
+                  root / "dec5", maps=False)
     return root / "dec6", root / "dec5", full
 
 

@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from routing.analysis.criticality import (TABLE_COLUMNS, Groups, chain_classes, criticality, criticality_map,
-                                          edge_groups, run_criticality, selector_groups)
-from routing.engine import Engine, od_matrix
+from routing.analysis.criticality import TABLE_COLUMNS, Groups, chain_classes, criticality, edge_groups, selector_groups
+from routing.engine import Network, od_matrix
+from routing.outputs.criticality import criticality_map, write_criticality
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from synthetic_graph import synthetic_graph  # noqa: E402
 from test_engine import random_graph  # noqa: E402
 
 
-def naive_networkx(G: nx.MultiDiGraph, eng: Engine, groups: Groups, nodes: list[int]) -> dict[str, tuple[float, int]]:
+def naive_networkx(G: nx.MultiDiGraph, eng: Network, groups: Groups, nodes: list[int]) -> dict[str, tuple[float, int]]:
     """Per group: remove its edges from a copy, networkx Dijkstra from every origin."""
     base = {o: nx.single_source_dijkstra_path_length(G, o, weight="travel_time") for o in nodes}
     out = {}
@@ -43,7 +43,7 @@ def naive_networkx(G: nx.MultiDiGraph, eng: Engine, groups: Groups, nodes: list[
     return out
 
 
-def naive_engine(eng: Engine, groups: Groups, nodes: list[int]) -> dict[str, tuple[float, int]]:
+def naive_engine(eng: Network, groups: Groups, nodes: list[int]) -> dict[str, tuple[float, int]]:
     """Per group: full OD recompute on the engine with the group's weights set to inf (no
     pruning, no chains, no repair search; the OD itself is checked against networkx)."""
     base = od_matrix(eng, nodes).time_s
@@ -71,7 +71,7 @@ def assert_equal(result, reference: dict[str, tuple[float, int]]) -> None:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_equals_networkx_on_random_graphs(seed: int, by: str) -> None:
     G = random_graph(seed, n=35, m=90)
-    eng = Engine(G)
+    eng = Network(G)
     nodes = list(range(0, 41, 4))
     result = criticality(eng, nodes, groups=by, progress=False)
     assert_equal(result, naive_networkx(G, eng, result.groups, nodes))
@@ -79,7 +79,7 @@ def test_equals_networkx_on_random_graphs(seed: int, by: str) -> None:
 
 def test_equals_naive_on_synthetic_roads_with_chains() -> None:
     G = synthetic_graph(n_towns=5, width_km=30, height_km=20, seed=3)
-    eng = Engine(G)
+    eng = Network(G)
     scc = max(nx.strongly_connected_components(G), key=len)
     rng = np.random.default_rng(0)
     nodes = [n for _, n, _ in G.graph["towns"] if n in scc]
@@ -96,7 +96,7 @@ def test_equals_naive_on_synthetic_roads_with_chains() -> None:
 
 
 def test_equals_networkx_on_real_homs_graph(homs_graph: nx.MultiDiGraph) -> None:
-    eng = Engine(homs_graph)
+    eng = Network(homs_graph)
     nodes = list(homs_graph.nodes)[::2]
     result = criticality(eng, nodes, progress=False)
     assert_equal(result, naive_networkx(homs_graph, eng, result.groups, nodes))
@@ -105,7 +105,7 @@ def test_equals_networkx_on_real_homs_graph(homs_graph: nx.MultiDiGraph) -> None
 
 def test_multi_link_groups_bridges_in_an_area() -> None:
     G = synthetic_graph(n_towns=6, width_km=40, height_km=30, seed=5)
-    eng = Engine(G)
+    eng = Network(G)
     scc = max(nx.strongly_connected_components(G), key=len)
     nodes = [n for _, n, _ in G.graph["towns"] if n in scc]
     xs = [d["x"] for _, d in G.nodes(data=True)]
@@ -115,7 +115,7 @@ def test_multi_link_groups_bridges_in_an_area() -> None:
     east = [mid, min(ys) - 0.01, max(xs) + 0.01, max(ys) + 0.01]
     selectors = {f"bridges {side}": {"all": [{"within": {"bbox": box}}, {"tags": {"bridge": "yes"}}]}
                  for side, box in (("west", west), ("east", east))}
-    groups = selector_groups(G, eng, selectors, allow_empty=True)
+    groups = selector_groups(eng, selectors, allow_empty=True)
     assert groups.labels and all(G.edges[eng.edges[e]].get("bridge") == "yes" for e in groups.edges)
     result = criticality(eng, nodes, groups=groups, progress=False)
     assert_equal(result, naive_engine(eng, groups, nodes))
@@ -132,7 +132,7 @@ def test_chain_classes() -> None:
             G.add_edge(coords[x], coords[y], length=1.0, travel_time=1.0, osmid=ord(u))
     for u, v in ("af", "fg", "gh", "he"):
         G.add_edge(coords[u], coords[v], length=1.0, travel_time=1.0, osmid=100 + ord(u))
-    eng = Engine(G)
+    eng = Network(G)
     groups = edge_groups(eng, "segment")
     label = {frozenset(eng.edges[e][:2] for e in groups.members(g)): g for g in range(len(groups))}
 
@@ -155,7 +155,7 @@ def test_chain_classes() -> None:
 
 
 def test_table_ranking_map_fn_and_outputs(tmp_path: Path, homs_graph: nx.MultiDiGraph) -> None:
-    eng = Engine(homs_graph)
+    eng = Network(homs_graph)
     nodes = list(homs_graph.nodes)[::3]
     serial = criticality(eng, nodes, progress=False)
     with ThreadPoolExecutor(2) as pool:
@@ -171,7 +171,8 @@ def test_table_ranking_map_fn_and_outputs(tmp_path: Path, homs_graph: nx.MultiDi
 
     places = {f"P{i}": n for i, n in enumerate(nodes)}
     out = tmp_path / "crit"
-    result = run_criticality(homs_graph, places, top=5, out=out, progress=False)
+    result = criticality(eng, list(dict.fromkeys(places.values())), progress=False)
+    write_criticality(result, out, graph=homs_graph, places=places, top=5)
     assert {p.name for p in out.iterdir()} >= {"criticality.csv", "criticality.md", "criticality.png"}
     text = (out / "criticality.md").read_text(encoding="utf-8")
     assert "Single-link criticality" in text and text.count("\n| ") >= 6

@@ -1,4 +1,4 @@
-"""The schematic western-Syria demo network (data/demo/western-syria-schematic.osm).
+"""The schematic western-Syria demo network (routing/data/demo/western-syria-schematic.osm).
 
 Loads the committed file with our loader and checks the properties the demos rely on: the
 schematic label, the divided M5 and its Rastan bridge, the Hama-Homs detour via Salamiyah,
@@ -20,17 +20,19 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from routing.network import load_network
-from routing.settings import data_dir
+from routing.settings import data_path
 
-DEMO_FILE = data_dir() / "demo" / "western-syria-schematic.osm"
-GENERATOR = data_dir() / "generate_demo_network.py"
+from conftest import ROOT
+
+DEMO_FILE = data_path("demo", "western-syria-schematic.osm")
+GENERATOR = ROOT / "data" / "generate_demo_network.py"
 WEIGHT = "travel_time"
 
 
 @pytest.fixture(scope="module")
 def places() -> dict[str, tuple[float, float]]:
     """Catalogue places as (lon, lat)."""
-    with (data_dir() / "places.toml").open("rb") as fh:
+    with data_path("places.toml").open("rb") as fh:
         return {name: (p["lon"], p["lat"]) for name, p in tomllib.load(fh)["places"].items()}
 
 

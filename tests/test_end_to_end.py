@@ -8,8 +8,8 @@ import geopandas as gpd
 import pyogrio
 import pytest
 
-from routing import run_scenario
-from routing.atomic import RESULTS_MARKER
+from routing import run_scenario, write_outputs
+from routing.files import RESULTS_MARKER
 from routing.cli import main
 from routing.errors import InputError
 from routing.outputs import maps as maps_module
@@ -88,7 +88,7 @@ def test_rerun_replaces_results_folder_whole(demo_out):
 
 def test_failure_mid_write_leaves_previous_results_intact(tmp_path, monkeypatch, demo_result):
     out = tmp_path / "res"
-    demo_result.write(str(out), maps=False)
+    write_outputs(demo_result, out, maps=False)
     before = (out / "report.md").read_text("utf-8")
 
     def broken(*args, **kwargs):
@@ -96,7 +96,7 @@ def test_failure_mid_write_leaves_previous_results_intact(tmp_path, monkeypatch,
 
     monkeypatch.setattr(maps_module, "write_maps", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        demo_result.write(str(out))
+        write_outputs(demo_result, out)
     assert (out / "report.md").read_text("utf-8") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]  # no temporary folder left behind
 
@@ -106,7 +106,7 @@ def test_refuses_to_overwrite_a_folder_it_did_not_write(tmp_path, demo_result, c
     foreign.mkdir()
     (foreign / "chapter1.md").write_text("precious")
     with pytest.raises(InputError, match="thesis: folder exists and was not written by corridor-routing"):
-        demo_result.write(str(foreign), maps=False)
+        write_outputs(demo_result, foreign, maps=False)
     assert main(["-q", "run", str(DEMO_SCENARIO), "--out", str(foreign)]) == 2
     assert "was not written by corridor-routing" in capsys.readouterr().err
     assert [p.name for p in foreign.iterdir()] == ["chapter1.md"]
@@ -153,7 +153,7 @@ def test_evacuation_capacity_in_every_output(demo_result, demo_out):
 
 
 def test_capacity_overrides_and_origin_polygon_change_the_flow(tmp_path):
-    text = DEMO_SCENARIO.read_text("utf-8").replace("../data/", str(DEMO_SCENARIO.parent.parent / "data") + "/")
+    text = DEMO_SCENARIO.read_text("utf-8").replace("../demo/", str(DEMO_SCENARIO.parent.parent / "demo") + "/")
     base = run_scenario(_write(tmp_path / "a.toml", text)).evacuation_capacity["baseline"]
     boosted_text = text.replace("[evacuation]", "[capacity]\nper_lane_vph = { trunk = 3000, primary = 3000 }\n\n[evacuation]")
     boosted = run_scenario(_write(tmp_path / "b.toml", boosted_text)).evacuation_capacity["baseline"]

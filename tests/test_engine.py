@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from routing.analysis.isochrones import isochrone, isochrone_change
-from routing.damage import Damage
-from routing.engine import NO_PRED, Engine, PathTree, od_change, od_matrix
+from routing.scenario import Damage
+from routing.engine import NO_PRED, Network, PathTree, od_change, od_matrix
 
 
 def random_graph(seed: int, n: int = 60, m: int = 170) -> nx.MultiDiGraph:
@@ -49,7 +49,7 @@ def nx_lengths(G: nx.MultiDiGraph, source: int, weight: str = "travel_time") -> 
     return nx.single_source_dijkstra_path_length(G, source, weight=weight)
 
 
-def assert_row(eng: Engine, row: np.ndarray, lengths: dict) -> None:
+def assert_row(eng: Network, row: np.ndarray, lengths: dict) -> None:
     ref = np.full(eng.n_nodes, np.inf)
     for node, d in lengths.items():
         ref[eng.node_index[node]] = d
@@ -80,7 +80,7 @@ def damaged_networkx(G: nx.MultiDiGraph, damage: Damage) -> nx.MultiDiGraph:
 @pytest.mark.parametrize("seed", range(6))
 def test_trees_equal_networkx(seed: int) -> None:
     G = random_graph(seed)
-    eng = Engine(G)
+    eng = Network(G)
     w = eng.weights("travel_time")
     tree = eng.tree(list(range(eng.n_nodes)), w)
     back = eng.reverse_tree(list(range(eng.n_nodes)), w)
@@ -104,7 +104,7 @@ def test_trees_equal_networkx(seed: int) -> None:
 
 def test_tree_limit_and_pred() -> None:
     G = random_graph(7)
-    eng = Engine(G)
+    eng = Network(G)
     w = eng.weights("length")
     full = eng.tree([0, 1], w)
     cut = eng.tree([0, 1], w, limit=2500.0)
@@ -120,7 +120,7 @@ def test_tree_limit_and_pred() -> None:
 
 def test_removed_edges_are_never_used() -> None:
     G = random_graph(8)
-    eng = Engine(G)
+    eng = Network(G)
     damage = random_damage(G, 8, removed=40, slowed=0)
     w = eng.weights("travel_time", damage)
     removed = set(eng.edge_ids(list(damage.removed_edges)).tolist())
@@ -134,7 +134,7 @@ def test_removed_edges_are_never_used() -> None:
 
 def test_engine_public_api() -> None:
     G = random_graph(9)
-    eng = Engine(G)
+    eng = Network(G)
     assert len(eng.nodes) == len(eng.node_index) == G.number_of_nodes()
     assert len(eng.edges) == len(eng.edge_index) == len(eng.src) == len(eng.dst) == G.number_of_edges()
     assert set(eng.attr) == {"travel_time", "length", "capacity"}
@@ -153,7 +153,7 @@ def test_engine_public_api() -> None:
 @pytest.mark.parametrize("weight", ["travel_time", "length"])
 def test_od_matrix_equals_networkx(weight: str) -> None:
     G = random_graph(10)
-    eng = Engine(G)
+    eng = Network(G)
     nodes = list(range(0, 66, 4))
     od = od_matrix(eng, nodes, weight=weight)
     other = "length" if weight == "travel_time" else "travel_time"
@@ -177,7 +177,7 @@ def test_od_matrix_equals_networkx(weight: str) -> None:
 @given(seed=st.integers(0, 100_000), removed=st.integers(0, 40), slowed=st.integers(0, 40))
 def test_damaged_od_full_and_incremental_equal_networkx(seed: int, removed: int, slowed: int) -> None:
     G = random_graph(seed, n=40, m=110)
-    eng = Engine(G)
+    eng = Network(G)
     nodes = list(range(0, 46, 3))
     damage = random_damage(G, seed, removed, slowed)
     baseline = od_matrix(eng, nodes)
@@ -204,7 +204,7 @@ def test_damaged_od_full_and_incremental_equal_networkx(seed: int, removed: int,
 
 def test_incremental_falls_back_when_weights_drop() -> None:
     G = random_graph(11)
-    eng = Engine(G)
+    eng = Network(G)
     nodes = list(range(0, 60, 6))
     baseline = od_matrix(eng, nodes)
     w = eng.weights() * 0.5
@@ -215,7 +215,7 @@ def test_incremental_falls_back_when_weights_drop() -> None:
 
 def test_od_change_statuses() -> None:
     G = random_graph(12)
-    eng = Engine(G)
+    eng = Network(G)
     nodes = list(range(0, 60, 5))
     before = od_matrix(eng, nodes)
     after = od_matrix(eng, nodes, damage=random_damage(G, 12, removed=60, slowed=30), baseline=before,
@@ -229,7 +229,7 @@ def test_od_change_statuses() -> None:
 
 
 def test_homs_real_graph_equals_networkx(homs_graph: nx.MultiDiGraph) -> None:
-    eng = Engine(homs_graph)
+    eng = Network(homs_graph)
     nodes = list(homs_graph.nodes)
     od = od_matrix(eng, nodes)
     for i, o in enumerate(nodes):
@@ -250,7 +250,7 @@ def test_homs_real_graph_equals_networkx(homs_graph: nx.MultiDiGraph) -> None:
 # ---------------------------------------------------------------- isochrones
 
 def test_isochrone_matches_networkx_cutoff(homs_graph: nx.MultiDiGraph) -> None:
-    eng = Engine(homs_graph)
+    eng = Network(homs_graph)
     scc = max(nx.strongly_connected_components(homs_graph), key=len)
     source = sorted(scc)[0]
     iso = isochrone(eng, [source], 15)
@@ -273,7 +273,7 @@ def test_isochrone_matches_networkx_cutoff(homs_graph: nx.MultiDiGraph) -> None:
 
 
 def test_isochrone_before_after_and_service_area(homs_graph: nx.MultiDiGraph) -> None:
-    eng = Engine(homs_graph)
+    eng = Network(homs_graph)
     scc = sorted(max(nx.strongly_connected_components(homs_graph), key=len))
     before = isochrone(eng, [scc[0]], 30)
     damage = Damage()

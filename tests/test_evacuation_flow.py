@@ -13,13 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing.analysis.evacuation_flow import (
+from routing.analysis.evacuation import (
     clearance_time_hours,
     compare_evacuation,
     evacuation_capacity,
     persons_evacuated,
 )
-from routing.damage import Damage
+from routing.engine import Network
+from routing.scenario import Damage
 from routing.errors import InputError
 from routing.network import enrich, load_network
 
@@ -49,7 +50,7 @@ def cut_keys(result) -> set[tuple[int, int, int]]:
 # ---------------------------------------------------------------- hand-computed max flow and min cut
 
 def test_bottleneck_after_two_parallel_roads():
-    r = evacuation_capacity(two_roads_then_bridge(), None, [0], {"coast": [4]})
+    r = evacuation_capacity(two_roads_then_bridge(), [0], {"coast": [4]})
     assert r.max_flow_vph == 1500
     assert r.max_flow_persons_per_hour == 4500.0  # 3 persons/vehicle default
     assert cut_keys(r) == {(3, 4, 0)}
@@ -68,13 +69,13 @@ def test_route_names_one_road_once_across_uneven_tags():
     G = graph((0, 1, 4000, 60, M5), (1, 2, 4000, 60, {"int_ref": "M45"}),
               (2, 3, 4000, 60, {"name:en": "Aleppo-Damascus International Highway"}), (3, 4, 4000),
               (4, 5, 1500, 60, {"ref": "M1"}))
-    (route,) = evacuation_capacity(G, None, [0], {"Tartus": [5]}).routes
+    (route,) = evacuation_capacity(G, [0], {"Tartus": [5]}).routes
     assert route.via == ["M5", "M1"]
 
 
 def test_parallel_edges_add_up_and_both_are_cut():
     G = graph((0, 1, 1000), (0, 1, 500), (1, 2, 4000))
-    r = evacuation_capacity(G, None, [0], {"d": [2]})
+    r = evacuation_capacity(G, [0], {"d": [2]})
     assert r.max_flow_vph == 1500
     assert cut_keys(r) == {(0, 1, 0), (0, 1, 1)}
     assert r.edge_flows_vph == {(0, 1, 0): 1000, (0, 1, 1): 500, (1, 2, 0): 1500}
@@ -82,14 +83,14 @@ def test_parallel_edges_add_up_and_both_are_cut():
 
 def test_zero_length_edges_carry_flow():
     G = graph((0, 1, 1000, 0.0), (1, 2, 800, 60.0), (0, 2, 300, 0.0))
-    r = evacuation_capacity(G, None, [0], {"d": [2]})
+    r = evacuation_capacity(G, [0], {"d": [2]})
     assert r.max_flow_vph == 1100
     assert sorted((x.flow_vph, round(x.travel_time_s)) for x in r.routes) == [(300, 0), (800, 60)]
 
 
 def test_parallel_edges_fill_the_fastest_first():
     G = graph((0, 1, 1000, 300), (0, 1, 1000, 30), (1, 2, 1500))
-    r = evacuation_capacity(G, None, [0], {"d": [2]})
+    r = evacuation_capacity(G, [0], {"d": [2]})
     assert r.edge_flows_vph[(0, 1, 1)] == 1000 and r.edge_flows_vph[(0, 1, 0)] == 500
     assert cut_keys(r) == {(1, 2, 0)}
     assert [(route.flow_vph, route.travel_time_s) for route in r.routes] == [(1000, 90.0), (500, 360.0)]
@@ -98,7 +99,7 @@ def test_parallel_edges_fill_the_fastest_first():
 def test_removed_edge_moves_the_bottleneck_to_the_remaining_road():
     d = Damage()
     d.remove_edges({(0, 2, 0)}, "strike on road B")
-    r = evacuation_capacity(two_roads_then_bridge(), d, [0], {"coast": [4]})
+    r = evacuation_capacity(two_roads_then_bridge(), [0], {"coast": [4]}, damage=d)
     assert r.max_flow_vph == 1000
     assert cut_keys(r) == {(0, 1, 0)}  # the min cut closest to the origin
     assert (0, 2, 0) not in r.edge_flows_vph
@@ -107,7 +108,7 @@ def test_removed_edge_moves_the_bottleneck_to_the_remaining_road():
 def test_removed_bridge_leaves_no_flow_and_infinite_clearance():
     d = Damage()
     d.remove_edges({(3, 4, 0)}, "bridge struck")
-    r = evacuation_capacity(two_roads_then_bridge(), d, [0], {"coast": [4]}, horizon_hours=10)
+    r = evacuation_capacity(two_roads_then_bridge(), [0], {"coast": [4]}, horizon_hours=10, damage=d)
     assert r.max_flow_vph == 0 and r.routes == [] and r.edge_flows_vph == {} and r.bottleneck == []
     assert all(math.isinf(t) for t in r.clearance_hours.values())
     assert r.evacuated_by_horizon_persons == 0.0
@@ -119,9 +120,9 @@ def test_degraded_capacity_binds_only_where_it_is_smallest():
     G = two_roads_then_bridge()
     d = Damage()
     d.degrade({(0, 1, 0)}, speed=1.0, capacity=0.5, label="road A cratered")
-    assert evacuation_capacity(G, d, [0], {"coast": [4]}).max_flow_vph == 1500  # 500 + 2000 > 1500
+    assert evacuation_capacity(G, [0], {"coast": [4]}, damage=d).max_flow_vph == 1500  # 500 + 2000 > 1500
     d.degrade({(3, 4, 0)}, speed=0.5, capacity=0.2, label="bridge damaged")
-    r = evacuation_capacity(G, d, [0], {"coast": [4]})
+    r = evacuation_capacity(G, [0], {"coast": [4]}, damage=d)
     assert r.max_flow_vph == 300
     assert r.bottleneck[0].capacity_vph == 300 and r.bottleneck[0].base_capacity_vph == 1500.0
     assert min(route.travel_time_s for route in r.routes) == 240.0  # bridge 60 s / speed factor 0.5
@@ -129,7 +130,7 @@ def test_degraded_capacity_binds_only_where_it_is_smallest():
 
 def test_edges_inside_the_origin_area_carry_nothing_and_the_cut_is_its_boundary():
     G = graph((0, 1, 9000), (1, 0, 9000), (0, 9, 1000), (1, 9, 500), (9, 0, 800))
-    r = evacuation_capacity(G, None, [0, 1], {"safe": [9]})
+    r = evacuation_capacity(G, [0, 1], {"safe": [9]})
     assert r.max_flow_vph == 1500
     assert cut_keys(r) == {(0, 9, 0), (1, 9, 0)}
     assert set(r.edge_flows_vph) == {(0, 9, 0), (1, 9, 0)}
@@ -137,7 +138,7 @@ def test_edges_inside_the_origin_area_carry_nothing_and_the_cut_is_its_boundary(
 
 def test_flow_split_per_destination_and_a_node_in_two_destinations_counts_for_the_first():
     G = graph((0, 1, 3000), (1, 2, 1200), (1, 3, 700), (3, 4, 5000))
-    r = evacuation_capacity(G, None, [0], {"Tartus": [2], "Lebanon": [3, 4], "Again": [2]})
+    r = evacuation_capacity(G, [0], {"Tartus": [2], "Lebanon": [3, 4], "Again": [2]})
     assert r.max_flow_vph == 1900
     assert r.destination_flow_vph == {"Tartus": 1200, "Lebanon": 700, "Again": 0}
     assert (3, 4, 0) not in r.edge_flows_vph  # the evacuee stops at the first safe node
@@ -150,16 +151,16 @@ def test_capacity_overrides_are_per_lane_for_a_highway_class():
     G.add_edge(0, 1, length=1000.0, highway="trunk", lanes="4")  # two-way: 2 lanes/direction x 2000
     G.add_edge(1, 2, length=1000.0, highway="motorway")  # 2 x 2000
     enrich(G)
-    assert evacuation_capacity(G, None, [0], {"d": [2]}).max_flow_vph == 4000  # motorway binds
-    r = evacuation_capacity(G, None, [0], {"d": [2]}, capacity_overrides={"trunk": 500, "primary": 1000})
+    assert evacuation_capacity(G, [0], {"d": [2]}).max_flow_vph == 4000  # motorway binds
+    r = evacuation_capacity(Network(G, capacity_per_lane_vph={"trunk": 500, "primary": 1000}), [0], {"d": [2]})
     assert r.max_flow_vph == 2000  # 1000 + 2 x 500
     assert r.to_dict()["capacity_overrides_vph_per_lane"] == {"trunk": 500, "primary": 1000}
 
 
 def test_persons_per_vehicle_scales_persons_and_clearance():
     G = graph((0, 1, 1000, 1800))  # 1000 veh/h, 0.5 h
-    r1 = evacuation_capacity(G, None, [0], {"d": [1]}, persons_per_vehicle=1.0, populations=(3000,))
-    r3 = evacuation_capacity(G, None, [0], {"d": [1]}, persons_per_vehicle=3.0, populations=(3000,))
+    r1 = evacuation_capacity(G, [0], {"d": [1]}, persons_per_vehicle=1.0, populations=(3000,))
+    r3 = evacuation_capacity(G, [0], {"d": [1]}, persons_per_vehicle=3.0, populations=(3000,))
     assert r1.clearance_hours == {3000: pytest.approx(3.5)}
     assert r3.clearance_hours == {3000: pytest.approx(1.5)}
     assert r3.clearance_lower_bound_hours == {3000: pytest.approx(1.5)}  # one path: bounds meet
@@ -179,7 +180,7 @@ def test_clearance_opens_slower_paths_only_when_worth_it():
 def test_clearance_through_two_routes_and_horizon():
     # fast route 1000 veh/h in 0.5 h, slow route 500 veh/h in 1 h; 3 persons/vehicle
     G = graph((0, 1, 1000, 1800), (0, 2, 500, 1800), (2, 1, 5000, 1800))
-    r = evacuation_capacity(G, None, [0], {"d": [1]}, populations=(1500, 6000), horizon_hours=2.0)
+    r = evacuation_capacity(G, [0], {"d": [1]}, populations=(1500, 6000), horizon_hours=2.0)
     assert r.max_flow_vph == 1500
     assert r.clearance_hours == {1500: pytest.approx(1.0), 6000: pytest.approx(2.0)}
     assert r.clearance_simple_hours == {1500: pytest.approx(1500 / 4500 + 0.5), 6000: pytest.approx(6000 / 4500 + 0.5)}
@@ -192,23 +193,23 @@ def test_clearance_through_two_routes_and_horizon():
 def test_bad_inputs_name_the_field():
     G = two_roads_then_bridge()
     with pytest.raises(InputError, match="evacuation.origin"):
-        evacuation_capacity(G, None, [0, 4], {"coast": [4]})
+        evacuation_capacity(G, [0, 4], {"coast": [4]})
     with pytest.raises(InputError, match="evacuation.origin"):
-        evacuation_capacity(G, None, [99], {"coast": [4]})
+        evacuation_capacity(G, [99], {"coast": [4]})
     with pytest.raises(InputError, match="evacuation.destinations.coast"):
-        evacuation_capacity(G, None, [0], {"coast": []})
+        evacuation_capacity(G, [0], {"coast": []})
     with pytest.raises(InputError, match="persons_per_vehicle"):
-        evacuation_capacity(G, None, [0], {"coast": [4]}, persons_per_vehicle=0)
-    with pytest.raises(InputError, match="capacity.primary"):
-        evacuation_capacity(G, None, [0], {"coast": [4]}, capacity_overrides={"primary": -1})
+        evacuation_capacity(G, [0], {"coast": [4]}, persons_per_vehicle=0)
+    with pytest.raises(InputError, match=r"capacity\.per_lane_vph\.primary"):
+        evacuation_capacity(Network(G, capacity_per_lane_vph={"primary": -1}), [0], {"coast": [4]})
 
 
 def test_to_dict_and_compare_are_json_with_units():
     G = two_roads_then_bridge()
-    before = evacuation_capacity(G, None, [0], {"coast": [4]})
+    before = evacuation_capacity(G, [0], {"coast": [4]})
     d = Damage()
     d.remove_edges({(0, 2, 0)}, "strike")
-    after = evacuation_capacity(G, d, [0], {"coast": [4]})
+    after = evacuation_capacity(G, [0], {"coast": [4]}, damage=d)
     out = json.loads(json.dumps(before.to_dict(include_edge_flows=True), allow_nan=False))
     assert out["max_flow_vph"] == 1500 and out["bottleneck_capacity_vph"] == 1500
     assert sorted(f for *_, f in out["edge_flows_vph"]) == sorted(before.edge_flows_vph.values())
@@ -271,7 +272,7 @@ def damaged_copy(G, damage):
 def test_max_flow_matches_networkx_and_the_cut_and_routes_account_for_it(case):
     G, origins, dests, damage = case
     for dmg in (None, damage):
-        r = evacuation_capacity(G, dmg, origins, dests)
+        r = evacuation_capacity(G, origins, dests, damage=dmg)
         oracle = networkx_max_flow(G if dmg is None else damaged_copy(G, dmg), origins, dests)
         assert r.max_flow_vph == oracle
         assert sum(b.capacity_vph for b in r.bottleneck) == oracle  # max-flow = min-cut
@@ -292,14 +293,14 @@ def test_max_flow_matches_networkx_and_the_cut_and_routes_account_for_it(case):
 @given(networks())
 def test_damage_never_increases_capacity_nor_shortens_clearance(case):
     G, origins, dests, damage = case
-    before = evacuation_capacity(G, None, origins, dests)
-    after = evacuation_capacity(G, damage, origins, dests)
+    before = evacuation_capacity(G, origins, dests)
+    after = evacuation_capacity(G, origins, dests, damage=damage)
     assert after.max_flow_vph <= before.max_flow_vph
     assert after.fastest_travel_time_s >= before.fastest_travel_time_s
     for N, hours in before.clearance_simple_hours.items():
         assert after.clearance_simple_hours[N] >= hours
     more = damage.merged(Damage(removed_edges={next(iter(G.edges(keys=True)))}))
-    assert evacuation_capacity(G, more, origins, dests).max_flow_vph <= after.max_flow_vph
+    assert evacuation_capacity(G, origins, dests, damage=more).max_flow_vph <= after.max_flow_vph
 
 
 @settings(max_examples=60, deadline=None)
@@ -307,7 +308,7 @@ def test_damage_never_increases_capacity_nor_shortens_clearance(case):
 def test_clearance_is_monotone_in_n_and_bracketed_by_its_bounds(case, populations, horizon):
     G, origins, dests, damage = case
     populations = sorted(populations)
-    r = evacuation_capacity(G, damage, origins, dests, populations=populations, horizon_hours=horizon)
+    r = evacuation_capacity(G, origins, dests, populations=populations, horizon_hours=horizon, damage=damage)
     assert 0 <= r.evacuated_by_horizon_persons <= r.evacuated_by_horizon_upper_bound_persons * (1 + 1e-9) + 1e-6
     up = [r.clearance_hours[N] for N in populations]
     low = [r.clearance_lower_bound_hours[N] for N in populations]
@@ -329,7 +330,7 @@ def test_real_homs_graph_gives_a_finite_positive_flow():
     # origin: the core node furthest north; destinations: the three furthest south
     by_lat = sorted(core, key=lambda n: G.nodes[n]["y"])
     origin, dests = [by_lat[-1]], {"south": by_lat[:3]}
-    r = evacuation_capacity(G, None, origin, dests, horizon_hours=12)
+    r = evacuation_capacity(G, origin, dests, horizon_hours=12)
     out_cap = sum(d["capacity"] for _, _, d in G.out_edges(origin[0], data=True))
     assert 0 < r.max_flow_vph <= out_cap
     assert sum(b.capacity_vph for b in r.bottleneck) == r.max_flow_vph
@@ -339,4 +340,4 @@ def test_real_homs_graph_gives_a_finite_positive_flow():
     # the min cut separates origin from destinations: striking it stops the evacuation
     d = Damage()
     d.remove_edges({(b.u, b.v, b.key) for b in r.bottleneck}, "strike the cut")
-    assert evacuation_capacity(G, d, origin, dests).max_flow_vph == 0
+    assert evacuation_capacity(G, origin, dests, damage=d).max_flow_vph == 0

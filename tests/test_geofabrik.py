@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 
-from routing import geofabrik
+from routing.network import geofabrik
 from routing.errors import NetworkLoadError
 
 BASE = "https://download.geofabrik.de"

@@ -1,4 +1,4 @@
-"""Persistent graph cache (routing.graph_cache) and its use by the PBF loader."""
+"""Persistent graph cache (routing.network.cache) and its use by the OSM file loader."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from routing import graph_cache, pbf
+from routing.network import cache as graph_cache
+from routing.network import sources
 from routing.network import load_network
 
 pyrosm = pytest.importorskip("pyrosm")
@@ -94,7 +95,7 @@ def test_unwritable_folder_still_returns(source: Path, tmp_path: Path, caplog: p
 def test_pbf_second_load_comes_from_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROUTING_CACHE_DIR", str(tmp_path))
     first = load_network(HELSINKI, road_classes="drive_service")
-    monkeypatch.setattr(pbf, "read_pbf", lambda *a, **k: pytest.fail("the cache was not used"))
+    monkeypatch.setattr(sources, "read_osm_file", lambda *a, **k: pytest.fail("the cache was not used"))
     second = load_network(HELSINKI, road_classes="drive_service")
     assert (first.graph["cache"]["hit"], second.graph["cache"]["hit"]) == (False, True)
     assert Path(second.graph["cache"]["path"]).parent == tmp_path / "graphs"

@@ -1,4 +1,4 @@
-"""Overpass through osmnx, with recorded HTTP responses (no network): query, cache, conversion."""
+"""Overpass downloads with recorded HTTP responses (no network): query, cache, conversion."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import responses
 
 from routing.errors import NetworkLoadError
 from routing.network import load_network, overpass_filter
-from routing.selectors import select
+from routing.scenario import select
 from routing.settings import MAJOR_CLASSES
 
 RECORDING = Path(__file__).parent / "fixtures" / "overpass_homs_recording.json"
@@ -61,7 +61,7 @@ def test_same_graph_as_from_the_file(overpass):
         sum(d["length"] for *_, d in H.edges(data=True)), rel=1e-6)
 
 
-def test_second_download_comes_from_osmnx_cache(overpass):
+def test_second_download_comes_from_the_cache(overpass):
     load_network("overpass", bbox=BBOX)
     load_network("overpass", bbox=BBOX)
     assert len(interpreter_calls(overpass)) == 1

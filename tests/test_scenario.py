@@ -9,7 +9,7 @@ import pytest
 
 from routing.cli import main
 from routing.errors import CatalogueError, ScenarioError, SelectorError
-from routing.scenario import Scenario
+from routing.scenario import Scenario, apply_events
 
 from conftest import DEMO_OSM, HOMS_OSM
 
@@ -85,7 +85,7 @@ def test_selector_matching_nothing_is_an_error_naming_the_event(tmp_path):
     from routing.network import load_network
 
     with pytest.raises(SelectorError, match=r"s.toml: events\[0\] = \{'asset': 'rastan_bridge'\}: matches nothing"):
-        sc.damage(load_network(HOMS_OSM))
+        apply_events(load_network(HOMS_OSM), sc)
 
 
 def test_events_apply_as_mask(tmp_path, demo_graph):
@@ -103,7 +103,7 @@ area = { place = "Palmyra", radius_m = 5000 }
 '''
     sc = Scenario.from_file(write(tmp_path, text))
     edges_before = demo_graph.number_of_edges()
-    damage, outcomes = sc.damage(demo_graph)
+    damage, outcomes = apply_events(demo_graph, sc)
     assert demo_graph.number_of_edges() == edges_before  # the graph itself is never changed
     bridge = {e for e in demo_graph.edges(keys=True) if demo_graph.edges[e].get("bridge") == "yes"}
     assert bridge and bridge <= damage.removed_edges
@@ -115,7 +115,7 @@ area = { place = "Palmyra", radius_m = 5000 }
 
 def test_as_of_skips_later_events(tmp_path, demo_graph):
     text = VALID.replace('name = "test"', 'name = "test"\nas_of = 2024-12-01')
-    damage, outcomes = Scenario.from_file(write(tmp_path, text)).damage(demo_graph)
+    damage, outcomes = apply_events(demo_graph, Scenario.from_file(write(tmp_path, text)))
     assert not damage.removed_edges and outcomes[0].applied is False
 
 
@@ -136,7 +136,7 @@ def test_shipped_scenarios_are_valid():
 
 
 def test_catalogue_errors_name_file_field_and_value(tmp_path):
-    from routing.places import load_catalogue
+    from routing.scenario import load_catalogue
 
     bad = tmp_path / "places.toml"
     bad.write_text('[places.Homs]\nlat = 134.7\nlon = 36.7\n', encoding="utf-8")

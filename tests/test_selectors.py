@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from routing.errors import SelectorError
-from routing.places import Catalogue, Place, load_catalogue
-from routing.selectors import select
+from routing.scenario import Catalogue, Place, load_catalogue
+from routing.scenario import select
 
 from conftest import line_graph
 

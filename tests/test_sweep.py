@@ -18,9 +18,12 @@ import pandas as pd
 import pytest
 
 import routing.sweep as sweep_mod
+import routing.sweep.run as sweep_run
 from routing.cli import main
 from routing.errors import InputError
-from routing.parallel import DaskExecutor, IncompleteRun, Journal, SerialExecutor
+from routing.sweep import DaskExecutor, IncompleteRun, Journal, SerialExecutor
+from routing.outputs.sweep import sweep_metrics
+from routing.outputs.sweep import write_sweep as write_sweep_outputs
 from routing.sweep import JOURNAL_NAME, Sweep, run_sweep
 
 from conftest import ROOT
@@ -75,7 +78,7 @@ def assert_same(a, b) -> None:
     pd.testing.assert_frame_equal(a.od_connectivity, b.od_connectivity, check_exact=True)
     pd.testing.assert_frame_equal(a.asset_impact, b.asset_impact, check_exact=True)
     pd.testing.assert_frame_equal(a.draws, b.draws, check_exact=True)
-    ma, mb = a.metrics(), b.metrics()
+    ma, mb = sweep_metrics(a), sweep_metrics(b)
     ma.pop("run"), mb.pop("run")
     assert ma == mb
 
@@ -174,7 +177,7 @@ def test_missing_base_and_unmatched_selector(tmp_path, demo_graph, capsys):
 # ---------------------------------------------------------------- outputs, journal, resuming
 
 def test_outputs_carry_the_schematic_notice(serial_result, tmp_path):
-    out = serial_result.write(tmp_path / "out")
+    out = write_sweep_outputs(serial_result, tmp_path / "out")
     names = {p.name for p in out.iterdir()}
     assert {"sweep_report.md", "sweep_metrics.json", "od_connectivity.csv", "asset_impact.csv"} <= names
     assert JOURNAL_NAME not in names
@@ -208,11 +211,12 @@ def test_resume_from_partial_results(demo_sweep, demo_graph, serial_result, tmp_
     with (out / JOURNAL_NAME).open("a", encoding="utf-8") as fh:
         fh.write('{"item": 99, "resu')  # a torn last line (writer killed mid-line) is ignored
     ex = CountingExecutor(progress=False)
-    with caplog.at_level(logging.INFO, logger="routing.parallel"):
-        result = run_sweep(demo_sweep, graph=demo_graph, executor=ex, out=out)
+    with caplog.at_level(logging.INFO, logger="routing.sweep.executors"):
+        result = run_sweep(demo_sweep, graph=demo_graph, executor=ex, journal_dir=out)
     assert f"resuming: {done} finished tasks" in caplog.text
     assert ex.ran == len(expansion.failure_sets) - done
     assert_same(result, serial_result)
+    write_sweep_outputs(result, out)  # the finished outputs replace the folder, journal included
     assert not (out / JOURNAL_NAME).exists()
 
 
@@ -242,19 +246,19 @@ def _inverse_minus_three(_shared, x: int) -> float:
 @pytest.mark.slow
 def test_dask_equals_serial(demo_sweep, demo_graph, serial_result, dask_executor, tmp_path):
     assert dask_executor.n_workers == 2
-    result = run_sweep(demo_sweep, graph=demo_graph, executor=dask_executor, out=tmp_path / "out")
+    result = run_sweep(demo_sweep, graph=demo_graph, executor=dask_executor, journal_dir=tmp_path / "out")
     assert result.run["executor"] == "DaskExecutor"
     assert_same(result, serial_result)
-    assert (tmp_path / "out" / "sweep_report.md").exists()
+    assert (tmp_path / "out" / JOURNAL_NAME).exists()
 
 
 @pytest.mark.slow
 def test_killed_worker_tasks_are_rerun(demo_sweep, demo_graph, serial_result, dask_executor, tmp_path,
                                        monkeypatch):
-    monkeypatch.setattr(sweep_mod, "evaluate_failures", _slow_evaluate)
+    monkeypatch.setattr(sweep_run, "evaluate_failures", _slow_evaluate)
     out = tmp_path / "out"
     killer = kill_one_worker(dask_executor, out / JOURNAL_NAME, after=8)
-    result = run_sweep(demo_sweep, graph=demo_graph, executor=dask_executor, out=out)
+    result = run_sweep(demo_sweep, graph=demo_graph, executor=dask_executor, journal_dir=out)
     killer.join(timeout=5)
     assert killer.pids[0] not in dask_executor.client.run(os.getpid).values()
     assert_same(result, serial_result)
@@ -265,14 +269,14 @@ def test_killed_worker_keeps_partial_results(demo_sweep, demo_graph, serial_resu
                                              monkeypatch, caplog):
     """With no retries allowed, the task on the killed worker fails: everything else completes,
     is journalled and reported; a second run computes only what is missing."""
-    monkeypatch.setattr(sweep_mod, "evaluate_failures", _slow_evaluate)
+    monkeypatch.setattr(sweep_run, "evaluate_failures", _slow_evaluate)
     dask_executor.client.wait_for_workers(2, timeout=60)
     scheduler = dask_executor.cluster.scheduler
     monkeypatch.setattr(scheduler, "allowed_failures", 0)
     out = tmp_path / "out"
     killer = kill_one_worker(dask_executor, out / JOURNAL_NAME, after=8)
     with pytest.raises(IncompleteRun, match="KilledWorker") as err:
-        run_sweep(demo_sweep, graph=demo_graph, executor=dask_executor, out=out)
+        run_sweep(demo_sweep, graph=demo_graph, executor=dask_executor, journal_dir=out)
     killer.join(timeout=5)
     total = len(demo_sweep.expand().failure_sets)
     kept = err.value.results
@@ -283,8 +287,8 @@ def test_killed_worker_keeps_partial_results(demo_sweep, demo_graph, serial_resu
 
     monkeypatch.setattr(scheduler, "allowed_failures", 3)
     dask_executor.client.wait_for_workers(2, timeout=60)
-    with caplog.at_level(logging.INFO, logger="routing.parallel"):
-        result = run_sweep(demo_sweep, graph=demo_graph, executor=dask_executor, out=out)
+    with caplog.at_level(logging.INFO, logger="routing.sweep.executors"):
+        result = run_sweep(demo_sweep, graph=demo_graph, executor=dask_executor, journal_dir=out)
     assert f"resuming: {len(kept)} finished tasks" in caplog.text
     assert_same(result, serial_result)
 
@@ -292,9 +296,9 @@ def test_killed_worker_keeps_partial_results(demo_sweep, demo_graph, serial_resu
 @pytest.mark.slow
 def test_criticality_through_the_executor(demo_graph, dask_executor):
     from routing.analysis.criticality import criticality
-    from routing.engine import Engine
+    from routing.engine import Network
 
-    engine = Engine(demo_graph)
+    engine = Network(demo_graph)
     nodes = list(demo_graph.nodes)[:12]
     serial = criticality(engine, nodes, progress=False)
     dask = criticality(engine, nodes, map_fn=dask_executor.map_fn, progress=False)

@@ -9,6 +9,7 @@ import folium
 import pytest
 
 from routing import run_scenario
+from routing.outputs import write_outputs
 from routing.outputs.webmap import LAYERS, leaflet_assets, web_map, write_web_map
 from routing.scenario import Scenario
 
@@ -146,13 +147,13 @@ note = "convoy traffic <checkpoints>"
 
 
 def test_result_accessor_and_notebook_display(demo_result):
-    m = demo_result.web_map(network=False)
+    m = web_map(demo_result, network=False)
     assert isinstance(m, folium.Map) and "Network" not in layer_groups(m)
     assert "cdn.jsdelivr" not in m._repr_html_()
 
 
 def test_written_with_the_other_outputs_and_skipped_without_maps(demo_result, tmp_path):
-    demo_result.write(str(tmp_path / "with"))
+    write_outputs(demo_result, tmp_path / "with")
     assert (tmp_path / "with" / "map.html").stat().st_size > 100_000
-    demo_result.write(str(tmp_path / "without"), maps=False)
+    write_outputs(demo_result, tmp_path / "without", maps=False)
     assert not (tmp_path / "without" / "map.html").exists()

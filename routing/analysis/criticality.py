@@ -16,7 +16,7 @@ How it stays fast (exact, equal to recomputing every OD pair with the candidate 
 2. Chains: a candidate on a pass-through node's edges (a highway between junctions, a bridge
    and its approaches) fails exactly like its neighbours on the chain; one evaluation serves all
    (:func:`chain_classes`).
-3. Per (candidate, origin) one *repair search* (:class:`routing.engine.RepairContext`): A* from
+3. Per (candidate, origin) one *repair search* (:class:`routing.network.RepairContext`): A* from
    the origin whose potential is the baseline distance to the affected destinations, minus their
    baseline cost, so only the neighbourhood of the detours is explored; a destination is closed
    as soon as the search reaches a node whose baseline route to it avoids the candidate (the
@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -41,8 +40,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..damage import EdgeKey
-from ..engine import Engine, ODMatrix, RepairContext, od_matrix
+from ..engine import Network, ODMatrix, RepairContext, od_matrix
+from ..network import tag_text
+from ..scenario import Catalogue, incident_edges, select
 
 GROUPINGS = ("segment", "edge", "osmid")
 TABLE_COLUMNS = ["rank", "group", "u", "v", "osmid", "name", "ref", "highway", "bridge", "length_m", "n_edges",
@@ -83,7 +83,7 @@ def _osmids(value: Any) -> tuple:
     return tuple(sorted(values, key=str))
 
 
-def edge_groups(engine: Engine, by: str = "segment") -> Groups:
+def edge_groups(network: Network, by: str = "segment") -> Groups:
     """Candidate groups over the whole network.
 
     ``"edge"``: every directed edge alone. ``"segment"``: the directed edges of the same way(s)
@@ -92,13 +92,13 @@ def edge_groups(engine: Engine, by: str = "segment") -> Groups:
     """
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {GROUPINGS}, got {by!r}")
-    G = engine.graph
+    G = network.graph
     if by == "edge":
-        m = len(engine.edges)
-        return Groups([f"{u}-{v}-{k}" for u, v, k in engine.edges], np.arange(m + 1, dtype=np.int64),
+        m = len(network.edges)
+        return Groups([f"{u}-{v}-{k}" for u, v, k in network.edges], np.arange(m + 1, dtype=np.int64),
                       np.arange(m, dtype=np.int64))
     members: dict[Any, list[int]] = {}
-    for i, (u, v, k) in enumerate(engine.edges):
+    for i, (u, v, k) in enumerate(network.edges):
         ids = _osmids(G.edges[u, v, k].get("osmid"))
         if by == "segment":
             members.setdefault((min(u, v), max(u, v), ids), []).append(i)
@@ -115,34 +115,30 @@ def edge_groups(engine: Engine, by: str = "segment") -> Groups:
     return Groups.from_mapping(labels)
 
 
-def selector_groups(G: nx.MultiDiGraph, engine: Engine, selectors: Mapping[str, dict], *,
-                    catalogue: Any = None, allow_empty: bool = False) -> Groups:
+def selector_groups(network: Network, selectors: Mapping[str, dict], *,
+                    catalogue: Catalogue | None = None, allow_empty: bool = False) -> Groups:
     """Multi-link events: one group per named selector (the :mod:`routing.selectors` language).
 
     E.g. ``{"bridges near Rastan": {"all": [{"near": {"place": "Rastan", "radius_m": 5000}},
     {"tags": {"bridge": "yes"}}]}}``. Selected nodes fail with all their edges. Selectors that
     match nothing raise, unless ``allow_empty`` (then they are left out).
     """
-    from ..selectors import select
-
     out: dict[str, np.ndarray] = {}
     for label, selector in selectors.items():
-        sel = select(G, selector, catalogue=catalogue, field=f"groups.{label}", allow_empty=allow_empty)
-        edges = set(sel.edges)
-        for node in sel.nodes:
-            edges |= set(G.in_edges(node, keys=True)) | set(G.out_edges(node, keys=True))
+        sel = select(network.graph, selector, catalogue=catalogue, field=f"groups.{label}", allow_empty=allow_empty)
+        edges = set(sel.edges) | incident_edges(network.graph, sel.nodes)
         if edges:
-            out[label] = engine.edge_ids(list(edges))
+            out[label] = network.edge_ids(list(edges))
     return Groups.from_mapping(out)
 
 
-def asset_groups(G: nx.MultiDiGraph, engine: Engine, catalogue: Any) -> Groups:
+def asset_groups(network: Network, catalogue: Catalogue) -> Groups:
     """One group per catalogue asset present on this network (labelled by asset key)."""
-    return selector_groups(G, engine, {a.key: {"asset": a.key} for a in catalogue.assets.values()},
+    return selector_groups(network, {a.key: {"asset": a.key} for a in catalogue.assets.values()},
                            catalogue=catalogue, allow_empty=True)
 
 
-def chain_classes(engine: Engine, groups: Groups, keep: Iterable[int]) -> np.ndarray:
+def chain_classes(network: Network, groups: Groups, keep: Iterable[int]) -> np.ndarray:
     """Representative group of each group: groups that fail identically share one.
 
     Node x (a node index, not in ``keep``) is a *pass-through* node when it only joins two
@@ -161,17 +157,17 @@ def chain_classes(engine: Engine, groups: Groups, keep: Iterable[int]) -> np.nda
             g = parent[g]
         return g
 
-    m = len(engine.edges)
+    m = len(network.edges)
     membership = np.bincount(groups.edges, minlength=m)
     edge_group = np.full(m, -1, dtype=np.int64)
     single = membership[groups.edges] == 1
     edge_group[groups.edges[single]] = np.repeat(np.arange(n_groups), np.diff(groups.ptr))[single]
-    src, dst = engine.src, engine.dst
-    indeg = np.bincount(dst, minlength=engine.n_nodes)
-    outdeg = np.bincount(src, minlength=engine.n_nodes)
+    src, dst = network.src, network.dst
+    indeg = np.bincount(dst, minlength=network.n_nodes)
+    outdeg = np.bincount(src, minlength=network.n_nodes)
     candidates = np.flatnonzero(((indeg == 1) & (outdeg == 1)) | ((indeg == 2) & (outdeg == 2)))
     keep_set = set(int(k) for k in keep)
-    indptr, fwd, rindptr, rev = engine._indptr, engine._fwd, engine._rindptr, engine._rev
+    indptr, fwd, rindptr, rev = network.indptr, network.fwd, network.rindptr, network.rev
     for x in candidates.tolist():
         if x in keep_set:
             continue
@@ -262,7 +258,7 @@ class CriticalityResult:
     summary: dict[str, Any]
 
 
-def criticality(engine: Engine, origins: list[int], destinations: list[int] | None = None, *,
+def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinations: list[int] | None = None, *,
                 groups: str | Groups | Mapping[str, Iterable[int]] = "segment", baseline: ODMatrix | None = None,
                 map_fn: Callable[[Callable, Iterable], Iterable] | None = None,
                 progress: bool = True) -> CriticalityResult:
@@ -275,14 +271,16 @@ def criticality(engine: Engine, origins: list[int], destinations: list[int] | No
     The table is ranked by ``pairs_disconnected`` then ``delta_total_time_s`` (both descending).
     """
     t0 = time.perf_counter()
+    network = Network.of(network)
+    groups_by = groups
     if baseline is None:
-        baseline = od_matrix(engine, origins, destinations)
+        baseline = od_matrix(network, origins, destinations)
     if isinstance(groups, str):
-        groups = edge_groups(engine, groups)
+        groups = edge_groups(network, groups)
     elif not isinstance(groups, Groups):
         groups = Groups.from_mapping(groups)
-    ctx = RepairContext.from_baseline(engine, baseline)
-    rep = chain_classes(engine, groups, np.r_[baseline.origin_index, baseline.destination_index])
+    ctx = RepairContext.from_baseline(network, baseline)
+    rep = chain_classes(network, groups, np.r_[baseline.origin_index, baseline.destination_index])
     t_base = time.perf_counter() - t0
     n = len(groups)
     representatives = np.unique(rep)
@@ -292,7 +290,7 @@ def criticality(engine: Engine, origins: list[int], destinations: list[int] | No
     for ids, d, c, a in tqdm(results, total=len(tasks), disable=not progress, desc="criticality", unit="chunk"):
         delta[ids], cut[ids], affected[ids] = d, c, a
     delta, cut, affected = delta[rep], cut[rep], affected[rep]
-    table = _table(engine, groups, delta, cut, affected)
+    table = _table(network, groups, delta, cut, affected)
     summary = {"origins": len(baseline.origins), "destinations": len(baseline.destinations),
                "od_pairs_connected": int((np.isfinite(baseline.time_s)
                                           & (baseline.origin_index[:, None] != baseline.destination_index)).sum()),
@@ -300,40 +298,32 @@ def criticality(engine: Engine, origins: list[int], destinations: list[int] | No
                "candidates": n, "candidates_on_routes": int((work > 0).sum()),
                "candidates_evaluated": int((work[representatives] > 0).sum()),
                "seconds_baseline": t_base,
-               "seconds_total": time.perf_counter() - t0}
+               "seconds_total": time.perf_counter() - t0,
+               "grouping": groups_by if isinstance(groups_by, str) else "custom groups"}
     return CriticalityResult(table, baseline, groups, summary)
 
 
-def _text(value: Any) -> str:
-    """An OSM tag value as text (lists from merged edges joined by '; '); '' when missing."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, list):
-        return "; ".join(dict.fromkeys(str(v) for v in value))
-    return str(value)
-
-
-def _table(engine: Engine, groups: Groups, delta: np.ndarray, cut: np.ndarray, affected: np.ndarray) -> pd.DataFrame:
+def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray, affected: np.ndarray) -> pd.DataFrame:
     """One row per group naming its edges (first edge's u, v; tags of its edges), ranked."""
-    G = engine.graph
-    data = [G.edges[e] for e in engine.edges]
+    G = network.graph
+    data = [G.edges[e] for e in network.edges]
     rows: dict[str, list] = {c: [] for c in ("group", "u", "v", "osmid", "name", "ref", "highway", "bridge",
                                             "length_m", "n_edges", "edges")}
     for g, label in enumerate(groups.labels):
         members = groups.members(g).tolist()
         first = data[members[0]]
-        u, v, _ = engine.edges[members[0]]
+        u, v, _ = network.edges[members[0]]
         ways: dict[Any, None] = {}
         segments: dict[tuple, float] = {}  # a two-way road counts once
         for e in members:
             ids = _osmids(data[e].get("osmid"))
             ways.update(dict.fromkeys(ids))
-            a, b, _ = engine.edges[e]
+            a, b, _ = network.edges[e]
             key = (min(a, b), max(a, b), ids)
             segments[key] = max(segments.get(key, 0.0), float(data[e].get("length", 0.0)))
 
         def tag(name: str) -> str:
-            return next((t for e in members if (t := _text(data[e].get(name)))), "")
+            return next((t for e in members if (t := tag_text(data[e].get(name), "; "))), "")
 
         rows["group"].append(label)
         rows["u"].append(u)
@@ -341,11 +331,11 @@ def _table(engine: Engine, groups: Groups, delta: np.ndarray, cut: np.ndarray, a
         rows["osmid"].append("; ".join(str(w) for w in ways))
         rows["name"].append(tag("name"))
         rows["ref"].append(tag("ref"))
-        rows["highway"].append(_text(first.get("highway")))
-        rows["bridge"].append("yes" if any(_text(data[e].get("bridge")) not in ("", "no") for e in members) else "")
+        rows["highway"].append(tag_text(first.get("highway"), "; ") or "")
+        rows["bridge"].append("yes" if any(tag_text(data[e].get("bridge")) not in (None, "no") for e in members) else "")
         rows["length_m"].append(sum(segments.values()))
         rows["n_edges"].append(len(members))
-        rows["edges"].append(tuple(engine.edges[e] for e in members))
+        rows["edges"].append(tuple(network.edges[e] for e in members))
     table = pd.DataFrame(rows)
     table["delta_total_time_s"] = delta
     table["pairs_disconnected"] = cut
@@ -355,137 +345,3 @@ def _table(engine: Engine, groups: Groups, delta: np.ndarray, cut: np.ndarray, a
                               kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table[TABLE_COLUMNS + ["edges"]]
-
-
-# ---------------------------------------------------------------- outputs
-
-def _edge_lines(G: nx.MultiDiGraph, edges: Iterable[EdgeKey]) -> list[np.ndarray]:
-    """(x, y) vertex arrays in degrees: the edge geometry, or the straight line between its nodes."""
-    lines = []
-    for u, v, k in edges:
-        geom = G.edges[u, v, k].get("geometry")
-        if geom is not None:
-            lines.append(np.asarray(geom.coords))
-        else:
-            lines.append(np.array([[G.nodes[u]["x"], G.nodes[u]["y"]], [G.nodes[v]["x"], G.nodes[v]["y"]]]))
-    return lines
-
-
-def _road(row: Any) -> str:
-    """Map label of a table row: ref, else a Latin-script name (matplotlib cannot shape Arabic
-    and other right-to-left scripts), else the group label."""
-    latin_name = row.name if row.name and all(ord(c) < 0x250 for c in row.name) else ""
-    return (row.ref or latin_name or row.group) + (" (bridge)" if row.bridge == "yes" else "")
-
-
-def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *, top: int = 20,
-                    places: Mapping[str, int] | None = None, title: str | None = None) -> Path:
-    """PNG map: the network in grey, the ``top`` candidates coloured by the increase in total OD
-    travel time (hours), labelled by rank (one label per road: ``#2,3,5 R869``); candidates that
-    only disconnect pairs are dashed; places (name -> node) as black dots."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.patheffects as pe
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
-    from matplotlib.colors import Normalize
-
-    from ..atomic import atomic_path
-
-    head = table.head(top)
-    xs = np.array([d["x"] for _, d in G.nodes(data=True)])
-    ys = np.array([d["y"] for _, d in G.nodes(data=True)])
-    aspect = 1 / max(np.cos(np.radians(ys.mean())), 1e-6)
-    span_x, span_y = max(np.ptp(xs), 1e-9), max(np.ptp(ys), 1e-9) * aspect
-    fig, ax = plt.subplots(figsize=(11, float(np.clip(11 * span_y / span_x, 4, 14)) + 1), dpi=120)
-    ax.add_collection(LineCollection(_edge_lines(G, G.edges(keys=True)), colors="#b4b4b4", linewidths=0.4, zorder=1))
-    hours = head["delta_total_time_s"].to_numpy() / 3600
-    low, high = (float(hours.min()), float(hours.max())) if len(hours) else (0.0, 0.0)
-    norm = Normalize(vmin=low, vmax=max(high, low + 1e-9))
-    cmap = plt.get_cmap("plasma_r")
-    labels: dict[str, tuple[list[int], tuple[float, float]]] = {}
-    for row, h in zip(head.itertuples(), hours):
-        lines = _edge_lines(G, row.edges)
-        ax.add_collection(LineCollection(lines, colors=[cmap(norm(h))], linewidths=4, zorder=3, capstyle="round",
-                                         linestyles="--" if row.pairs_disconnected and not h else "-",
-                                         path_effects=[pe.Stroke(linewidth=6, foreground="white"), pe.Normal()]))
-        ranks, anchor = labels.setdefault(_road(row), ([], tuple(lines[0][len(lines[0]) // 2])))
-        ranks.append(int(row.rank))
-    for road, (ranks, (x, y)) in labels.items():
-        ax.annotate(f"#{','.join(map(str, ranks))} {road}", (x, y), xytext=(5, 5), textcoords="offset points",
-                    fontsize=7, zorder=5,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    for name, node in (places or {}).items():
-        ax.plot(G.nodes[node]["x"], G.nodes[node]["y"], "o", color="black", markersize=4, zorder=4)
-        ax.annotate(name, (G.nodes[node]["x"], G.nodes[node]["y"]), xytext=(3, -9), textcoords="offset points",
-                    fontsize=7, zorder=5)
-    ax.set_xlim(xs.min() - 0.02 * span_x, xs.max() + 0.02 * span_x)
-    ax.set_ylim(ys.min() - 0.02 * span_y / aspect, ys.max() + 0.02 * span_y / aspect)
-    ax.set_aspect(aspect)
-    ax.set_xlabel("longitude (°)")
-    ax.set_ylabel("latitude (°)")
-    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=ax, shrink=0.7, label="increase in total OD travel time if it alone fails (hours)")
-    ax.set_title(title or f"Single-link criticality: top {len(head)} candidates (dashed: only disconnects pairs)")
-    notice = G.graph.get("data_notice") or "© OpenStreetMap contributors, ODbL 1.0"
-    ax.text(0.995, 0.005, notice, transform=ax.transAxes, fontsize=7, color="#444444", ha="right", va="bottom",
-            zorder=6, bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
-    with atomic_path(Path(path)) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
-
-
-def criticality_markdown(result: CriticalityResult, *, top: int = 20, notice: str = "") -> str:
-    """Markdown section for a report: what was computed, how long it took, the top-N table."""
-    s = result.summary
-    lines = ["## Single-link criticality", ""]
-    if notice:
-        lines += [f"*{notice}*", ""]
-    lines += [f"Each candidate (group of edges: {s.get('grouping', 'custom groups')}) is removed alone and the "
-              f"{s['od_pairs_connected']} connected OD pairs among {s['origins']} origins x {s['destinations']} "
-              "destinations are re-routed by travel time. Exact: only pairs whose baseline route uses the "
-              "candidate can change, and those are re-computed.", "",
-              f"- candidates: {s['candidates']:,}; on some baseline route: {s['candidates_on_routes']:,} "
-              "(the others change nothing)",
-              f"- baseline total OD travel time: {s['baseline_total_time_s'] / 3600:,.1f} h",
-              f"- computed in {s['seconds_total']:.1f} s (baseline trees {s['seconds_baseline']:.1f} s)", "",
-              "| rank | road | highway | bridge | length (km) | Δ total time (h) | Δ per affected pair (min) "
-              "| pairs cut off | pairs rerouted | edge (u-v) |",
-              "|---:|---|---|---|---:|---:|---:|---:|---:|---|"]
-    for row in result.table.head(top).itertuples():
-        rerouted = row.pairs_affected - row.pairs_disconnected
-        per_pair = row.delta_total_time_s / 60 / rerouted if rerouted else 0.0
-        road = (" / ".join(x for x in (row.ref, row.name) if x) or "(unnamed)").replace("|", "/")
-        lines.append(f"| {row.rank} | {road} | {row.highway} | {row.bridge} | {row.length_m / 1000:.2f} "
-                     f"| {row.delta_total_time_s / 3600:.2f} | {per_pair:.1f} | {row.pairs_disconnected} "
-                     f"| {row.pairs_affected} | {row.u}-{row.v} |")
-    return "\n".join(lines) + "\n"
-
-
-def run_criticality(G: nx.MultiDiGraph, places: Mapping[str, int] | list[int], *, destinations: list[int] | None = None,
-                    groups: str | Groups | Mapping[str, Iterable[int]] = "segment", top: int = 20,
-                    out: str | Path | None = None, progress: bool = True,
-                    map_fn: Callable[[Callable, Iterable], Iterable] | None = None,
-                    engine: Engine | None = None) -> CriticalityResult:
-    """Criticality among places (name -> graph node, or a list of nodes), written to ``out``.
-
-    ``out`` (a folder, replaced atomically) receives ``criticality.csv`` (every candidate, ranked),
-    ``criticality.md`` (summary and top-``top`` table) and ``criticality.png`` (map of the top).
-    """
-    from ..atomic import atomic_folder
-
-    engine = engine if engine is not None else Engine(G)
-    names = dict(places) if isinstance(places, Mapping) else {str(n): n for n in places}
-    nodes = list(dict.fromkeys(names.values()))
-    result = criticality(engine, nodes, destinations, groups=groups, map_fn=map_fn, progress=progress)
-    result.summary["grouping"] = groups if isinstance(groups, str) else "custom groups"
-    result.summary["places"] = names
-    if out is not None:
-        notice = str(G.graph.get("data_notice") or "")
-        with atomic_folder(out) as tmp:
-            result.table.drop(columns="edges").to_csv(tmp / "criticality.csv", index=False)
-            (tmp / "criticality.md").write_text(criticality_markdown(result, top=top, notice=notice), encoding="utf-8")
-            criticality_map(G, result.table, tmp / "criticality.png", top=top, places=names)
-    return result

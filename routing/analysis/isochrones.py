@@ -1,6 +1,6 @@
 """Isochrones / service areas: what is reachable within T minutes, before and after damage.
 
-An isochrone is computed on the engine (one bounded Dijkstra per source, damage as weights) and
+An isochrone is computed on the network (one bounded Dijkstra per source, damage as weights) and
 returned as node times, edge sets (edges wholly reachable, and the reachable part of the edges
 where the time runs out) and a polygon (the reachable road pieces buffered by ``buffer_m``
 metres, in a local metric CRS, then returned in lon/lat degrees).
@@ -8,17 +8,19 @@ metres, in a local metric CRS, then returned in lon/lat degrees).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import LineString
 from shapely.ops import substring
 
-from ..damage import Damage, EdgeKey
-from ..engine import Engine
+from ..engine import Network
+from ..network import EdgeKey, edge_line
+from ..scenario import Damage
 
 DIRECTIONS = ("from", "to")
 
@@ -47,56 +49,58 @@ class Isochrone:
         return float(self.polygon_m.area) / 1e6
 
 
-def _metric_crs(engine: Engine) -> str:
-    G = engine.graph
+def _metric_crs(network: Network) -> str:
+    G = network.graph
     xs = [d["x"] for _, d in G.nodes(data=True)]
     ys = [d["y"] for _, d in G.nodes(data=True)]
     return str(gpd.GeoSeries(gpd.points_from_xy([np.mean(xs)], [np.mean(ys)]), crs="EPSG:4326").estimate_utm_crs())
 
 
-def _line(engine: Engine, e: int) -> LineString:
-    u, v, k = engine.edges[e]
-    G = engine.graph
-    geom = G.edges[u, v, k].get("geometry")
-    if geom is not None:
-        return geom
-    return LineString([(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])])
-
-
-def isochrone(engine: Engine, sources: list[int], minutes: float, *, damage: Damage | None = None,
+def isochrone(network: Network | nx.MultiDiGraph, sources: list[int], minutes: float, *, damage: Damage | None = None,
               direction: str = "from", buffer_m: float = 100.0, weight: str = "travel_time") -> Isochrone:
     """Nodes, edges and area reachable within ``minutes`` (``weight="length"``: the limit is in
     kilometres instead) from any of ``sources`` (graph node ids), or that reach one of them
     (``direction="to"``: a service area around facilities), on the damaged network."""
+    return isochrones(network, sources, [minutes], damage=damage, direction=direction, buffer_m=buffer_m,
+                      weight=weight)[0]
+
+
+def isochrones(network: Network | nx.MultiDiGraph, sources: list[int], minutes: Sequence[float], *, damage: Damage | None = None,
+               direction: str = "from", buffer_m: float = 100.0, weight: str = "travel_time") -> list[Isochrone]:
+    """:func:`isochrone` for several limits (e.g. 15, 30, 60 minutes) from one search."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    if minutes < 0:
-        raise ValueError("minutes must be >= 0")
-    limit = minutes * 60.0 if weight == "travel_time" else minutes * 1000.0
-    w = engine.weights(weight, damage)
-    idx = engine.node_ids(list(sources))
-    tree = (engine.tree if direction == "from" else engine.reverse_tree)(idx, w, limit=limit)
-    best = tree.dist.min(axis=0)
-    reached = np.flatnonzero(np.isfinite(best))
-    node_time = pd.Series(best[reached], index=[engine.nodes[i] for i in reached], name="time_s")
-    near, far = (engine.src, engine.dst) if direction == "from" else (engine.dst, engine.src)
-    start = best[near]
-    whole = np.flatnonzero(np.isfinite(w) & (start + w <= limit))
-    part = np.flatnonzero(np.isfinite(w) & (start < limit) & (start + w > limit))
-    fractions = (limit - start[part]) / w[part]
-    crs = _metric_crs(engine)
-    pieces = [_line(engine, e) for e in whole]
-    for e, f in zip(part, fractions):
-        line = _line(engine, e)
-        pieces.append(substring(line, 0, f, normalized=True) if direction == "from"
-                      else substring(line, 1 - f, 1, normalized=True))
-    pieces += [shapely.Point(engine.graph.nodes[engine.nodes[i]]["x"], engine.graph.nodes[engine.nodes[i]]["y"])
-               for i in idx]
-    metric = gpd.GeoSeries(pieces, crs="EPSG:4326").to_crs(crs)
-    polygon_m = shapely.union_all(metric.buffer(buffer_m).to_numpy())
-    polygon = gpd.GeoSeries([polygon_m], crs=crs).to_crs("EPSG:4326").iloc[0]
-    return Isochrone(list(sources), limit, direction, node_time, [engine.edges[e] for e in whole],
-                     [(engine.edges[e], float(f)) for e, f in zip(part, fractions)], polygon, polygon_m, crs)
+    if not minutes or min(minutes) < 0:
+        raise ValueError("minutes must be one or more numbers >= 0")
+    network = Network.of(network)
+    scale = 60.0 if weight == "travel_time" else 1000.0
+    w = network.weights(weight, damage)
+    idx = network.node_ids(list(sources))
+    best = network.nearest(idx, w, reverse=direction == "to", limit=max(minutes) * scale).dist
+    near = network.src if direction == "from" else network.dst
+    crs = _metric_crs(network)
+    out = []
+    for limit in (m * scale for m in minutes):
+        reached = np.flatnonzero(best <= limit)
+        node_time = pd.Series(best[reached], index=[network.nodes[i] for i in reached], name="time_s")
+        start = best[near]
+        whole = np.flatnonzero(np.isfinite(w) & (start + w <= limit))
+        part = np.flatnonzero(np.isfinite(w) & (start < limit) & (start + w > limit))
+        fractions = (limit - start[part]) / w[part]
+        pieces = [edge_line(network.graph, network.edges[e]) for e in whole]
+        for e, f in zip(part, fractions):
+            line = edge_line(network.graph, network.edges[e])
+            pieces.append(substring(line, 0, f, normalized=True) if direction == "from"
+                          else substring(line, 1 - f, 1, normalized=True))
+        pieces += [shapely.Point(network.graph.nodes[network.nodes[i]]["x"],
+                                 network.graph.nodes[network.nodes[i]]["y"]) for i in idx]
+        metric = gpd.GeoSeries(pieces, crs="EPSG:4326").to_crs(crs)
+        polygon_m = shapely.union_all(metric.buffer(buffer_m).to_numpy())
+        polygon = gpd.GeoSeries([polygon_m], crs=crs).to_crs("EPSG:4326").iloc[0]
+        out.append(Isochrone(list(sources), limit, direction, node_time, [network.edges[e] for e in whole],
+                             [(network.edges[e], float(f)) for e, f in zip(part, fractions)], polygon, polygon_m,
+                             crs))
+    return out
 
 
 def isochrone_change(before: Isochrone, after: Isochrone) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""Outputs of a scenario run: report.md, metrics.json, routes.gpkg, od.csv, map PNGs and map.html.
+"""Outputs: the only code that draws or writes. report.md, metrics.json, od.csv, routes.gpkg,
+map PNGs and map.html of a run; criticality and sweep reports; comparisons of two runs.
 
 Everything is written into a temporary folder that replaces ``--out`` only when complete.
 """
@@ -6,26 +7,27 @@ Everything is written into a temporary folder that replaces ``--out`` only when 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..atomic import atomic_folder
+from ..files import atomic_folder
+from ..results import ScenarioResult
+from . import maps as png_maps
+from . import report, webmap
+from .formats import write_json
+from .geopackage import write_geopackage
 
-if TYPE_CHECKING:
-    from ..results import ScenarioResult
 
+def write_outputs(result: ScenarioResult, out: str | Path, *, maps: bool = True) -> Path:
+    """Write every output of ``result`` into the folder ``out`` (replaced atomically); returns it.
 
-def write_outputs(result: "ScenarioResult", out: str | Path, *, maps: bool = True) -> Path:
-    """Write every output of ``result`` into ``out`` (atomically); returns the folder."""
-    from . import export, maps as maps_mod, report, webmap
-
+    ``maps=False`` skips the PNG maps and ``map.html``.
+    """
     out = Path(out)
     with atomic_folder(out) as tmp:
-        export.write_geopackage(result, tmp / "routes.gpkg")
+        write_geopackage(result, tmp / "routes.gpkg")
         result.od.to_csv(tmp / "od.csv", index=False)
-        images = maps_mod.write_maps(result, tmp) if maps else []
+        images = png_maps.write_maps(result, tmp) if maps else []
         if maps:
             webmap.write_web_map(result, tmp / "map.html")
-        metrics = report.metrics(result)
-        report.write_metrics(metrics, tmp / "metrics.json")
+        write_json(report.metrics(result), tmp / "metrics.json")
         (tmp / "report.md").write_text(report.markdown(result, [p.name for p in images]), encoding="utf-8")
     return out

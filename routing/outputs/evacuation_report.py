@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import pandas as pd
 
-from ..analysis.evacuation_flow import compare_evacuation
-
-if TYPE_CHECKING:
-    from ..results import ScenarioResult
+from ..analysis.evacuation import compare_evacuation
+from ..results import ScenarioResult
 
 METHOD_NOTE = (
     "Method: maximum flow (Ford & Fulkerson) from every road node within {radius:,.0f} m of {origin} to the "
@@ -30,9 +26,10 @@ def _hours(value: float | None) -> str:
     return f"{value:,.1f} h" if value < 48 else f"{value / 24:,.1f} days"
 
 
-def capacity_markdown(result: "ScenarioResult") -> str:
+def capacity_markdown(result: ScenarioResult) -> str:
     """The report section: throughput before/after, per destination, bottleneck, clearance."""
     ev = result.scenario.evacuation
+    assert ev is not None and result.evacuation_capacity is not None
     before, after = result.evacuation_capacity["baseline"], result.evacuation_capacity["damaged"]
     delta = compare_evacuation(before, after)
     out = [f"\n## Evacuation capacity from {ev.origin}\n",
@@ -58,7 +55,7 @@ def capacity_markdown(result: "ScenarioResult") -> str:
             "maximum flow)\n", "| road | OSM way | capacity (veh/h) | before damage (veh/h) | asset |",
             "|---|---|---|---|---|"]
     for b in after.bottleneck:
-        assets = [result.asset_labels.get(a, a) for a in result.assets_of_edge(b.edge_id)]
+        assets = [result.asset_labels.get(a, a) for a in result.assets_of_edge((b.u, b.v, b.key))]
         out.append(f"| {b.label} | {b.osmid} | {b.capacity_vph:,} | {b.base_capacity_vph:,.0f} | "
                    f"{', '.join(assets) or '—'} |")
     out += ["\n**Main evacuation routes after damage** (flow decomposition)\n",
@@ -69,19 +66,11 @@ def capacity_markdown(result: "ScenarioResult") -> str:
     return "\n".join(out) + "\n"
 
 
-def flow_layers(result: "ScenarioResult") -> dict[str, gpd.GeoDataFrame]:
+def flow_layers(result: ScenarioResult) -> dict[str, gpd.GeoDataFrame]:
     """GeoPackage layers ``evacuation_flow_before`` / ``_after``: one line per edge carrying flow."""
     layers = {}
     for state, name in (("baseline", "evacuation_flow_before"), ("damaged", "evacuation_flow_after")):
-        cap = result.evacuation_capacity[state]
-        rows = []
-        for edge, flow in cap.edge_flows_vph.items():
-            d = result.graph.edges[edge]
-            rows.append({"u": edge[0], "v": edge[1], "key": edge[2], "osmid": str(d.get("osmid")),
-                         "ref": str(d.get("ref") or d.get("int_ref") or ""), "flow_vph": int(flow),
-                         "flow_persons_per_hour": flow * cap.persons_per_vehicle,
-                         "capacity_vph": float(d.get("capacity", float("nan"))),
-                         "geometry": result.edge_geometry(result.engine.edge_index[edge])})
-        if rows:
-            layers[name] = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs="EPSG:4326")
+        gdf = result.flow_gdf(state)
+        if len(gdf):
+            layers[name] = gdf.drop(columns="width")
     return layers

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -13,44 +13,44 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-if TYPE_CHECKING:
-    from ..analysis.reach import Route
-    from ..results import ScenarioResult
+from ..analysis.reach import Route  # noqa: E402
+from ..network import EdgeKey  # noqa: E402
+from ..results import ScenarioResult  # noqa: E402
 
 BASE_COLOUR, AFTER_COLOUR, BROKEN_COLOUR, EVAC_COLOUR = "#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"
 
 
-def _segments(result: "ScenarioResult", edge_ids) -> list[np.ndarray]:
-    return [np.asarray(result.edge_geometry(e).coords) for e in edge_ids]
+def _segments(result: ScenarioResult, edges: Iterable[EdgeKey]) -> list[np.ndarray]:
+    return [np.asarray(result.edge_geometry(e).coords) for e in edges]
 
 
-def _changed_routes(result: "ScenarioResult", state: str) -> list["Route"]:
+def _changed_routes(result: ScenarioResult, state: str) -> list[Route]:
     changed = set(zip(*[result.od.loc[result.od["status"] != "unchanged", c] for c in ("origin", "destination")]))
     return [r for r in result.routes if r.state == state and (r.origin, r.destination) in changed]
 
 
-def _extent(result: "ScenarioResult") -> tuple[float, float, float, float]:
+def _extent(result: ScenarioResult) -> tuple[float, float, float, float]:
     xs = [result.graph.nodes[n]["x"] for n in result.graph.nodes]
     ys = [result.graph.nodes[n]["y"] for n in result.graph.nodes]
     pad_x, pad_y = 0.03 * (max(xs) - min(xs) or 0.01), 0.03 * (max(ys) - min(ys) or 0.01)
     return min(xs) - pad_x, max(xs) + pad_x, min(ys) - pad_y, max(ys) + pad_y
 
 
-def _damage_marks(result: "ScenarioResult") -> list[tuple[float, float]]:
+def _damage_marks(result: ScenarioResult) -> list[tuple[float, float]]:
     """One mark per closed node, and one per removed edge not touching a closed node (its midpoint)."""
     closed = result.damage.removed_nodes
     marks = [(result.graph.nodes[n]["x"], result.graph.nodes[n]["y"]) for n in closed]
     for u, v, k in result.damage.removed_edges:
         if u not in closed and v not in closed:
-            mid = result.edge_geometry(result.engine.edge_index[(u, v, k)]).interpolate(0.5, normalized=True)
+            mid = result.edge_geometry((u, v, k)).interpolate(0.5, normalized=True)
             marks.append((mid.x, mid.y))
     return marks
 
 
-def draw_panel(ax: plt.Axes, result: "ScenarioResult", state: str) -> None:
+def draw_panel(ax: plt.Axes, result: ScenarioResult, state: str) -> None:
     """Network in grey; changed OD routes; evacuation routes; damage in red (after only)."""
-    all_ids = range(len(result.engine.edges))
-    ax.add_collection(LineCollection(_segments(result, all_ids), colors="#c8c8c8", linewidths=0.6, zorder=1))
+    lines = [np.asarray(g.coords) for g in result.edges_gdf().geometry]
+    ax.add_collection(LineCollection(lines, colors="#c8c8c8", linewidths=0.6, zorder=1))
     colour = BASE_COLOUR if state == "baseline" else AFTER_COLOUR
     od_ids = sorted({e for r in _changed_routes(result, state) for e in r.edges})
     if od_ids:
@@ -59,18 +59,16 @@ def draw_panel(ax: plt.Axes, result: "ScenarioResult", state: str) -> None:
     if evac_ids:
         ax.add_collection(LineCollection(_segments(result, evac_ids), colors=EVAC_COLOUR, linewidths=1.4,
                                          linestyles="--", zorder=4))
-    flows = result.flow_edges(state)
-    if flows:
-        ids, widths = zip(*flows)
-        ax.add_collection(LineCollection(_segments(result, ids), colors=EVAC_COLOUR, linewidths=widths,
-                                         alpha=0.45, zorder=2))
+    flows = result.flow_gdf(state)
+    if len(flows):
+        ax.add_collection(LineCollection([np.asarray(g.coords) for g in flows.geometry], colors=EVAC_COLOUR,
+                                         linewidths=flows["width"].to_numpy(), alpha=0.45, zorder=2))
     if state == "damaged":
-        broken = sorted(result.engine.edge_index[e] for e in result.damage.removed_edges)
+        broken = sorted(result.damage.removed_edges)
         if broken:
             ax.add_collection(LineCollection(_segments(result, broken), colors=BROKEN_COLOUR, linewidths=4, zorder=5))
             ax.scatter(*zip(*_damage_marks(result)), marker="X", s=110, c=BROKEN_COLOUR, edgecolors="white", zorder=6)
-        degraded = sorted(result.engine.edge_index[e] for e in
-                          (set(result.damage.speed_factor) | set(result.damage.capacity_factor)))
+        degraded = sorted(set(result.damage.speed_factor) | set(result.damage.capacity_factor))
         if degraded:
             ax.add_collection(LineCollection(_segments(result, degraded), colors="#9467bd", linewidths=3, zorder=5))
     p = result.places
@@ -86,7 +84,7 @@ def draw_panel(ax: plt.Axes, result: "ScenarioResult", state: str) -> None:
     ax.set_title("Before (baseline)" if state == "baseline" else "After (damaged)")
 
 
-def _legend(ax: plt.Axes, state: str, result: "ScenarioResult") -> None:
+def _legend(ax: plt.Axes, state: str, result: ScenarioResult) -> None:
     handles = [Line2D([], [], color="#c8c8c8", lw=1, label="road network"),
                Line2D([], [], color=BASE_COLOUR if state == "baseline" else AFTER_COLOUR, lw=2.4,
                       label="routes of pairs that change"),
@@ -102,14 +100,14 @@ def _legend(ax: plt.Axes, state: str, result: "ScenarioResult") -> None:
     ax.legend(handles=handles, loc="best", fontsize=7, framealpha=0.9)
 
 
-def _notice(fig: plt.Figure, result: "ScenarioResult") -> None:
+def _notice(fig: plt.Figure, result: ScenarioResult) -> None:
     colour = "#b00000" if result.schematic else "#333333"
     fig.text(0.5, 0.01, result.data_notice, ha="center", va="bottom", fontsize=9 if result.schematic else 7,
              color=colour, weight="bold" if result.schematic else "normal",
              bbox={"facecolor": "#fff3f3" if result.schematic else "white", "edgecolor": colour})
 
 
-def write_maps(result: "ScenarioResult", folder: Path) -> list[Path]:
+def write_maps(result: ScenarioResult, folder: Path) -> list[Path]:
     """Write map_before.png, map_after.png and map_compare.png (side by side) into ``folder``."""
     paths = []
     for state, name in (("baseline", "map_before.png"), ("damaged", "map_after.png")):

@@ -1,62 +1,29 @@
-"""report.md (tables before/after), metrics.json and the notebook HTML summary."""
+"""report.md (tables before/after) and metrics.json of a scenario run."""
 
 from __future__ import annotations
 
-import datetime as dt
-import html
-import json
-import math
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pandas as pd
+import numpy as np
 
-from ..atomic import atomic_path
+from ..results import EVAC_COLUMNS, OD_COLUMNS, ScenarioResult
 from ..settings import defaults_summary
-
-if TYPE_CHECKING:
-    from ..results import ScenarioResult
-
-OD_COLUMNS = {"origin": "from", "destination": "to", "baseline_km": "km before", "baseline_min": "min before",
-              "damaged_km": "km after", "damaged_min": "min after", "detour_ratio": "detour ×",
-              "status": "status", "baseline_assets": "assets before", "damaged_assets": "assets after"}
-EVAC_COLUMNS = {"rank": "rank", "destination": "destination", "baseline_min": "min before",
-                "damaged_min": "min after", "damaged_km": "km after", "alternatives_after": "routes after",
-                "damaged_assets": "assets used after", "cut_by": "cut by"}
+from .evacuation_report import capacity_markdown
+from .formats import json_clean, md_table
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN -> None, numpy scalars -> Python, dates -> ISO."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (dt.date, Path)):
-        return str(value)
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def network_summary(result: "ScenarioResult") -> dict[str, Any]:
+def network_summary(result: ScenarioResult) -> dict[str, Any]:
+    """Source, notice, size (nodes, directed edges, km) and load report of the run's network."""
     G = result.graph
+    lengths = np.fromiter((d["length"] for *_, d in G.edges(data=True)), dtype=float, count=G.number_of_edges())
     return {"source": str(G.graph.get("source", "")), "schematic": result.schematic,
             "data_notice": result.data_notice, "nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
-            "total_length_km": float(result.engine.attr["length"].sum() / 1000),
+            "total_length_km": float(lengths.sum() / 1000),
             "load_report": G.graph.get("load_report", {}),
-            "capacity_overrides_vph_per_lane": G.graph.get("capacity_overrides_vph_per_lane", {})}
+            "capacity_overrides_vph_per_lane": dict(result.scenario.capacity_per_lane_vph)}
 
 
-def events_table(result: "ScenarioResult") -> pd.DataFrame:
-    return pd.DataFrame([{"date": str(o.event.date or ""), "action": o.event.action,
-                          "target": result.asset_labels.get(o.event.label, o.event.label),
-                          "edges": o.edges, "nodes": o.nodes, "applied": "yes" if o.applied else "no (after as_of)",
-                          "note": o.event.note} for o in result.events])
-
-
-def metrics(result: "ScenarioResult") -> dict[str, Any]:
+def metrics(result: ScenarioResult) -> dict[str, Any]:
     """Everything in the report as plain data (units in key names)."""
     sc = result.scenario
     doc = {
@@ -65,7 +32,7 @@ def metrics(result: "ScenarioResult") -> dict[str, Any]:
         "data_notice": result.data_notice,
         "schematic_network": result.schematic,
         "network": network_summary(result),
-        "events": events_table(result).to_dict("records"),
+        "events": result.events_table().to_dict("records"),
         "summary": result.summary(),
         "places": result.places.to_dict("records"),
         "od": result.od.to_dict("records"),
@@ -73,33 +40,10 @@ def metrics(result: "ScenarioResult") -> dict[str, Any]:
         "evacuation_capacity": {k: v.to_dict() for k, v in (result.evacuation_capacity or {}).items()} or None,
         "defaults": defaults_summary(),
     }
-    return _clean(doc)
+    return json_clean(doc)
 
 
-def write_metrics(doc: dict[str, Any], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-
-
-def _md_table(df: pd.DataFrame, columns: dict[str, str]) -> str:
-    if df is None or len(df) == 0:
-        return "_none_\n"
-    df = df[[c for c in columns if c in df.columns]].rename(columns=columns)
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return "—" if not math.isfinite(value) else f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value).replace("|", "\\|") if value not in ("", None) else "—"
-
-
-def markdown(result: "ScenarioResult", images: list[str]) -> str:
+def markdown(result: ScenarioResult, images: list[str]) -> str:
     """The human report: notice, network, events, OD changes, evacuation, defaults, maps."""
     sc, net = result.scenario, network_summary(result)
     notice = result.data_notice
@@ -113,7 +57,7 @@ def markdown(result: "ScenarioResult", images: list[str]) -> str:
     if net["load_report"]:
         out.append("- loading: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in net["load_report"].items()) + "\n")
     out.append("\n## Events applied\n")
-    out.append(_md_table(events_table(result), {c: c for c in ("date", "action", "target", "edges", "nodes",
+    out.append(md_table(result.events_table(), {c: c for c in ("date", "action", "target", "edges", "nodes",
                                                                "applied", "note")}))
     s = result.summary()
     counts = s["od_status"]
@@ -123,7 +67,7 @@ def markdown(result: "ScenarioResult", images: list[str]) -> str:
                + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ".\n\n")
     changed = result.od[result.od["status"] != "unchanged"] if len(result.od) else result.od
     out.append("Pairs whose route changed (the full table is `od.csv`):\n\n")
-    out.append(_md_table(changed, OD_COLUMNS))
+    out.append(md_table(changed, OD_COLUMNS))
     snapped = result.places[result.places["snap_warning"]]
     if len(snapped):
         out.append("\n**Places far from the network** (results for them are unreliable): "
@@ -133,10 +77,8 @@ def markdown(result: "ScenarioResult", images: list[str]) -> str:
         out.append(f"\n## Evacuation routes from {ev.origin}\n")
         out.append(f"Safe destinations, nearest first after the damage; up to {ev.alternatives} distinct "
                    "alternatives each (penalty method: each found route's edges cost ×1.6 for the next search).\n\n")
-        out.append(_md_table(result.evacuation, EVAC_COLUMNS))
+        out.append(md_table(result.evacuation, EVAC_COLUMNS))
     if result.evacuation_capacity:
-        from .evacuation_report import capacity_markdown
-
         out.append(capacity_markdown(result))
     if images:
         out.append("\n## Maps\n")
@@ -153,28 +95,3 @@ def markdown(result: "ScenarioResult", images: list[str]) -> str:
         out.append(f"\nScenario capacity overrides (veh/h/lane): {net['capacity_overrides_vph_per_lane']}\n")
     out.append(f"\n---\n{notice}\n")
     return "\n".join(out)
-
-
-def html_summary(result: "ScenarioResult") -> str:
-    """A compact HTML summary for Jupyter: notice, headline counts, events, changed OD pairs, evacuation."""
-    s = result.summary()
-
-    def table(df: pd.DataFrame, columns: dict[str, str]) -> str:
-        cols = [c for c in columns if c in df.columns]
-        return df[cols].rename(columns=columns).to_html(index=False, float_format=lambda v: f"{v:,.1f}", na_rep="—")
-
-    changed = result.od[result.od["status"] != "unchanged"]
-    colour = "#b00" if result.schematic else "#555"
-    parts = [f"<div><h3>{html.escape(result.scenario.name)}</h3>",
-             f"<p style='color:{colour}'><b>{html.escape(result.data_notice)}</b></p>",
-             f"<p>{s['edges_removed']} edges removed, {s['nodes_closed']} nodes closed, {s['edges_degraded']} "
-             "edges degraded; OD pairs: "
-             f"{html.escape(', '.join(f'{n} {k}' for k, n in sorted(s['od_status'].items())))}</p>",
-             "<h4>Events</h4>", events_table(result).to_html(index=False),
-             f"<h4>OD pairs that changed ({len(changed)} of {len(result.od)})</h4>", table(changed, OD_COLUMNS)]
-    if result.evacuation is not None:
-        parts += [f"<h4>Evacuation from {html.escape(result.scenario.evacuation.origin)}</h4>",
-                  table(result.evacuation, EVAC_COLUMNS)]
-    parts.append("<p><small>As data: <code>.od</code>, <code>.routes_gdf()</code>, <code>.damaged_edges_gdf()</code>, "
-                 "<code>.places_gdf()</code>; map: <code>.web_map()</code></small></p></div>")
-    return "".join(parts)

@@ -23,22 +23,20 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import folium
+import geopandas as gpd
 import numpy as np
 import shapely
 from branca.element import Element
-from shapely.geometry import Point, mapping
+from shapely.geometry import mapping
 
-from ..atomic import atomic_path
 from ..errors import RoutingError
+from ..files import atomic_path
+from ..results import ScenarioResult
 from .maps import AFTER_COLOUR, BASE_COLOUR, BROKEN_COLOUR, EVAC_COLOUR
 
-if TYPE_CHECKING:
-    import geopandas as gpd
-
-    from ..results import ScenarioResult
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +131,7 @@ def _geojson(layer: folium.FeatureGroup, rows: list[tuple[Any, dict[str, Any]]],
     ).add_to(layer)
 
 
-def _event_text(result: "ScenarioResult", cause: str) -> str:
+def _event_text(result: ScenarioResult, cause: str) -> str:
     """'2024-12-06 destroy: Rastan bridge (...) — note' for a damage cause tag 'destroy: rastan_bridge'."""
     for o in result.events:
         if f"{o.event.action}: {o.event.label}" == cause:
@@ -150,27 +148,21 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:,.1f} {unit}" if np.isfinite(value) else "—"
 
 
-def _network_rows(result: "ScenarioResult") -> list[tuple[Any, dict[str, Any]]]:
+def _network_rows(result: ScenarioResult) -> list[tuple[Any, dict[str, Any]]]:
     """Every road once (the two directions of a two-way road share one line)."""
-    from ..results import _text
-
     rows, seen = [], set()
-    for i in range(len(result.engine.edges)):
-        geom = result.edge_geometry(i)
-        coords = tuple(np.round(np.asarray(geom.coords), COORD_DECIMALS).ravel())
-        rev = tuple(np.round(np.asarray(geom.coords)[::-1], COORD_DECIMALS).ravel())
+    for r in result.edges_gdf().itertuples(index=False):
+        coords = tuple(np.round(np.asarray(r.geometry.coords), COORD_DECIMALS).ravel())
+        rev = tuple(np.round(np.asarray(r.geometry.coords)[::-1], COORD_DECIMALS).ravel())
         if min(coords, rev) in seen:
             continue
         seen.add(min(coords, rev))
-        d = result.graph.edges[result.engine.edges[i]]
-        name, ref = _text(d.get("name:en") or d.get("name")), _text(d.get("ref") or d.get("int_ref"))
-        rows.append((geom, {"label": " ".join(x for x in (ref, name) if x) or _text(d.get("highway")),
-                            "osmid": _text(d.get("osmid")), "name": name, "ref": ref,
-                            "highway": _text(d.get("highway"))}))
+        rows.append((r.geometry, {"label": " ".join(x for x in (r.ref, r.name) if x) or r.highway,
+                                  "osmid": r.osmid, "name": r.name, "ref": r.ref, "highway": r.highway}))
     return rows
 
 
-def _route_rows(routes: "gpd.GeoDataFrame", od_status: dict[tuple[str, str], str]) -> list[tuple[Any, dict]]:
+def _route_rows(routes: gpd.GeoDataFrame, od_status: dict[tuple[str, str], str]) -> list[tuple[Any, dict]]:
     """Routes from ``routes_gdf()``; alternatives (rank > 1) thinner."""
     rows = []
     for r in routes.itertuples():
@@ -183,22 +175,19 @@ def _route_rows(routes: "gpd.GeoDataFrame", od_status: dict[tuple[str, str], str
     return rows
 
 
-def _flow_rows(result: "ScenarioResult", state: str) -> list[tuple[Any, dict[str, Any]]]:
+def _flow_rows(result: ScenarioResult, state: str) -> list[tuple[Any, dict[str, Any]]]:
     """Edges carrying evacuation max-flow, width proportional to the flow (as on the PNG maps)."""
-    cap_result = result.evacuation_capacity[state]
     rows = []
-    for idx, width in result.flow_edges(state):
-        e = result.engine.edges[idx]
-        vph = float(cap_result.edge_flows_vph[e])
-        cap = float(result.graph.edges[e].get("capacity") or 0)
-        rows.append((result.edge_geometry(idx), {
+    for r in result.flow_gdf(state).itertuples(index=False):
+        vph, cap = float(r.flow_vph), float(r.capacity_vph)
+        rows.append((r.geometry, {
             "label": f"{vph:,.0f} veh/h", "flow": f"{vph:,.0f} veh/h",
-            "persons": f"{vph * cap_result.persons_per_vehicle:,.0f} persons/h", "capacity": f"{cap:,.0f} veh/h",
-            "use": f"{100 * vph / cap:.0f} %" if cap else "—", "weight": round(width, 1)}))
+            "persons": f"{r.flow_persons_per_hour:,.0f} persons/h", "capacity": f"{cap:,.0f} veh/h",
+            "use": f"{100 * vph / cap:.0f} %" if cap else "—", "weight": round(r.width, 1)}))
     return rows
 
 
-def _damage_rows(result: "ScenarioResult", damaged: "gpd.GeoDataFrame") -> list[tuple[Any, dict[str, Any]]]:
+def _damage_rows(result: ScenarioResult, damaged: gpd.GeoDataFrame) -> list[tuple[Any, dict[str, Any]]]:
     """Removed or degraded edges with OSM way id, name, ref and the event that hit them."""
     return [(r.geometry, {"label": f"{r.effect}: {r.ref or r.name or r.highway}", "osmid": r.osmid,
                           "name": r.name or "—", "ref": r.ref or "—", "highway": r.highway,
@@ -208,23 +197,16 @@ def _damage_rows(result: "ScenarioResult", damaged: "gpd.GeoDataFrame") -> list[
                           "event": _event_text(result, r.event)}) for r in damaged.itertuples()]
 
 
-def _closed_node_rows(result: "ScenarioResult") -> list[tuple[Any, dict[str, Any]]]:
+def _closed_node_rows(result: ScenarioResult) -> list[tuple[Any, dict[str, Any]]]:
     """Closed nodes (border posts, junctions) with their OSM id, name, barrier and event."""
-    G = result.graph
-    rows = []
-    for n in sorted(result.damage.removed_nodes, key=str):
-        d = G.nodes[n]
-        causes = sorted({result.damage.cause[e] for e in (*G.in_edges(n, keys=True), *G.out_edges(n, keys=True))
-                         if e in result.damage.cause})
-        name = str(d.get("name:en") or d.get("name") or "")
-        rows.append((Point(d["x"], d["y"]), {"label": f"closed: {name or n}", "osmid": str(d.get("osmid", n)),
-                                             "name": name or "—", "barrier": str(d.get("barrier") or "—"),
-                                             "event": "; ".join(_event_text(result, c) for c in causes) or "—"}))
-    return rows
+    return [(r.geometry, {"label": f"closed: {r.name or r.node}", "osmid": r.osmid, "name": r.name or "—",
+                          "barrier": r.barrier or "—",
+                          "event": "; ".join(_event_text(result, c) for c in r.events) or "—"})
+            for r in result.closed_nodes_gdf().itertuples(index=False)]
 
 
 # ------------------------------------------------------------------ map
-def _notice_box(result: "ScenarioResult") -> Element:
+def _notice_box(result: ScenarioResult) -> Element:
     """Title, data notice (a red SCHEMATIC box on the schematic network) and colour key."""
     colour, bg = ("#b00000", "#fff3f3") if result.schematic else ("#333", "rgba(255,255,255,0.9)")
     key = "".join(f"<span style='display:inline-block;width:14px;height:4px;background:{c};vertical-align:middle;"
@@ -241,7 +223,7 @@ def _notice_box(result: "ScenarioResult") -> Element:
         f"{notice}</span><br><span style='font-size:11px'>{key}</span></div>")
 
 
-def web_map(result: "ScenarioResult", *, network: bool | None = None,
+def web_map(result: ScenarioResult, *, network: bool | None = None,
             tiles: str | None = "OpenStreetMap") -> folium.Map:
     """The interactive before/after map of ``result`` (display it in Jupyter, or ``.save()`` it).
 
@@ -310,8 +292,8 @@ def web_map(result: "ScenarioResult", *, network: bool | None = None,
         _geojson(layer("degraded"), _damage_rows(result, degraded),
                  {"color": DEGRADED_COLOUR, "weight": 5, "opacity": 0.9}, damage_fields)
 
-    rows = [(Point(p.lon, p.lat), {"label": p.name, "name": p.name, "kind": str(p.kind), "node": str(p.node),
-                                   "snapped": f"{p.snap_m:,.0f} m"}) for p in result.places.itertuples()]
+    rows = [(p.geometry, {"label": p.name, "name": p.name, "kind": str(p.kind), "node": str(p.node),
+                          "snapped": f"{p.snap_m:,.0f} m"}) for p in result.places_gdf().itertuples()]
     _geojson(layer("places"), rows,
              {"color": "white", "weight": 1.5, "fill": True, "fillColor": PLACE_COLOUR, "fillOpacity": 1},
              {"name": "place", "kind": "kind", "node": "graph node", "snapped": "snapped to the network"},
@@ -323,7 +305,7 @@ def web_map(result: "ScenarioResult", *, network: bool | None = None,
     return m
 
 
-def write_web_map(result: "ScenarioResult", path: str | Path, **options: Any) -> Path:
+def write_web_map(result: ScenarioResult, path: str | Path, **options: Any) -> Path:
     """Write the interactive map (self-contained HTML) to ``path`` atomically; returns the path."""
     path = Path(path)
     with atomic_path(path) as tmp:

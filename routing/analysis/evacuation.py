@@ -4,8 +4,8 @@ Units: capacities and flows in vehicles/hour (``_vph``, whole vehicles), people 
 persons/hour, travel times in seconds (``_s``), clearance in hours (``_hours``).
 
 Model (see docs/evacuation-method.md): every edge carries at most its capacity (vehicles/hour,
-one direction; ``capacity`` from :mod:`routing.network`, optionally with per-class overrides,
-times the damage capacity factor; removed edges carry nothing). A super-source feeds every origin
+one direction; :meth:`routing.engine.Network.capacities`, with the network's per-class
+overrides, times the damage capacity factor; removed edges carry nothing). A super-source feeds every origin
 node and every destination node drains into a super-sink, so the maximum flow is the steady
 evacuation throughput (Ford & Fulkerson). Edges into an origin node or out of a destination node
 are left out: an evacuee leaves the origin area once and stops at the first safe destination;
@@ -26,15 +26,16 @@ from typing import Any
 import networkx as nx
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, dijkstra, maximum_flow
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
-from ..damage import Damage, EdgeKey
-from ..engine import Engine
+from ..engine import Network
+from ..engine.kernels import multi_sssp
 from ..errors import InputError
-from ..network import edge_capacity_vph, road_class
-from ..settings import PERSONS_PER_VEHICLE
+from ..network import EdgeKey
+from ..scenario import Damage
+from ..settings import PERSONS_PER_VEHICLE, POPULATIONS
+from ..network.tags import road_label, tag_text, truthy
 
-POPULATIONS = (280_000, 1_500_000)  # persons: displaced in a week, and the upper estimate
 INT32_MAX = np.iinfo(np.int32).max  # scipy's maximum_flow works on int32 capacities
 ROUTES_SHOWN = 10  # routes in to_dict() unless asked otherwise
 
@@ -43,7 +44,7 @@ ROUTES_SHOWN = 10  # routes in to_dict() unless asked otherwise
 class BottleneckEdge:
     """One edge of the minimum cut: saturated, it limits the evacuation throughput.
 
-    ``edge_id`` indexes ``Engine.edges``; ``capacity_vph`` is after damage (and equals the edge's
+    ``edge_id`` indexes ``Network.edges``; ``capacity_vph`` is after damage (and equals the edge's
     flow), ``base_capacity_vph`` before damage; ``label`` is a readable road name for reports.
     """
 
@@ -82,7 +83,6 @@ class FlowRoute:
     origin_node: int
     destination_node: int
     edges: list[EdgeKey]
-    edge_ids: list[int]
     flow_vph: int
     flow_persons_per_hour: float
     travel_time_s: float
@@ -176,90 +176,61 @@ class EvacuationResult:
         return out
 
 
-# ---------------------------------------------------------------- capacity model
-
-def edge_capacities(G: nx.MultiDiGraph, engine: Engine, damage: Damage | None = None,
-                    capacity_overrides: Mapping[str, float] | None = None) -> np.ndarray:
-    """Capacity of every edge of ``engine.edges`` in vehicles/hour, damage applied.
-
-    Base: the edge's ``capacity`` (lanes in its direction × per-lane default of its class, see
-    :func:`routing.network.edge_capacity_vph`). ``capacity_overrides`` maps a ``highway`` class to
-    a per-lane capacity (vehicles/hour/lane) replacing the settings default for that class. Damage
-    multiplies by ``capacity_factor``; removed edges get 0.
-    """
-    cap = engine.attr["capacity"].copy()
-    overrides = dict(capacity_overrides or {})
-    for cls_name, value in overrides.items():
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-            raise InputError("per-lane capacity must be a finite number >= 0 (vehicles/hour/lane)",
-                             field=f"capacity.{cls_name}", value=value)
-    missing = np.flatnonzero(~np.isfinite(cap))
-    if overrides or len(missing):
-        for i in (range(len(cap)) if overrides else missing):
-            u, v, k = engine.edges[i]
-            data = G.edges[u, v, k]
-            if not np.isfinite(cap[i]):
-                cap[i] = edge_capacity_vph(data)
-            name, cls = road_class(data.get("highway"))
-            if name in overrides:
-                lanes = edge_capacity_vph(data) / cls.capacity_per_lane_vph
-                cap[i] = lanes * overrides[name]
-    if damage is not None:
-        if damage.capacity_factor:
-            idx = engine.edge_ids(list(damage.capacity_factor))
-            cap[idx] *= np.fromiter(damage.capacity_factor.values(), dtype=float, count=len(idx))
-        if damage.removed_edges:
-            cap[engine.edge_ids(damage.removed_edges)] = 0.0
-    return cap
-
-
 # ---------------------------------------------------------------- main entry point
 
-def evacuation_capacity(G: nx.MultiDiGraph, damage: Damage | None, origin_nodes: Iterable[int],
-                        destination_nodes: Mapping[str, Iterable[int]], *,
-                        persons_per_vehicle: float = PERSONS_PER_VEHICLE,
+def evacuation_capacity(network: Network | nx.MultiDiGraph, origin_nodes: Iterable[int], destination_nodes: Mapping[str, Iterable[int]],
+                        *, damage: Damage | None = None, persons_per_vehicle: float = PERSONS_PER_VEHICLE,
                         populations: Sequence[int] = POPULATIONS,
-                        capacity_overrides: Mapping[str, float] | None = None,
-                        horizon_hours: float | None = None, engine: Engine | None = None) -> EvacuationResult:
+                        horizon_hours: float | None = None) -> EvacuationResult:
     """Maximum evacuation flow from ``origin_nodes`` to the destinations, bottleneck and clearance.
 
-    ``origin_nodes``: graph nodes of the origin area (e.g. all nodes within a radius of a place).
-    ``destination_nodes``: destination name -> its graph nodes (a node in two destinations counts
-    for the first). ``persons_per_vehicle`` converts vehicles/hour to persons/hour;
-    ``populations`` are the evacuee counts N (persons) to clear; ``capacity_overrides`` maps a
-    highway class to vehicles/hour/lane; ``horizon_hours`` asks how many persons get out within
-    that many hours. ``damage`` None is the baseline. ``engine`` reuses a built :class:`Engine`.
+    Parameters
+    ----------
+    network
+        The road network (a graph is compiled first; pass a :class:`~routing.engine.Network` to
+        reuse its arrays and per-class capacity overrides).
+    origin_nodes
+        Graph nodes of the origin area (e.g. all nodes within a radius of a place).
+    destination_nodes
+        Destination name -> its graph nodes (a node in two destinations counts for the first).
+    damage
+        The damaged state; None is the baseline.
+    persons_per_vehicle
+        Converts vehicles/hour to persons/hour.
+    populations
+        Evacuee counts N (persons) to clear.
+    horizon_hours
+        Asks how many persons get out within that many hours.
     """
-    engine = engine or Engine(G)
-    origins, dest_of = _validate(engine, origin_nodes, destination_nodes, persons_per_vehicle,
+    network = Network.of(network)
+    origins, dest_of = _validate(network, origin_nodes, destination_nodes, persons_per_vehicle,
                                  populations, horizon_hours)
-    n = engine.n_nodes
-    cap_f = edge_capacities(G, engine, damage, capacity_overrides)
-    cap = np.floor(cap_f + 1e-6).astype(np.int64)  # whole vehicles/hour, never rounded up
-    w = engine.weights("travel_time", damage)  # seconds; inf where removed
+    n = network.n_nodes
+    cap = np.floor(network.capacities(damage) + 1e-6).astype(np.int64)  # whole vehicles/hour, never rounded up
+    w = network.weights("travel_time", damage)  # seconds; inf where removed
     is_origin = np.zeros(n, dtype=bool)
     is_origin[origins] = True
     is_dest = np.zeros(n, dtype=bool)
     is_dest[list(dest_of)] = True
-    usable = ((cap > 0) & np.isfinite(w) & (engine.src != engine.dst)
-              & ~is_origin[engine.dst] & ~is_dest[engine.src])
+    usable = ((cap > 0) & np.isfinite(w) & (network.src != network.dst)
+              & ~is_origin[network.dst] & ~is_dest[network.src])
 
-    value, edge_flow, reach = _max_flow(engine, cap, w, usable, origins, list(dest_of))
-    cut_ids = np.flatnonzero(usable & reach[engine.src] & ~reach[engine.dst])
-    base_cap = edge_capacities(G, engine, None, capacity_overrides)
-    bottleneck = [_bottleneck_edge(G, engine, int(i), int(cap[i]), float(base_cap[i])) for i in cut_ids]
+    value, edge_flow, reach = _max_flow(network, cap, w, usable, origins, list(dest_of))
+    cut_ids = np.flatnonzero(usable & reach[network.src] & ~reach[network.dst])
+    base_cap = network.capacities(None)
+    bottleneck = [_bottleneck_edge(network, int(i), int(cap[i]), float(base_cap[i])) for i in cut_ids]
 
-    routes = _decompose(G, engine, edge_flow, w, is_origin, dest_of, persons_per_vehicle)
+    routes = _decompose(network, edge_flow, w, is_origin, dest_of, persons_per_vehicle)
     dest_flow = {name: 0 for name in destination_nodes}
     for r in routes:
         dest_flow[r.destination] += r.flow_vph
 
     # fastest path with capacity, and per cut edge the fastest origin->destination time through it
-    matrix = _pair_matrix(engine, w, usable, n)
-    from_origin = np.atleast_2d(dijkstra(matrix, indices=origins, min_only=True))[0]
-    to_dest = np.atleast_2d(dijkstra(matrix.T.tocsr(), indices=list(dest_of), min_only=True))[0]
+    w_usable = np.where(usable, w, np.inf)
+    from_origin = network.nearest(origins, w_usable).dist
+    to_dest = network.nearest(list(dest_of), w_usable, reverse=True).dist
     fastest_s = float(from_origin[list(dest_of)].min())
-    through_cut_h = (from_origin[engine.src[cut_ids]] + w[cut_ids] + to_dest[engine.dst[cut_ids]]) / 3600.0
+    through_cut_h = (from_origin[network.src[cut_ids]] + w[cut_ids] + to_dest[network.dst[cut_ids]]) / 3600.0
     cut_rate = cap[cut_ids] * persons_per_vehicle  # persons/hour
     path_rate = np.array([r.flow_persons_per_hour for r in routes])
     path_delay = np.array([r.travel_time_s / 3600.0 for r in routes])
@@ -268,14 +239,14 @@ def evacuation_capacity(G: nx.MultiDiGraph, damage: Damage | None, origin_nodes:
     result = EvacuationResult(
         max_flow_vph=value, persons_per_vehicle=persons_per_vehicle, destination_flow_vph=dest_flow,
         bottleneck=bottleneck, routes=routes,
-        edge_flows_vph={engine.edges[i]: int(edge_flow[i]) for i in np.flatnonzero(edge_flow > 0)},
+        edge_flows_vph={network.edges[i]: int(edge_flow[i]) for i in np.flatnonzero(edge_flow > 0)},
         clearance_hours={N: clearance_time_hours(path_rate, path_delay, N) for N in populations},
         clearance_lower_bound_hours={N: clearance_time_hours(cut_rate, through_cut_h, N) for N in populations},
         clearance_simple_hours={N: (N / persons_per_hour + fastest_s / 3600.0) if persons_per_hour > 0 else math.inf
                                 for N in populations},
-        fastest_travel_time_s=fastest_s, origin_nodes=[engine.nodes[i] for i in origins],
+        fastest_travel_time_s=fastest_s, origin_nodes=[network.nodes[i] for i in origins],
         destination_nodes={k: [int(x) for x in v] for k, v in destination_nodes.items()},
-        capacity_overrides=dict(capacity_overrides or {}), horizon_hours=horizon_hours)
+        capacity_overrides=dict(network.capacity_overrides), horizon_hours=horizon_hours)
     if horizon_hours is not None:
         result.evacuated_by_horizon_persons = persons_evacuated(path_rate, path_delay, horizon_hours)
         result.evacuated_by_horizon_upper_bound_persons = persons_evacuated(cut_rate, through_cut_h, horizon_hours)
@@ -332,7 +303,7 @@ def clearance_time_hours(rate_per_hour: np.ndarray, delay_hours: np.ndarray, per
 
 # ---------------------------------------------------------------- internals
 
-def _validate(engine: Engine, origin_nodes: Iterable[int], destination_nodes: Mapping[str, Iterable[int]],
+def _validate(network: Network, origin_nodes: Iterable[int], destination_nodes: Mapping[str, Iterable[int]],
               persons_per_vehicle: float, populations: Sequence[int],
               horizon_hours: float | None) -> tuple[list[int], dict[int, str]]:
     """Node indices of the origins and destination node index -> destination name."""
@@ -345,41 +316,30 @@ def _validate(engine: Engine, origin_nodes: Iterable[int], destination_nodes: Ma
     if horizon_hours is not None and not (math.isfinite(horizon_hours) and horizon_hours > 0):
         raise InputError("must be a positive number of hours", field="evacuation.horizon_hours", value=horizon_hours)
     origins = sorted({int(x) for x in origin_nodes})
-    unknown = [x for x in origins if x not in engine.node_index]
+    unknown = [x for x in origins if x not in network.node_index]
     if not origins or unknown:
         raise InputError("no origin nodes, or nodes not in the graph", field="evacuation.origin",
                          value=unknown or origins, has_value=True)
     dest_of: dict[int, str] = {}
     for name, nodes in destination_nodes.items():
         nodes = [int(x) for x in nodes]
-        unknown = [x for x in nodes if x not in engine.node_index]
+        unknown = [x for x in nodes if x not in network.node_index]
         if not nodes or unknown:
             raise InputError("destination has no nodes, or nodes not in the graph",
                              field=f"evacuation.destinations.{name}", value=unknown or nodes, has_value=True)
         for x in nodes:
-            dest_of.setdefault(engine.node_index[x], name)
+            dest_of.setdefault(network.node_index[x], name)
     if not dest_of:
         raise InputError("no destinations", field="evacuation.destinations", value=dict(destination_nodes),
                          has_value=True)
-    both = [x for x in origins if engine.node_index[x] in dest_of]
+    both = [x for x in origins if network.node_index[x] in dest_of]
     if both:
         raise InputError("nodes are both origin and destination (shrink the origin area)",
                          field="evacuation.origin", value=both)
-    return [engine.node_index[x] for x in origins], dest_of
+    return [network.node_index[x] for x in origins], dest_of
 
 
-def _pair_matrix(engine: Engine, w: np.ndarray, usable: np.ndarray, n: int) -> csr_matrix:
-    """Usable edges as an n×n CSR matrix of travel times, the fastest of parallel edges kept."""
-    src, dst, ww = engine.src[usable], engine.dst[usable], w[usable]
-    codes = src * n + dst
-    order = np.lexsort((ww, codes))
-    codes, ww = codes[order], ww[order]
-    first = np.ones(len(codes), dtype=bool)
-    first[1:] = codes[1:] != codes[:-1]
-    return csr_matrix((ww[first], (codes[first] // n, codes[first] % n)), shape=(n, n))
-
-
-def _max_flow(engine: Engine, cap: np.ndarray, w: np.ndarray, usable: np.ndarray, origins: list[int],
+def _max_flow(network: Network, cap: np.ndarray, w: np.ndarray, usable: np.ndarray, origins: list[int],
               dests: list[int]) -> tuple[int, np.ndarray, np.ndarray]:
     """Max flow value (veh/h), per-edge flow (veh/h) and the residual-reachable node mask.
 
@@ -387,9 +347,9 @@ def _max_flow(engine: Engine, cap: np.ndarray, w: np.ndarray, usable: np.ndarray
     arcs get each origin's out-capacity + 1 (and sink arcs each destination's in-capacity + 1):
     never saturated, so the minimum cut holds only road edges.
     """
-    n = engine.n_nodes
+    n = network.n_nodes
     source, sink = n, n + 1
-    src, dst, c = engine.src[usable], engine.dst[usable], cap[usable]
+    src, dst, c = network.src[usable], network.dst[usable], cap[usable]
     out_cap = np.bincount(src, weights=c, minlength=n)
     in_cap = np.bincount(dst, weights=c, minlength=n)
     s_cap = out_cap[origins] + 1
@@ -414,7 +374,7 @@ def _max_flow(engine: Engine, cap: np.ndarray, w: np.ndarray, usable: np.ndarray
 
     # pair flow to parallel edges, fastest first, each up to its capacity
     ids = np.flatnonzero(usable)
-    codes = engine.src[ids] * n + engine.dst[ids]
+    codes = network.src[ids] * n + network.dst[ids]
     pair_flow = _lookup(flow, codes, n)
     order = np.lexsort((w[ids], codes))
     ids, codes, pair_flow = ids[order], codes[order], pair_flow[order]
@@ -422,7 +382,7 @@ def _max_flow(engine: Engine, cap: np.ndarray, w: np.ndarray, usable: np.ndarray
     group_start = np.ones(len(ids), dtype=bool)
     group_start[1:] = codes[1:] != codes[:-1]
     before_in_group = cum - cap[ids] - np.maximum.accumulate(np.where(group_start, cum - cap[ids], 0))
-    edge_flow = np.zeros(len(engine.edges), dtype=np.int64)
+    edge_flow = np.zeros(len(network.edges), dtype=np.int64)
     edge_flow[ids] = np.clip(pair_flow - before_in_group, 0, cap[ids])
     return int(result.flow_value), edge_flow, reach[:n]
 
@@ -439,83 +399,53 @@ def _lookup(matrix: csr_matrix, codes: np.ndarray, n: int) -> np.ndarray:
     return np.where(keys[pos] == codes, values[pos], 0)
 
 
-def _decompose(G: nx.MultiDiGraph, engine: Engine, edge_flow: np.ndarray, w: np.ndarray,
-               is_origin: np.ndarray, dest_of: dict[int, str], persons_per_vehicle: float) -> list[FlowRoute]:
+def _decompose(network: Network, edge_flow: np.ndarray, w: np.ndarray, is_origin: np.ndarray,
+               dest_of: dict[int, str], persons_per_vehicle: float) -> list[FlowRoute]:
     """Split the edge flow (veh/h) into origin→destination paths, fastest path of the remaining flow first.
 
     Origins have no flow in and destinations no flow out, so while flow value is left an
     origin→destination path carries it. Each step zeroes at least one edge, so the loop ends;
-    what may remain is circulation, which carries no evacuees.
+    what may remain is circulation, which carries no evacuees. The searches run on the
+    flow-carrying edges only (a compact CSR), with the engine's multi-source Dijkstra.
     """
-    # the flow-carrying edges, once: compact node numbering, sorted by node pair then travel time
     ids = np.flatnonzero(edge_flow > 0)
-    nodes, inverse = np.unique(np.concatenate([engine.src[ids], engine.dst[ids]]), return_inverse=True)
+    nodes, inverse = np.unique(np.concatenate([network.src[ids], network.dst[ids]]), return_inverse=True)
     m = len(nodes)
-    codes = inverse[:len(ids)] * m + inverse[len(ids):]
-    order = np.lexsort((w[ids], codes))
-    ids, codes = ids[order], codes[order]
+    tail, head = inverse[:len(ids)], inverse[len(ids):]
+    order = np.argsort(tail, kind="stable").astype(np.int32)  # local edge ids in CSR order
+    indptr = np.searchsorted(tail[order], np.arange(m + 1)).astype(np.int32)
+    csr_head = head[order].astype(np.int32)
     starts = np.flatnonzero(is_origin[nodes])
     ends = np.array([i for i, node in enumerate(nodes) if int(node) in dest_of], dtype=np.int64)
+    dist, pred, root = np.empty(m), np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int64)
+    hkey, hnode = np.empty(len(ids) + m + 1), np.empty(len(ids) + m + 1, dtype=np.int32)
     remaining = edge_flow.copy()
     routes: list[FlowRoute] = []
     while starts.size and ends.size:
-        alive = np.flatnonzero(remaining[ids] > 0)
-        first = np.ones(len(alive), dtype=bool)
-        first[1:] = codes[alive][1:] != codes[alive][:-1]
-        chosen = alive[first]  # the fastest edge of each node pair still carrying flow
-        matrix = csr_matrix((w[ids[chosen]], (codes[chosen] // m, codes[chosen] % m)), shape=(m, m))
-        dist, pred, _ = dijkstra(matrix, indices=starts, min_only=True, return_predecessors=True)
+        wl = np.where(remaining[ids] > 0, w[ids], np.inf)
+        multi_sssp(indptr, order, csr_head, wl[order], starts, np.inf, dist, pred, root, hkey, hnode)
         target = int(ends[np.argmin(dist[ends])])
         if not np.isfinite(dist[target]):
             break
-        path = [target]
-        while pred[path[-1]] >= 0:
-            path.append(int(pred[path[-1]]))
-        path.reverse()
-        path_codes = np.asarray(path[:-1], dtype=np.int64) * m + np.asarray(path[1:], dtype=np.int64)
-        edge_ids = ids[chosen[np.searchsorted(codes[chosen], path_codes)]].tolist()
+        local, node = [], target
+        while node != root[target]:
+            local.append(int(pred[node]))
+            node = int(tail[pred[node]])
+        local.reverse()
+        edge_ids = ids[local]
         f = int(remaining[edge_ids].min())
         remaining[edge_ids] -= f
-        edges = [engine.edges[i] for i in edge_ids]
+        edges = network.edge_keys(edge_ids)
         routes.append(FlowRoute(
-            destination=dest_of[int(nodes[target])], origin_node=engine.nodes[int(nodes[path[0]])],
-            destination_node=engine.nodes[int(nodes[target])], edges=edges, edge_ids=edge_ids, flow_vph=f,
+            destination=dest_of[int(nodes[target])], origin_node=network.nodes[int(nodes[node])],
+            destination_node=network.nodes[int(nodes[target])], edges=edges, flow_vph=f,
             flow_persons_per_hour=f * persons_per_vehicle, travel_time_s=float(w[edge_ids].sum()),
-            length_m=engine.path_sum(edge_ids, "length"), via=_via(G, edges)))
+            length_m=network.path_sum(list(edge_ids), "length"), via=via_roads(network.graph, edges)))
     routes.sort(key=lambda r: (-r.flow_vph, r.travel_time_s))
     return routes
 
 
-def _text(value: Any) -> str | None:
-    """A tag value as text; lists (from simplification) joined with '/'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, list):
-        parts = list(dict.fromkeys(str(x) for x in value if x is not None))
-        return "/".join(parts) if parts else None
-    return str(value)
-
-
-def road_label(data: Mapping[str, Any]) -> str:
-    """Readable name of a road edge: ref, English or local name, class; bridge/tunnel marked."""
-    ref = _text(data.get("ref")) or _text(data.get("int_ref"))
-    name = _text(data.get("name:en")) or _text(data.get("name"))
-    parts = [p for p in (ref, name) if p] or [_text(data.get("highway")) or "road"]
-    label = " ".join(parts)
-    if _truthy(data.get("bridge")):
-        label += " (bridge)"
-    elif _truthy(data.get("tunnel")):
-        label += " (tunnel)"
-    return label
-
-
-def _truthy(value: Any) -> bool:
-    values = value if isinstance(value, list) else [value]
-    return any(v not in (None, False, "no", "False", "false") and not (isinstance(v, float) and math.isnan(v))
-               for v in values)
-
-
-def _via(G: nx.MultiDiGraph, edges: list[EdgeKey]) -> list[str]:
+def via_roads(G: nx.MultiDiGraph, edges: list[EdgeKey]) -> list[str]:
     """Roads along a path, in order, each named once by its ref (else name); unnamed edges skipped.
 
     Consecutive edges sharing any ref, int_ref or name are one road (OSM tags one highway
@@ -525,7 +455,7 @@ def _via(G: nx.MultiDiGraph, edges: list[EdgeKey]) -> list[str]:
     aliases: set[str] = set()
     for u, v, k in edges:
         data = G.edges[u, v, k]
-        names = [t for t in (_text(data.get(tag)) for tag in ("ref", "int_ref", "name:en", "name")) if t]
+        names = [t for t in (tag_text(data.get(tag)) for tag in ("ref", "int_ref", "name:en", "name")) if t]
         if not names:
             continue
         if aliases & set(names):
@@ -536,15 +466,14 @@ def _via(G: nx.MultiDiGraph, edges: list[EdgeKey]) -> list[str]:
     return out
 
 
-def _bottleneck_edge(G: nx.MultiDiGraph, engine: Engine, edge_id: int, capacity: int,
-                     base_capacity: float) -> BottleneckEdge:
-    u, v, k = engine.edges[edge_id]
-    data = G.edges[u, v, k]
+def _bottleneck_edge(network: Network, edge_id: int, capacity: int, base_capacity: float) -> BottleneckEdge:
+    u, v, k = network.edges[edge_id]
+    data = network.graph.edges[u, v, k]
     return BottleneckEdge(u=u, v=v, key=k, edge_id=edge_id, osmid=data.get("osmid"),
-                          name=_text(data.get("name:en")) or _text(data.get("name")),
-                          ref=_text(data.get("ref")) or _text(data.get("int_ref")),
-                          highway=_text(data.get("highway")), bridge=_truthy(data.get("bridge")),
-                          tunnel=_truthy(data.get("tunnel")), capacity_vph=capacity,
+                          name=tag_text(data.get("name:en")) or tag_text(data.get("name")),
+                          ref=tag_text(data.get("ref")) or tag_text(data.get("int_ref")),
+                          highway=tag_text(data.get("highway")), bridge=truthy(data.get("bridge")),
+                          tunnel=truthy(data.get("tunnel")), capacity_vph=capacity,
                           base_capacity_vph=base_capacity, label=road_label(data))
 
 

@@ -1,30 +1,18 @@
-"""OSM PBF extracts -> osmnx-compatible road graph, fast and lean enough for a whole country.
+"""The one graph builder: :class:`~routing.network.osm_file.RoadWays` arrays -> osmnx-compatible graph.
 
-Reader: **pyosmium** (Python bindings of libosmium, binary wheels on PyPI). Chosen because its
-C++ decoder reads PBF blocks on worker threads, its tag filters run in C++ so buildings,
-land use and footpaths never reach Python, it keeps a compact node-location index (16 bytes a
-node) and it hands each way's coordinates over in one call (WKB). pyrosm, the other compiled
-reader on PyPI, decodes the whole file into (Geo)DataFrames at once, so its memory grows
-with everything in the extract, not only the roads.
-
-Pipeline (one pass over the file, then numpy):
-
-1. :func:`read_pbf` streams the file once: ways with ``highway`` in the requested classes that
-   are drivable (:func:`routing.osm_graph.is_drivable`), their node ids, the coordinates of
-   every referenced node (NaN where the node is missing from a clipped extract), the kept tags
-   (``settings.EDGE_TAGS``) and the kept node tags (border controls, traffic signals...).
-2. :func:`graph_from_ways` builds the graph with array operations and reproduces, edge for
-   edge, what :func:`routing.osm_graph.build_graph` makes with networkx and
-   ``osmnx.simplify_graph``: ways trimmed to their runs of present nodes (and counted), one-way
-   and reversed ways as osmnx, great-circle lengths (haversine, earth radius 6,371,009 m, as
-   osmnx), osmnx's endpoint rules plus bridges/tunnels/layer/highway changes and kept barrier
-   nodes (osmnx issue #1151), merged edges with a LineString ``geometry`` and list values where
-   merged ways differ, isolated rings removed, ``street_count`` as osmnx counts it.
+Every source (OSM XML, ``.osm.gz``, PBF, Overpass JSON) is read into the same arrays; this module
+turns them into a ``MultiDiGraph`` with array operations, fast and lean enough for a whole
+country, and reproduces, edge for edge, what ``osmnx.simplify_graph`` makes of the same roads
+(checked against osmnx on real extracts by the tests): ways trimmed to their runs of present
+nodes (and counted), one-way and reversed ways as osmnx, great-circle lengths (haversine, earth
+radius 6,371,009 m, as osmnx), osmnx's endpoint rules plus bridges/tunnels/layer/highway changes
+and kept barrier nodes (osmnx issue #1151), merged edges with a LineString ``geometry`` and list
+values where merged ways differ, isolated rings removed, ``street_count`` as osmnx counts it.
 
 The graph is osmnx-compatible: ``crs``; nodes ``x``, ``y`` (degrees), ``street_count``; edges
 ``osmid``, ``oneway`` (bool), ``reversed``, ``length`` (m), ``geometry`` on merged edges and
 the ``EDGE_TAGS`` tags. ``G.graph["load_report"]`` counts read, drivable, trimmed and dropped
-ways. :func:`load_pbf` adds the persistent cache (:mod:`routing.graph_cache`).
+ways. :class:`GraphTables` is what the graph cache stores.
 """
 
 from __future__ import annotations
@@ -32,9 +20,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import struct
-import sys
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,174 +29,22 @@ import numpy as np
 import osmium
 import osmnx as ox
 import shapely
+from osmium.osm.mutable import Node, Way
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from osmium.osm.mutable import Node, Way
 from shapely.geometry import Polygon
 
-from . import graph_cache
-from .atomic import atomic_path
-from .errors import NetworkLoadError
-from .network import OSM_COPYRIGHT
-from .osm_graph import ONEWAY_VALUES, REVERSED_VALUES, clip_area, is_drivable, resolve_classes
-from .osm_read import _require_file, kept_node_tags
-from .settings import EDGE_TAGS, NODE_TAGS, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY_NODE_ATTRS_INCLUDE
+from ..errors import NetworkLoadError
+from ..files import atomic_path
+from ..settings import SCHEMATIC_MARKER, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY_NODE_ATTRS_INCLUDE
+from .classes import ONEWAY_VALUES, REVERSED_VALUES, BBox, clip_area
+from .osm_file import RoadWays, read_osm_file
 
 # Bump when the graph this module builds changes: cached graphs of older versions are rebuilt.
-CODE_VERSION = "pbf-1"
-LOCATION_INDEX = "sparse_mem_array"  # 16 bytes per node of the file, independent of id range
-_FILTER_KEYS = ("area", "motor_vehicle", "motorcar")  # tags is_drivable reads besides EDGE_TAGS
-_WAY_KEYS = tuple(dict.fromkeys(EDGE_TAGS + _FILTER_KEYS))
-_WKB_HEADER = 9  # WKB LineString: byte order (1), geometry type (4), point count (4), then x/y doubles
+CODE_VERSION = "build-1"
 
 
-@dataclass
-class RoadWays:
-    """The drivable ways of a PBF file as flat arrays.
-
-    Way ``i`` has id ``way_ids[i]``, kept tags ``way_tags[i]`` and node ids
-    ``refs[offsets[i]:offsets[i + 1]]``; ``lon``/``lat`` (degrees, WGS84) are given per entry of
-    ``refs`` and are NaN where the node is missing from the file (clipped extract).
-    """
-
-    source: str
-    way_ids: np.ndarray  # int64, (W,)
-    way_tags: list[dict[str, str]]
-    offsets: np.ndarray  # int64, (W + 1,)
-    refs: np.ndarray  # int64, (R,)
-    lon: np.ndarray  # float64, (R,)
-    lat: np.ndarray  # float64, (R,)
-    node_tags: dict[int, dict[str, str]]  # kept tags of tagged nodes (settings.NODE_TAGS)
-    ways_read: int  # ways of the requested highway classes in the file, drivable or not
-
-
-def load_pbf(path: str | Path, *, road_classes: str | Iterable[str] = "drive",
-             clip: Polygon | tuple[float, float, float, float] | None = None, simplify: bool = True,
-             cache: bool = True, cache_folder: str | Path | None = None) -> nx.MultiDiGraph:
-    """The drivable road graph of a PBF extract (lengths in metres; no speeds yet).
-
-    ``road_classes`` is a named set ("drive", "major", "drive_service") or a list of highway
-    values; ``clip`` a polygon or a (west, south, east, north) bbox in degrees. With ``cache``
-    the graph tables are stored in (and on the next call read from) ``cache_folder``, default
-    ``settings.cache_dir() / "graphs"``, keyed by the file's SHA-256 and these options.
-    ``G.graph["cache"]`` says whether the cache was hit.
-    """
-    path = Path(path)
-    _require_file(path)
-    classes = resolve_classes(road_classes)
-    area = clip_area(clip)
-
-    def build() -> GraphTables:
-        return graph_tables(read_pbf(path, classes), clip=area, simplify=simplify)
-
-    if not cache:
-        return build().to_graph()
-    options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
-               "simplify": simplify}
-    tables, entry = graph_cache.cached(path, options, build, code_version=CODE_VERSION, folder=cache_folder)
-    graph = tables.to_graph()
-    graph.graph["cache"] = entry
-    return graph
-
-
-# ---------------------------------------------------------------- reading
-
-def read_pbf(path: str | Path, road_classes: str | Iterable[str] = "drive") -> RoadWays:
-    """Stream a PBF file once and return its drivable ways of ``road_classes`` (see module doc).
-
-    Raises :class:`NetworkLoadError` naming the file when it is missing, empty, not PBF,
-    corrupt or truncated, or holds no drivable way of the requested classes.
-    """
-    path = Path(path)
-    _require_file(path)
-    classes = resolve_classes(road_classes)
-    way_filter = osmium.filter.TagFilter(*(("highway", c) for c in sorted(classes)))
-    way_filter.enable_for(osmium.osm.WAY)
-    node_filter = osmium.filter.KeyFilter(*NODE_TAGS)
-    node_filter.enable_for(osmium.osm.NODE)
-    wkb = osmium.geom.WKBFactory()
-    all_nodes = osmium.geom.use_nodes.ALL
-    intern = sys.intern
-    way_ids, counts, refs = array("q"), array("q"), array("q")  # 8 bytes an entry, not 40 as a list
-    way_tags: list[dict[str, str]] = []
-    coords = bytearray()  # WKB LineStrings of all ways, back to back
-    node_tags: dict[int, dict[str, str]] = {}
-    ways_read = 0
-    try:
-        processor = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-                     .with_locations(osmium.index.create_map(LOCATION_INDEX))
-                     .with_filter(way_filter).with_filter(node_filter))
-        for obj in processor:
-            if obj.is_node():
-                get = obj.tags.get
-                kept = {k: v for k in NODE_TAGS if (v := get(k)) is not None}
-                if "barrier" in kept:
-                    kept = kept_node_tags(kept)
-                if kept:
-                    node_tags[obj.id] = kept
-                continue
-            ways_read += 1
-            get = obj.tags.get
-            tags = {k: intern(v) for k in _WAY_KEYS if (v := get(k)) is not None}
-            if not is_drivable(tags, classes):
-                continue
-            nodes = obj.nodes
-            way_ids.append(obj.id)
-            way_tags.append({k: v for k, v in tags.items() if k not in _FILTER_KEYS})
-            counts.append(len(nodes))
-            refs.fromlist([node.ref for node in nodes])
-            try:
-                coords += bytes.fromhex(wkb.create_linestring(nodes, all_nodes))
-            except (osmium.InvalidLocationError, RuntimeError):  # a node outside the extract, or < 2 nodes
-                coords += _wkb_with_gaps(nodes)
-    except RuntimeError as exc:  # libosmium: PBF decoding errors, truncated blocks, not a PBF file
-        raise NetworkLoadError(f"not a readable OSM PBF file (corrupt or truncated?): {exc}", file=path) from exc
-    if not way_ids:
-        raise NetworkLoadError(f"no drivable ways of classes {sorted(classes)} in the file"
-                               + ("" if ways_read else " (no road of these classes at all: an empty, cut-short "
-                                  "or non-road extract?)"), file=path)
-    count = np.frombuffer(counts, dtype=np.int64)
-    offsets = np.zeros(len(count) + 1, dtype=np.int64)
-    np.cumsum(count, out=offsets[1:])
-    lon, lat = _parse_wkb(coords, count)
-    return RoadWays(source=str(path), way_ids=np.frombuffer(way_ids, dtype=np.int64).copy(), way_tags=way_tags,
-                    offsets=offsets, refs=np.frombuffer(refs, dtype=np.int64).copy(), lon=lon, lat=lat,
-                    node_tags=node_tags, ways_read=ways_read)
-
-
-def _wkb_with_gaps(nodes: osmium.osm.WayNodeList) -> bytes:
-    """A little-endian WKB LineString of all ``nodes``, NaN where a location is missing."""
-    flat: list[float] = []
-    for node in nodes:
-        loc = node.location
-        flat.extend((loc.lon, loc.lat) if loc.valid() else (np.nan, np.nan))
-    return struct.pack(f"<BII{len(flat)}d", 1, 2, len(nodes), *flat)
-
-
-def _parse_wkb(buf: bytearray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split back-to-back WKB LineStrings with ``counts`` points each into lon, lat arrays."""
-    sizes = _WKB_HEADER + 16 * counts
-    if int(sizes.sum()) != len(buf):
-        raise RuntimeError("internal error: WKB buffer does not match the way node counts")
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    raw = np.frombuffer(buf, dtype=np.uint8)
-    if not (raw[starts] == 1).all():
-        raise RuntimeError("internal error: big-endian WKB from pyosmium")
-    keep = np.ones(len(buf), dtype=bool)
-    keep[(starts[:, None] + np.arange(_WKB_HEADER)).ravel()] = False
-    xy = raw[keep].view("<f8").reshape(-1, 2)
-    return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
-
-
-# ---------------------------------------------------------------- graph building
-
-def graph_from_ways(ways: RoadWays, *, simplify: bool = True,
-                    clip: Polygon | tuple[float, float, float, float] | None = None) -> nx.MultiDiGraph:
-    """Build the road graph of ``ways`` (see the module docstring); ``clip`` as in :func:`graph_tables`."""
-    return graph_tables(ways, clip=clip, simplify=simplify).to_graph()
-
-
-def graph_tables(ways: RoadWays, *, clip: Polygon | tuple[float, float, float, float] | None = None,
+def graph_tables(ways: RoadWays, *, clip: Polygon | BBox | None = None,
                  simplify: bool = True) -> GraphTables:
     """The graph of ``ways`` as tables, computed with array operations.
 
@@ -220,10 +53,10 @@ def graph_tables(ways: RoadWays, *, clip: Polygon | tuple[float, float, float, f
     """
     area = clip_area(clip)
     runs = _runs(ways, _present(ways, area))
-    nodes = _Nodes.of(ways, runs.in_run)
+    nodes = _Nodes.of(ways, runs)
     edges = _directed_edges(ways, runs, nodes)
     if edges.src.size == 0:
-        raise NetworkLoadError("no drivable road with two distinct nodes in the file"
+        raise NetworkLoadError("no drivable roads with two distinct nodes in the data"
                                + (" inside the clip area" if area is not None else ""), file=ways.source)
     if not simplify:
         return GraphTables.unmerged(ways, runs.report, nodes, np.ones(nodes.n, dtype=bool), None, edges,
@@ -236,6 +69,9 @@ def graph_tables(ways: RoadWays, *, clip: Polygon | tuple[float, float, float, f
     keep &= ~_ring_nodes(nodes.n, endpoint, lo, hi)
     kept_edges = np.flatnonzero(keep[edges.src] & keep[edges.dst])
     kept_chains = np.flatnonzero(keep[chains.origin] & keep[chains.dest])
+    # osmnx adds merged edges endpoint by endpoint, each endpoint's successors in insertion order
+    kept_chains = kept_chains[np.lexsort((edges.pair_first[chains.pairs[chains.start[kept_chains]]],
+                                          nodes.rank[chains.origin[kept_chains]]))]
     chain_keys = _merged_keys(chains, kept_chains, edges, nodes.n)
     street_count = _street_count(np.concatenate((edges.src[kept_edges], chains.origin[kept_chains])),
                                  np.concatenate((edges.dst[kept_edges], chains.dest[kept_chains])),
@@ -310,21 +146,45 @@ def _runs(ways: RoadWays, present: np.ndarray) -> _Runs:
 
 @dataclass
 class _Nodes:
-    """Graph nodes: OSM ids (sorted) and coordinates (degrees); arrays elsewhere index into them."""
+    """Graph nodes: OSM ids (sorted) and coordinates (degrees); arrays elsewhere index into them.
+    ``rank`` is each node's position in the order osmnx's graph holds them: the order of first
+    appearance along the ways' runs (a ``oneway=-1`` way read backwards), as networkx adds them."""
 
     ids: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    rank: np.ndarray
 
     @property
     def n(self) -> int:
         return len(self.ids)
 
     @classmethod
-    def of(cls, ways: RoadWays, in_run: np.ndarray) -> _Nodes:
+    def of(cls, ways: RoadWays, runs: _Runs) -> _Nodes:
         """Every node on a run of a way."""
+        in_run = runs.in_run
         ids, first = np.unique(ways.refs[in_run], return_index=True)
-        return cls(ids, ways.lon[in_run][first], ways.lat[in_run][first])
+        refs_at = np.flatnonzero(in_run)
+        starts = np.ones(len(refs_at), dtype=bool)
+        starts[1:] = ~runs.seg_ok[refs_at[1:] - 1]
+        run_of_ref = np.cumsum(starts)
+        along = np.where(_way_direction(ways)[1][runs.way_of_ref[refs_at]], -refs_at, refs_at)
+        order = np.lexsort((along, run_of_ref))
+        node_of_ref = np.searchsorted(ids, ways.refs[refs_at])
+        first_seen = np.full(len(ids), len(refs_at), dtype=np.int64)
+        np.minimum.at(first_seen, node_of_ref[order], np.arange(len(order)))
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[np.argsort(first_seen, kind="stable")] = np.arange(len(ids))
+        return cls(ids, ways.lon[in_run][first], ways.lat[in_run][first], rank)
+
+
+def _way_direction(ways: RoadWays) -> tuple[np.ndarray, np.ndarray]:
+    """Per way: one-way (as osmnx reads ``oneway`` and roundabouts), and drawn against its
+    direction (``oneway=-1``/``reverse``)."""
+    oneway_tag = [t.get("oneway") for t in ways.way_tags]
+    oneway = np.array([v in ONEWAY_VALUES or t.get("junction") == "roundabout"
+                       for v, t in zip(oneway_tag, ways.way_tags)], dtype=bool)
+    return oneway, np.array([v in REVERSED_VALUES for v in oneway_tag], dtype=bool)
 
 
 @dataclass
@@ -352,10 +212,7 @@ def _directed_edges(ways: RoadWays, runs: _Runs, nodes: _Nodes) -> _Edges:
     """Edges way by way, run by run, along the way (reversed for ``oneway=-1``), each forward
     edge followed by its reverse on two-way roads; segments u->u are skipped, as build_graph."""
     refs = ways.refs
-    oneway_tag = [t.get("oneway") for t in ways.way_tags]
-    way_oneway = np.array([v in ONEWAY_VALUES or t.get("junction") == "roundabout"
-                           for v, t in zip(oneway_tag, ways.way_tags)], dtype=bool)
-    way_reversed = np.array([v in REVERSED_VALUES for v in oneway_tag], dtype=bool)
+    way_oneway, way_reversed = _way_direction(ways)
     seg = np.flatnonzero(runs.seg_ok & (refs[:-1] != refs[1:]))
     way = runs.way_of_ref[seg]
     a, b = np.searchsorted(nodes.ids, refs[seg]), np.searchsorted(nodes.ids, refs[seg + 1])
@@ -536,6 +393,7 @@ class GraphTables:
     """
 
     source: str
+    notice: str  # the data notice (licence, or the schematic network's label)
     report: dict[str, int]
     simplified: bool
     way_ids: np.ndarray
@@ -566,13 +424,15 @@ class GraphTables:
     @classmethod
     def unmerged(cls, ways: RoadWays, report: dict[str, int], nodes: _Nodes, keep: np.ndarray,
                  street_count: np.ndarray | None, edges: _Edges, which: np.ndarray) -> GraphTables:
-        """Tables of the kept nodes and of the unmerged edges ``which``."""
-        kept_ids = nodes.ids[keep]
+        """Tables of the kept nodes (in osmnx's order) and of the unmerged edges ``which``."""
+        kept = np.flatnonzero(keep)
+        kept = kept[np.argsort(nodes.rank[kept], kind="stable")]
+        kept_ids = nodes.ids[kept]
         tagged = np.fromiter(ways.node_tags, dtype=np.int64, count=len(ways.node_tags))
         node_tags = {n: ways.node_tags[n] for n in tagged[np.isin(tagged, kept_ids)].tolist()}
-        return cls(ways.source, report, street_count is not None, ways.way_ids, ways.way_tags, edges.way_oneway,
-                   node_tags, kept_ids, nodes.x[keep], nodes.y[keep],
-                   street_count[keep] if street_count is not None else None,
+        return cls(ways.source, ways.notice, report, street_count is not None, ways.way_ids, ways.way_tags, edges.way_oneway,
+                   node_tags, kept_ids, nodes.x[kept], nodes.y[kept],
+                   street_count[kept] if street_count is not None else None,
                    nodes.ids[edges.src[which]], nodes.ids[edges.dst[which]], edges.key[which], edges.way[which],
                    edges.rev[which], edges.length[which])
 
@@ -593,22 +453,27 @@ class GraphTables:
         points = chains.seq[point_at + np.arange(int(n_points.sum()))]
         self.m_u, self.m_v = nodes.ids[chains.origin[which]], nodes.ids[chains.dest[which]]
         self.m_key, self.m_way, self.m_rev = keys, first >> 1, (first & 1).astype(bool)
-        self.m_len = np.add.reduceat(edges.length[pair_edge], chains.start)[which]
+        self.m_len = _sequential_sums(edges.length[pair_edge], chains.start[which], chains.end[which])
         self.m_npoints, self.m_x, self.m_y = n_points, nodes.x[points], nodes.y[points]
         starts, ends = chains.start[which[mixed]].tolist(), chains.end[which[mixed]].tolist()
         self.m_mixed = {i: [(c >> 1, bool(c & 1)) for c in dict.fromkeys(combo[s:e].tolist())]
                         for i, s, e in zip(mixed.tolist(), starts, ends)}
 
+    @property
+    def schematic(self) -> bool:
+        """True when the source says it is a schematic network, not OpenStreetMap data."""
+        return self.notice.lstrip().upper().startswith(SCHEMATIC_MARKER)
+
     def to_graph(self) -> nx.MultiDiGraph:
         """The osmnx-compatible MultiDiGraph of these tables."""
         _release_freed_memory()
         graph = nx.MultiDiGraph(crs="epsg:4326", source=self.source,
-                                created_with=f"corridor-routing pbf (osmnx {ox.__version__} conventions)")
+                                created_with=f"corridor-routing (osmnx {ox.__version__} conventions)")
         with _gc_paused():
             self._fill(graph)
         if self.simplified:
             graph.graph["simplified"] = True
-        graph.graph.update(load_report=dict(self.report), data_notice=OSM_COPYRIGHT, schematic=False)
+        graph.graph.update(load_report=dict(self.report), data_notice=self.notice, schematic=self.schematic)
         return graph
 
     def _fill(self, graph: nx.MultiDiGraph) -> None:
@@ -645,6 +510,17 @@ class GraphTables:
                 add_edge(u, v, k, **d, length=length, geometry=geom)
 
 
+def _sequential_sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``sum(values[s:e])`` for each (s, e), added left to right as Python's ``sum`` does (so a
+    merged edge's length is bit-for-bit osmnx's; numpy's pairwise sums round differently)."""
+    out = np.zeros(len(starts))
+    count = ends - starts
+    for k in range(int(count.max(initial=0))):
+        alive = np.flatnonzero(count > k)
+        out[alive] += values[starts[alive] + k]
+    return out
+
+
 def _merge_values(datas: list[dict]) -> dict:
     """osmnx's rule for merged edges: a single value where all agree, else ``list(set(values))``."""
     values: dict[str, list] = {}
@@ -663,16 +539,16 @@ def _chunks(n: int) -> Iterator[slice]:
 # ---------------------------------------------------------------- export for XML-only tools
 
 def write_osm_xml(source: str | Path, target: str | Path, *, road_classes: str | Iterable[str] = "drive") -> Path:
-    """Write the drivable ways of a PBF file as OSM XML that ``osmnx.graph_from_xml`` can load.
+    """Write the drivable ways of an OSM file as OSM XML that ``osmnx.graph_from_xml`` can load.
 
     osmnx raises on ways that reference nodes missing from the file, so ways are trimmed to
-    their runs of present nodes, as :func:`graph_from_ways` trims them: a way cut into several
+    their runs of present nodes, as :func:`graph_tables` trims them: a way cut into several
     runs keeps its id on the first run and the other runs get ids above the file's largest way
     id. Ways carry their kept tags (``settings.EDGE_TAGS``), nodes theirs. Written atomically.
     """
-    ways = read_pbf(source, road_classes)
+    ways = read_osm_file(source, road_classes)
     runs = _runs(ways, _present(ways, None))
-    nodes = _Nodes.of(ways, runs.in_run)
+    nodes = _Nodes.of(ways, runs)
     starts = np.flatnonzero(runs.run_start)
     ends = np.flatnonzero(runs.seg_ok & ~np.append(runs.seg_ok[1:], False)) + 2  # one past each run's last ref
     run_way = runs.way_of_ref[starts]

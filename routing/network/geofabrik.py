@@ -23,8 +23,8 @@ from pathlib import Path
 
 import requests
 
-from .errors import NetworkLoadError
-from .settings import cache_dir
+from ..errors import NetworkLoadError
+from ..settings import cache_dir
 
 GEOFABRIK_URL = "https://download.geofabrik.de"
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)*")

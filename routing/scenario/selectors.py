@@ -34,11 +34,12 @@ from typing import Any
 
 import geopandas as gpd
 import networkx as nx
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import Point, Polygon, box
 
-from .damage import EdgeKey
-from .errors import SelectorError
-from .places import Catalogue
+from ..errors import SelectorError
+from ..network.geometry import EdgeKey, edge_lines
+from .catalogue import Catalogue
+
 
 KEYS = ("way", "node", "tags", "node_tags", "ref", "name", "near", "within", "asset", "all", "any", "not")
 REF_KEYS = ("ref", "int_ref", "old_ref")
@@ -84,12 +85,8 @@ class _Frames(_PerGraph):
         self.crs = node_points.estimate_utm_crs()
         self.node_ids = [n for n, _ in nodes]
         self.nodes = gpd.GeoDataFrame({"node": self.node_ids}, geometry=node_points).to_crs(self.crs)
-        keys, lines = [], []
-        for u, v, k, d in G.edges(keys=True, data=True):
-            keys.append((u, v, k))
-            geom = d.get("geometry")
-            lines.append(geom if geom is not None else
-                         LineString([(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]))
+        keys = list(G.edges(keys=True))
+        lines = edge_lines(G, keys)
         self.edge_keys = keys
         self.edges = gpd.GeoDataFrame({"i": range(len(keys))}, geometry=gpd.GeoSeries(lines, crs="EPSG:4326")
                                       ).to_crs(self.crs)

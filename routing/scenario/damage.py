@@ -1,4 +1,4 @@
-"""Damage: what a scenario's events do to a network, as a mask over the baseline graph.
+"""Where events are applied: a scenario's events -> a :class:`Damage` mask over the baseline graph.
 
 A damaged network is never a copied graph: it is the baseline plus a :class:`Damage`
 (removed edges, per-edge speed and capacity factors). The engine turns it into arrays.
@@ -7,10 +7,15 @@ A damaged network is never a copied graph: it is the baseline plus a :class:`Dam
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import networkx as nx
 
-EdgeKey = tuple[int, int, int]  # (u, v, key) of a MultiDiGraph edge
+from ..network.geometry import EdgeKey
+from .catalogue import Catalogue
+from .schema import Event, Scenario
+from .selectors import Selection, select
+
 
 
 @dataclass
@@ -42,8 +47,7 @@ class Damage:
     def remove_nodes(self, G: nx.MultiDiGraph, nodes: set[int], label: str) -> None:
         """Close ``nodes``: every edge into or out of them is removed."""
         self.removed_nodes |= nodes
-        self.remove_edges({(u, v, k) for n in nodes for u, v, k in G.in_edges(n, keys=True)}, label)
-        self.remove_edges({(u, v, k) for n in nodes for u, v, k in G.out_edges(n, keys=True)}, label)
+        self.remove_edges(incident_edges(G, nodes), label)
 
     def degrade(self, edges: set[EdgeKey], speed: float, capacity: float, label: str) -> None:
         """Multiply speed and capacity of ``edges`` by the factors (cumulative over events)."""
@@ -67,9 +71,47 @@ class Damage:
         return out
 
 
-def damaged_view(G: nx.MultiDiGraph, damage: Damage | None) -> nx.MultiDiGraph:
-    """A read-only networkx view of ``G`` without the removed edges (factors are not applied)."""
-    if damage is None or not damage.removed_edges:
-        return G
-    removed = damage.removed_edges
-    return nx.subgraph_view(G, filter_edge=lambda u, v, k: (u, v, k) not in removed)
+def incident_edges(G: nx.MultiDiGraph, nodes: set[int]) -> set[EdgeKey]:
+    """Every edge into or out of ``nodes``."""
+    return ({(u, v, k) for n in nodes for u, v, k in G.in_edges(n, keys=True)}
+            | {(u, v, k) for n in nodes for u, v, k in G.out_edges(n, keys=True)})
+
+
+@dataclass
+class EventOutcome:
+    """What one event matched on the network."""
+
+    event: Event
+    edges: int
+    nodes: int
+    applied: bool  # False when the event is dated after the scenario's as_of date
+
+
+def resolve_event(G: nx.MultiDiGraph, ev: Event, catalogue: Catalogue, file: Path | None) -> Selection:
+    """The edges and nodes an event acts on; an empty match is an error naming the event."""
+    return select(G, ev.selector, catalogue=catalogue, file=file, field=f"events[{ev.index}]")
+
+
+def apply_events(G: nx.MultiDiGraph, scenario: Scenario, catalogue: Catalogue | None = None
+                 ) -> tuple[Damage, list[EventOutcome]]:
+    """Apply the events dated on or before ``scenario.as_of`` (all when unset) to ``G`` as a mask.
+
+    ``destroy``, ``close`` and ``deny_area`` remove the matched edges and every edge of the
+    matched nodes; ``degrade`` multiplies their speed and capacity. ``G`` is not modified.
+    """
+    catalogue = catalogue or scenario.catalogue()
+    damage = Damage()
+    outcomes = []
+    for ev in scenario.events:
+        applied = scenario.as_of is None or ev.date is None or ev.date <= scenario.as_of
+        sel = resolve_event(G, ev, catalogue, scenario.path)
+        outcomes.append(EventOutcome(ev, len(sel.edges), len(sel.nodes), applied))
+        if not applied:
+            continue
+        tag = f"{ev.action}: {ev.label}"
+        if ev.action in ("destroy", "close", "deny_area"):
+            damage.remove_edges(sel.edges, tag)
+            damage.remove_nodes(G, sel.nodes, tag)
+        else:
+            damage.degrade(set(sel.edges) | incident_edges(G, sel.nodes), ev.speed_factor, ev.capacity_factor, tag)
+    return damage, outcomes

@@ -1,4 +1,5 @@
-"""Atomic writes: a file or a folder appears whole or not at all."""
+"""Files in and out: the TOML files users write, and atomic writes (a file or a folder appears
+whole or not at all). Every layer reads and writes through these."""
 
 from __future__ import annotations
 
@@ -6,12 +7,27 @@ import contextlib
 import os
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
 
 RESULTS_MARKER = ".corridor-routing-results"  # marks a folder written by this toolkit
+
+
+def read_toml(path: Path, error: type[InputError], what: str) -> dict[str, Any]:
+    """Parse ``path``; a missing, unreadable or invalid file raises ``error`` naming it (``what``
+    says which kind of file, e.g. "scenario file")."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{what} not found", file=path) from exc
+    except (IsADirectoryError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read {what}: {exc}", file=path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"not valid TOML: {exc}", file=path) from exc
 
 
 def _umask() -> int:
@@ -36,14 +52,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-@contextlib.contextmanager
-def atomic_folder(out: str | Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside ``out``; on success it replaces ``out`` whole.
-
-    An existing ``out`` is replaced only if it is a results folder this toolkit wrote (it holds
-    ``.corridor-routing-results``) or is empty; anything else is refused, nothing is touched. On
-    failure the temporary folder is deleted and ``out`` is left as it was.
-    """
+def check_results_folder(out: str | Path) -> Path:
+    """``out`` as a Path, if it may receive results: missing, empty, or written by this toolkit
+    (it holds ``.corridor-routing-results``); anything else raises :class:`InputError`."""
     out = Path(out)
     if out.exists():
         if not out.is_dir():
@@ -51,6 +62,17 @@ def atomic_folder(out: str | Path) -> Iterator[Path]:
         if any(out.iterdir()) and not (out / RESULTS_MARKER).exists():
             raise InputError("folder exists and was not written by corridor-routing; "
                              "refusing to overwrite it (choose another --out)", file=out)
+    return out
+
+
+@contextlib.contextmanager
+def atomic_folder(out: str | Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside ``out``; on success it replaces ``out`` whole.
+
+    ``out`` must pass :func:`check_results_folder`; nothing is touched otherwise. On failure the
+    temporary folder is deleted and ``out`` is left as it was.
+    """
+    out = check_results_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
     try:

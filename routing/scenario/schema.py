@@ -23,12 +23,13 @@ from typing import Any
 
 import networkx as nx
 
-from .damage import Damage
-from .errors import ScenarioError
-from .places import Catalogue, Place, load_catalogue, parse_place
-from .selectors import Selection, area_from_spec, select
-from .toml_input import read_toml
-from .settings import CLASS_SETS, PERSONS_PER_VEHICLE, ROAD_CLASSES, shared_data_dir
+from ..errors import ScenarioError
+from ..files import read_toml
+from ..network import load_network
+from ..settings import (ALTERNATIVES, CLASS_SETS, DESTINATION_RADIUS_M, ORIGIN_RADIUS_M, PERSONS_PER_VEHICLE,
+                        POPULATIONS, ROAD_CLASSES, data_path, shared_data_dir)
+from .catalogue import Catalogue, Place, load_catalogue, parse_place
+from .selectors import area_from_spec
 
 ACTIONS = ("destroy", "close", "degrade", "deny_area")
 TOP_LEVEL = ("scenario", "network", "places", "evacuation", "events", "capacity")
@@ -62,24 +63,14 @@ class EvacuationSpec:
     """Evacuation settings: origin area, safe destinations, population, vehicles."""
 
     origin: str
-    origin_radius_m: float = 5_000.0  # nodes this close to the origin place form the origin area
-    destination_radius_m: float = 3_000.0  # area of a town destination (crossings: their node only)
+    origin_radius_m: float = ORIGIN_RADIUS_M  # nodes this close to the origin place form the origin area
+    destination_radius_m: float = DESTINATION_RADIUS_M  # area of a town destination (crossings: their node only)
     origin_area: Any = None  # optional polygon [[lon, lat], ...] or {bbox = [...]}: replaces the radius
     destinations: tuple[str, ...] = ()
-    alternatives: int = 3
-    populations: tuple[int, ...] = (280_000, 1_500_000)
+    alternatives: int = ALTERNATIVES
+    populations: tuple[int, ...] = POPULATIONS
     persons_per_vehicle: float = PERSONS_PER_VEHICLE
     horizon_hours: float | None = None
-
-
-@dataclass
-class EventOutcome:
-    """What one event matched on the network."""
-
-    event: Event
-    edges: int
-    nodes: int
-    applied: bool  # False when the event is dated after the scenario's as_of date
 
 
 @dataclass
@@ -100,8 +91,9 @@ class Scenario:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Scenario":
-        """Read and validate a scenario TOML file; errors name the file, field and value."""
-        path = Path(path)
+        """Read and validate a scenario TOML file (or a shipped scenario by name, see
+        :func:`scenario_path`); errors name the file, field and value."""
+        path = scenario_path(path)
         return cls.from_dict(read_toml(path, ScenarioError, "scenario file"), path=path)
 
     @classmethod
@@ -113,31 +105,31 @@ class Scenario:
         """The places/assets catalogue with the scenario's own places added."""
         return load_catalogue(self.catalogue_path).with_places(self.extra_places)
 
-    def damage(self, G: nx.MultiDiGraph, catalogue: Catalogue | None = None) -> tuple[Damage, list[EventOutcome]]:
-        """Apply the events dated on or before ``as_of`` (all when unset) to ``G`` as a mask."""
-        catalogue = catalogue or self.catalogue()
-        damage = Damage()
-        outcomes = []
-        for ev in self.events:
-            applied = self.as_of is None or ev.date is None or ev.date <= self.as_of
-            sel = resolve_event(G, ev, catalogue, self.path)
-            outcomes.append(EventOutcome(ev, len(sel.edges), len(sel.nodes), applied))
-            if not applied:
-                continue
-            tag = f"{ev.action}: {ev.label}"
-            if ev.action in ("destroy", "close", "deny_area"):
-                damage.remove_edges(sel.edges, tag)
-                damage.remove_nodes(G, sel.nodes, tag)
-            else:
-                edges = set(sel.edges) | {(u, v, k) for n in sel.nodes for u, v, k in G.in_edges(n, keys=True)} \
-                    | {(u, v, k) for n in sel.nodes for u, v, k in G.out_edges(n, keys=True)}
-                damage.degrade(edges, ev.speed_factor, ev.capacity_factor, tag)
-        return damage, outcomes
+    def load_network(self) -> nx.MultiDiGraph:
+        """The baseline network this scenario names, loaded and enriched."""
+        spec = self.network
+        return load_network(spec.source, road_classes=spec.road_classes, bbox=spec.bbox)
 
 
-def resolve_event(G: nx.MultiDiGraph, ev: Event, catalogue: Catalogue, file: Path | None) -> Selection:
-    """The edges and nodes an event acts on; an empty match is an error naming the event."""
-    return select(G, ev.selector, catalogue=catalogue, file=file, field=f"events[{ev.index}]")
+SHIPPED_ALIASES = {"demo": "demo-western-syria"}  # short names of shipped scenarios
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Scenario and sweep files shipped in the package, by name (file stem)."""
+    folder = data_path("scenarios")
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+
+
+def scenario_path(name: str | Path) -> Path:
+    """``name`` as a path when such a file exists, else the shipped scenario of that name
+    (``"demo"``, ``"demo-western-syria"``, ``"sweep-western-syria.toml"``), else ``name`` unchanged
+    (reading it then reports it missing)."""
+    path = Path(name)
+    if path.exists() or path.parent != Path("."):
+        return path
+    shipped = shipped_scenarios()
+    stem = SHIPPED_ALIASES.get(path.stem, path.stem)
+    return shipped.get(stem, path)
 
 
 def expand_path(text: str, base: Path | None) -> str:
@@ -330,16 +322,16 @@ class _Parser:
         if not isinstance(dests, list) or not dests or not all(isinstance(d, str) for d in dests):
             raise self.fail("expected a non-empty list of place names", f"{where}.destinations", dests,
                             has_value="destinations" in tbl)
-        pops = tbl.get("populations", [280_000, 1_500_000])
+        pops = tbl.get("populations", list(POPULATIONS))
         if not isinstance(pops, list) or not pops or not all(isinstance(p, int) and p > 0 for p in pops):
             raise self.fail("expected a list of positive integers (persons)", f"{where}.populations", pops)
-        alternatives = tbl.get("alternatives", 3)
+        alternatives = tbl.get("alternatives", ALTERNATIVES)
         if isinstance(alternatives, bool) or not isinstance(alternatives, int) or not 1 <= alternatives <= 10:
             raise self.fail("expected an integer from 1 to 10", f"{where}.alternatives", alternatives)
         return EvacuationSpec(
             origin=origin,
-            origin_radius_m=self.number(tbl, "origin_radius_m", where, 5_000.0, high=200_000.0),
-            destination_radius_m=self.number(tbl, "destination_radius_m", where, 3_000.0, high=200_000.0),
+            origin_radius_m=self.number(tbl, "origin_radius_m", where, ORIGIN_RADIUS_M, high=200_000.0),
+            destination_radius_m=self.number(tbl, "destination_radius_m", where, DESTINATION_RADIUS_M, high=200_000.0),
             origin_area=self.origin_area(tbl.get("origin_area")),
             destinations=tuple(dests), alternatives=alternatives, populations=tuple(pops),
             persons_per_vehicle=self.number(tbl, "persons_per_vehicle", where, PERSONS_PER_VEHICLE, high=100.0),

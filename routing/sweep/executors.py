@@ -3,9 +3,9 @@
 Every executor computes ``fn(shared, item)`` for each item and returns the results in item order::
 
     with DaskExecutor() as ex:                         # LocalCluster, one worker process per core
-        results = ex.map(evaluate, items, engine)      # engine shipped to each worker once
+        results = ex.map(evaluate, items, network)     # network shipped to each worker once
 
-* ``shared`` (a graph, an :class:`~routing.engine.Engine`, precomputed arrays) is pickled once,
+* ``shared`` (a graph, a :class:`~routing.engine.Network`, precomputed arrays) is pickled once,
   sent to every worker once per :meth:`~_BaseExecutor.map` (``client.scatter(..., broadcast=True)``)
   and unpickled once per worker; every task gets the same future. Only the items travel per task,
   so they should be small (integer arrays). ``fn`` should be importable (a module-level function):
@@ -39,7 +39,7 @@ from typing import Any, Protocol, TypeVar
 import cloudpickle
 from tqdm.auto import tqdm
 
-from .errors import RoutingError
+from ..errors import RoutingError
 
 log = logging.getLogger(__name__)
 S = TypeVar("S")

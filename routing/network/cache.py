@@ -3,7 +3,7 @@
 An entry is keyed by the SHA-256 of the input file's bytes, the build options (road classes,
 clip, simplify...), the builder's code version and the Python/numpy versions that pickled it;
 any change gives a new key, so a stale entry is never returned. Entries are written with
-:func:`routing.atomic.atomic_path` (temporary file + rename): a crash or a full disk never
+:func:`routing.files.atomic_path` (temporary file + rename): a crash or a full disk never
 leaves a half-written entry, and an unreadable entry is rebuilt and replaced.
 
 Entries are pickles (protocol 5) in ``settings.cache_dir() / "graphs"``. Only read caches you
@@ -24,8 +24,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from .atomic import atomic_path
-from .settings import cache_dir
+from ..files import atomic_path
+from ..settings import cache_dir
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

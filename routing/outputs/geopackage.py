@@ -1,15 +1,14 @@
-"""GeoPackage export: places, routes (baseline and damaged), damaged edges."""
+"""GeoPackage export: places, routes (baseline and damaged), damaged edges, evacuation flows."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..results import ScenarioResult
+from ..results import ScenarioResult
+from .evacuation_report import flow_layers
 
 
-def write_geopackage(result: "ScenarioResult", path: Path) -> None:
+def write_geopackage(result: ScenarioResult, path: Path) -> None:
     """One layer per kind of feature; every layer carries the data notice in a ``data_notice`` column."""
     routes = result.routes_gdf()
     layers = {
@@ -18,9 +17,8 @@ def write_geopackage(result: "ScenarioResult", path: Path) -> None:
         "routes_damaged": routes[(routes["kind"] == "od") & (routes["state"] == "damaged")] if len(routes) else routes,
         "evacuation_routes": routes[routes["kind"] == "evacuation"] if len(routes) else routes,
         "damaged_edges": result.damaged_edges_gdf(),
+        **flow_layers(result),
     }
-    for name, layer in result.extra_layers().items():
-        layers[name] = layer
     for name, gdf in layers.items():
         if len(gdf) == 0:
             continue

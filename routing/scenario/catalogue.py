@@ -1,4 +1,4 @@
-"""Places and assets catalogue (``data/places.toml``) and free-text places through geopy."""
+"""Places and assets catalogue: the `places.toml` shipped in the package, or your own."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import CatalogueError
-from .settings import data_dir
-from .toml_input import read_toml
+from ..errors import CatalogueError
+from ..files import read_toml
+from ..settings import data_path
 
 DEFAULT_CATALOGUE = "places.toml"
 
@@ -89,8 +89,8 @@ def parse_place(name: str, table: object, *, file: str | Path, field: str) -> Pl
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """Read a catalogue TOML (default: the project's ``data/places.toml``)."""
-    path = Path(path) if path is not None else data_dir() / DEFAULT_CATALOGUE
+    """Read a catalogue TOML (default: ``places.toml`` shipped in the package)."""
+    path = Path(path) if path is not None else data_path(DEFAULT_CATALOGUE)
     doc = read_toml(path, CatalogueError, "catalogue file")
     catalogue = Catalogue(source=str(path))
     for name, table in (doc.get("places") or {}).items():
@@ -101,17 +101,3 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
                                  value=table.get("select") if isinstance(table, dict) else table)
         catalogue.assets[key.casefold()] = Asset(key=key, label=str(table.get("label", key)), select=table["select"])
     return catalogue
-
-
-def geocode(query: str, *, user_agent: str = "corridor-routing") -> Place:
-    """Geocode free text through geopy's Nominatim (needs internet); errors name the query."""
-    from geopy.exc import GeopyError
-    from geopy.geocoders import Nominatim
-
-    try:
-        location = Nominatim(user_agent=user_agent, timeout=10).geocode(query)
-    except GeopyError as exc:
-        raise CatalogueError(f"geocoding failed (no internet?): {exc}", field="place", value=query) from exc
-    if location is None:
-        raise CatalogueError("geocoder found no such place", field="place", value=query)
-    return Place(name=query, lat=float(location.latitude), lon=float(location.longitude), kind="geocoded")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 METRICS = "metrics.json"
 SAME_MINUTES = 0.05  # OD times closer than this (minutes) count as equal

@@ -1,0 +1,463 @@
+"""Compiled shortest-path kernels (numba) over CSR arrays; the Python API is in
+:mod:`routing.engine.network` and :mod:`routing.engine.od`.
+
+* :func:`sssp` — Dijkstra (4-ary heap) from one node with an optional distance ``limit`` and an
+  early stop once a set of target nodes is settled; it also sums a second edge attribute (length
+  when routing by time) along the tree paths.
+* :func:`repair_one` — exact re-computation of OD pairs after some edges got slower or were
+  removed, from the baseline (:class:`routing.engine.od.RepairContext`): A* from the origin whose
+  potential is the baseline distance to the affected destinations (feasible because damage only
+  raises weights); a node whose baseline route to a destination avoids every changed edge closes
+  that destination at once (its baseline tail is still valid); a destination cut off is detected
+  by a budgeted backward search instead of exhausting the network. Used by incremental OD
+  matrices and by criticality.
+
+Many-source work runs on all cores once it is big enough to pay for starting threads
+(:data:`PARALLEL_MIN_WORK`, :func:`parallel_pays`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import get_num_threads, njit, prange
+
+PARALLEL_MIN_WORK = 4_000_000  # sources x edges below which threads cost more than they save
+
+@njit(cache=True, inline="always")
+def heap_push(hkey, hnode, size, key, node):
+    """Insert (key, node) into the 4-ary min-heap held in hkey/hnode[:size]; return the new size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 2
+        if hkey[parent] <= key:
+            break
+        hkey[i] = hkey[parent]
+        hnode[i] = hnode[parent]
+        i = parent
+    hkey[i] = key
+    hnode[i] = node
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def heap_pop(hkey, hnode, size):
+    """Remove the smallest entry of the 4-ary heap; return (key, node, new size)."""
+    key = hkey[0]
+    node = hnode[0]
+    size -= 1
+    if size > 0:
+        last_key = hkey[size]
+        last_node = hnode[size]
+        i = 0
+        while True:
+            first = 4 * i + 1
+            if first >= size:
+                break
+            best, best_key = first, hkey[first]
+            for c in range(first + 1, min(first + 4, size)):
+                if hkey[c] < best_key:
+                    best, best_key = c, hkey[c]
+            if best_key >= last_key:
+                break
+            hkey[i] = best_key
+            hnode[i] = hnode[best]
+            i = best
+        hkey[i] = last_key
+        hnode[i] = last_node
+    return key, node, size
+
+
+@njit(cache=True)
+def sssp(indptr, adj, head, wc, auxc, source, limit, is_target, n_targets, dist, pred, auxd, hkey, hnode):
+    """Dijkstra from ``source`` over CSR arrays (``wc``/``auxc``: weights in CSR order).
+
+    Fills ``dist`` (inf = not reached), ``pred`` (edge id into each node, -1 = none) and ``auxd``
+    (sum of ``auxc`` along the path). Stops when ``n_targets`` nodes flagged in ``is_target`` are
+    settled (0 = build the whole tree); then only settled nodes have final values.
+    """
+    dist[:] = np.inf
+    pred[:] = -1
+    auxd[:] = np.inf
+    dist[source] = 0.0
+    auxd[source] = 0.0
+    size = heap_push(hkey, hnode, 0, 0.0, source)
+    remaining = n_targets
+    while size > 0:
+        d, u, size = heap_pop(hkey, hnode, size)
+        if d > dist[u]:
+            continue
+        if n_targets > 0 and is_target[u]:
+            remaining -= 1
+            if remaining == 0:
+                break
+        for j in range(indptr[u], indptr[u + 1]):
+            nd = d + wc[j]
+            v = head[j]
+            if nd < dist[v] and nd <= limit:
+                dist[v] = nd
+                pred[v] = adj[j]
+                auxd[v] = auxd[u] + auxc[j]
+                size = heap_push(hkey, hnode, size, nd, v)
+
+
+@njit(cache=True)
+def tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
+    """Full shortest-path tree from ``sources[i]`` into row i of dist/pred/auxd."""
+    m = adj.shape[0]
+    sssp(indptr, adj, head, wc, auxc, sources[i], limit, np.zeros(1, dtype=np.bool_), 0, dist[i], pred[i], auxd[i],
+          np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
+
+
+@njit(cache=True, parallel=True)
+def trees_par(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
+    """:func:`tree_one` for every source, in parallel."""
+    for i in prange(sources.shape[0]):
+        tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
+
+
+@njit(cache=True)
+def trees_ser(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
+    """:func:`tree_one` for every source, one after the other (small work: no thread start-up)."""
+    for i in range(sources.shape[0]):
+        tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
+
+
+@njit(cache=True)
+def od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
+    """Cost and aux sums from ``sources[i]`` to every target (early stop), keeping its predecessor row."""
+    n = indptr.shape[0] - 1
+    m = adj.shape[0]
+    dist = np.empty(n)
+    auxd = np.empty(n)
+    sssp(indptr, adj, head, wc, auxc, sources[i], np.inf, is_target, n_targets, dist, pred[i], auxd,
+          np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
+    for j in range(targets.shape[0]):
+        cost[i, j] = dist[targets[j]]
+        aux[i, j] = auxd[targets[j]] if dist[targets[j]] < np.inf else np.inf
+
+
+@njit(cache=True, parallel=True)
+def od_par(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
+    """:func:`od_one` for every source, in parallel."""
+    for i in prange(sources.shape[0]):
+        od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred)
+
+
+@njit(cache=True)
+def od_ser(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
+    """:func:`od_one` for every source, one after the other."""
+    for i in range(sources.shape[0]):
+        od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred)
+
+
+@njit(cache=True)
+def route_incidence(pred, edge_src, origins, targets):
+    """(edge, pair) incidences of the tree paths origin row i -> target column j (pair = i * n_dest + j),
+    and the hop count of each pair's path (-1 when unreachable or origin == target)."""
+    k, n_dest = origins.shape[0], targets.shape[0]
+    hops = np.full(k * n_dest, -1, dtype=np.int64)
+    total = 0
+    for i in range(k):
+        for j in range(n_dest):
+            if targets[j] == origins[i] or pred[i, targets[j]] < 0:
+                continue
+            h = 0
+            node = targets[j]
+            while node != origins[i]:
+                node = edge_src[pred[i, node]]
+                h += 1
+            hops[i * n_dest + j] = h
+            total += h
+    edges = np.empty(total, dtype=np.int64)
+    pairs = np.empty(total, dtype=np.int64)
+    pos = 0
+    for i in range(k):
+        for j in range(n_dest):
+            if hops[i * n_dest + j] < 0:
+                continue
+            node = targets[j]
+            while node != origins[i]:
+                e = pred[i, node]
+                edges[pos] = e
+                pairs[pos] = i * n_dest + j
+                pos += 1
+                node = edge_src[e]
+    return edges, pairs, hops
+
+
+@njit(cache=True)
+def potential(H, v, cols, base):
+    """A* potential of node v: min over target columns of (baseline distance v -> target - baseline
+    distance origin -> target), i.e. the least detour any affected target would accept via v."""
+    best = np.inf
+    for a in range(cols.shape[0]):
+        p = H[v, cols[a]] - base[a]
+        if p < best:
+            best = p
+    return best
+
+
+@njit(cache=True)
+def reaches_forward(rindptr, radj, rhead, w_edge, rm, rstamp, t, budget, g, gst, stamp, bst, bstamp, queue):
+    """Backward BFS from t over alive edges: 1 if it meets a node the forward search reached,
+    2 if it exhausts without (t is cut off from the origin), 0 if the budget ran out first."""
+    bst[t] = bstamp
+    queue[0] = t
+    qhead, qtail = 0, 1
+    while qhead < qtail:
+        x = queue[qhead]
+        qhead += 1
+        if gst[x] == stamp and g[x] < np.inf:
+            return 1
+        if qhead > budget:
+            return 0
+        for j in range(rindptr[x], rindptr[x + 1]):
+            e = radj[j]
+            if rm[e] == rstamp or not w_edge[e] < np.inf:
+                continue
+            y = rhead[j]
+            if bst[y] != bstamp:
+                bst[y] = bstamp
+                queue[qtail] = y
+                qtail += 1
+    return 2
+
+
+@njit(cache=True)
+def euler(nxt, edge_dst, root, tin, tout, order, stack):
+    """Euler-tour intervals of the tree towards ``root`` given by ``nxt`` (edge out of each node
+    towards the root, -1 = none): x lies upstream of a (its route to the root passes through a)
+    iff ``tin[a] <= tin[x] < tout[a]``. Unreached nodes get tin = tout = -1."""
+    n = nxt.shape[0]
+    parent = np.full(n, -1, dtype=np.int64)
+    count = np.zeros(n + 1, dtype=np.int64)
+    for x in range(n):
+        if nxt[x] >= 0:
+            parent[x] = edge_dst[nxt[x]]
+            count[parent[x] + 1] += 1
+    for x in range(n):
+        count[x + 1] += count[x]
+    fill = count[:-1].copy()
+    for x in range(n):
+        if parent[x] >= 0:
+            order[fill[parent[x]]] = x
+            fill[parent[x]] += 1
+    tin[:] = -1
+    tout[:] = -1
+    clock = 0
+    stack[0] = root
+    top = 1
+    tin[root] = clock
+    clock += 1
+    cursor = count[:-1].copy()
+    while top > 0:
+        x = stack[top - 1]
+        if cursor[x] < count[x + 1]:
+            child = order[cursor[x]]
+            cursor[x] += 1
+            tin[child] = clock
+            clock += 1
+            stack[top] = child
+            top += 1
+        else:
+            tout[x] = clock
+            top -= 1
+
+
+@njit(cache=True)
+def euler_all(nxt, edge_dst, roots, tin, tout):
+    """:func:`euler` for every column (tree towards ``roots[j]``) of (nodes, roots) arrays."""
+    n = nxt.shape[0]
+    for j in range(roots.shape[0]):
+        a_in, a_out = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+        euler(nxt[:, j], edge_dst, roots[j], a_in, a_out, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+        tin[:, j] = a_in
+        tout[:, j] = a_out
+
+
+@njit(cache=True)
+def repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, check, ws_f, ws_i, queue, hkey, hnode,
+                counters, out_cost, out_aux, ofs):
+    """New cost (and aux sum) from ``origin`` to destination columns ``cols`` (nodes ``dest_nodes``, baseline costs
+    ``base``) once the ``changed`` edges are slower (or, with ``remove``, gone). See
+    :func:`_repair_jobs`."""
+    indptr, adj, head, wc, auxc, rindptr, radj, rhead, w_edge, tail = graph
+    H, Haux, nxt, tin, tout = rev
+    g, aux, pi = ws_f[0], ws_f[1], ws_f[2]
+    gst, closed, bst, rm = ws_i[0], ws_i[1], ws_i[2], ws_i[3]
+    counters[0] += 1
+    stamp = counters[0]
+    rstamp = stamp if remove else -1
+    nt = cols.shape[0]
+    # per destination: the subtrees of its baseline tree whose route to it uses a changed edge
+    n_cuts = 0
+    for e in changed:
+        if remove:
+            rm[e] = stamp
+        for a in range(nt):
+            if nxt[tail[e], cols[a]] == e:
+                n_cuts += 1
+    cut_ptr = np.zeros(nt + 1, dtype=np.int64)
+    cut_lo = np.empty(n_cuts, dtype=np.int64)
+    cut_hi = np.empty(n_cuts, dtype=np.int64)
+    for a in range(nt):
+        cut_ptr[a + 1] = cut_ptr[a]
+        for e in changed:
+            if nxt[tail[e], cols[a]] == e:
+                cut_lo[cut_ptr[a + 1]] = tin[tail[e], cols[a]]
+                cut_hi[cut_ptr[a + 1]] = tout[tail[e], cols[a]]
+                cut_ptr[a + 1] += 1
+    ub = np.full(nt, np.inf)
+    ub_aux = np.full(nt, np.inf)
+    state = np.zeros(nt, dtype=np.int8)  # 0 open, 1 done, 2 cut off, 3 known reachable
+    live = nt
+    gst[origin] = stamp
+    g[origin] = 0.0
+    aux[origin] = 0.0
+    pi[origin] = potential(H, origin, cols, base)
+    size = 0
+    if pi[origin] < np.inf:
+        size = heap_push(hkey, hnode, 0, pi[origin], origin)
+    pops = 0
+    next_check = check
+    while size > 0 and live > 0:
+        key, u, size = heap_pop(hkey, hnode, size)
+        if closed[u] == stamp:
+            continue
+        closed[u] = stamp
+        gu = g[u]
+        # a node whose baseline route to destination a avoids every changed edge ends a route to a
+        for a in range(nt):
+            if state[a] == 1 or state[a] == 2:
+                continue
+            j = cols[a]
+            h = H[u, j]
+            if h < np.inf and gu + h < ub[a]:
+                good = True
+                t_in = tin[u, j]
+                for c in range(cut_ptr[a], cut_ptr[a + 1]):
+                    if cut_lo[c] <= t_in and t_in < cut_hi[c]:
+                        good = False
+                        break
+                if good:
+                    ub[a] = gu + h
+                    ub_aux[a] = aux[u] + Haux[u, j]
+            if ub[a] - base[a] <= key:  # no open node can lead to a shorter route to a
+                state[a] = 1
+                live -= 1
+        if live == 0:
+            break
+        for j in range(indptr[u], indptr[u + 1]):
+            if rm[adj[j]] == rstamp:
+                continue
+            v = head[j]
+            if gst[v] != stamp:
+                gst[v] = stamp
+                g[v] = np.inf
+                pi[v] = potential(H, v, cols, base)
+            ng = gu + wc[j]
+            if ng < g[v] and pi[v] < np.inf and closed[v] != stamp:
+                g[v] = ng
+                aux[v] = aux[u] + auxc[j]
+                size = heap_push(hkey, hnode, size, ng + pi[v], v)
+        pops += 1
+        if pops >= next_check:  # long search: look for destinations cut off (backward search)
+            next_check *= 2
+            for a in range(nt):
+                if state[a] != 0 or ub[a] < np.inf:
+                    continue
+                counters[1] += 1
+                found = reaches_forward(rindptr, radj, rhead, w_edge, rm, rstamp, dest_nodes[cols[a]],
+                                         pops, g, gst, stamp, bst, counters[1], queue)
+                if found == 2:
+                    state[a] = 2
+                    live -= 1
+                elif found == 1:
+                    state[a] = 3
+    for a in range(nt):
+        out_cost[ofs + a] = ub[a] if state[a] != 2 else np.inf
+        out_aux[ofs + a] = ub_aux[a] if state[a] != 2 else np.inf
+
+
+@njit(cache=True)
+def repair_block(block, n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group, job_ptr,
+                  job_cols, job_check, gptr, gedges, remove, out_cost, out_aux):
+    """Repair jobs ``block, block + n_blocks, ...`` with one workspace. Job q: origin row
+    ``job_origin[q]``, destination columns ``job_cols[job_ptr[q]:job_ptr[q+1]]``, changed edges
+    ``gedges[gptr[G]:gptr[G+1]]`` with G = ``job_group[q]`` (``remove``: they are removed, on
+    top of the weights in ``graph``; else the weights already carry the change). Results go to
+    ``out_cost``/``out_aux[job_ptr[q]:job_ptr[q+1]]``.
+
+    Exact because damage only raises weights: the baseline distance to each destination stays a
+    feasible A* potential (minus the destination's baseline cost, minimised over the job's
+    destinations, so the search stays near the detours), and a node whose baseline route to a
+    destination avoids every changed edge completes a route to it at its baseline cost. A
+    destination is final once the smallest open key reaches its best route's detour.
+    """
+    n = graph[0].shape[0] - 1
+    m = graph[1].shape[0]
+    ws_f = np.empty((3, n))
+    ws_i = np.zeros((3, n), dtype=np.int32)
+    rm = np.zeros(m, dtype=np.int32)
+    queue = np.empty(n, dtype=np.int32)
+    hkey = np.empty(m + 1)
+    hnode = np.empty(m + 1, dtype=np.int32)
+    counters = np.zeros(2, dtype=np.int64)  # search stamp, backward-search stamp
+    for q in range(block, job_origin.shape[0], n_blocks):
+        lo, hi = job_ptr[q], job_ptr[q + 1]
+        i = job_origin[q]
+        cols = job_cols[lo:hi]
+        base = np.empty(hi - lo)
+        for a in range(hi - lo):
+            base[a] = base_cost[i, cols[a]]
+        grp = job_group[q]
+        repair_one(graph, rev, origin_nodes[i], dest_nodes, cols, base, gedges[gptr[grp]:gptr[grp + 1]], remove,
+                    job_check[q], ws_f, (ws_i[0], ws_i[1], ws_i[2], rm), queue, hkey, hnode, counters,
+                    out_cost, out_aux, lo)
+
+
+@njit(cache=True, parallel=True)
+def repair_par(n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group, job_ptr, job_cols,
+                job_check, gptr, gedges, remove, out_cost, out_aux):
+    """:func:`repair_block` for every block, in parallel (jobs dealt round-robin to blocks)."""
+    for block in prange(n_blocks):
+        repair_block(block, n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group,
+                      job_ptr, job_cols, job_check, gptr, gedges, remove, out_cost, out_aux)
+
+
+def parallel_pays(work: int) -> bool:
+    """Whether ``work`` (about edges x searches) is worth starting threads for."""
+    return get_num_threads() > 1 and work >= PARALLEL_MIN_WORK
+
+
+def tree_kernel(work: int):
+    """The tree kernel for this much work: parallel over sources, or serial."""
+    return trees_par if parallel_pays(work) else trees_ser
+
+
+@njit(cache=True)
+def multi_sssp(indptr, adj, head, wc, sources, limit, dist, pred, root, hkey, hnode):
+    """Dijkstra from all ``sources`` at once (each at distance 0): ``dist`` to the nearest source,
+    ``pred`` the edge id into each node on its path (-1 none), ``root`` that source (-1 = not
+    reached). Heaps ``hkey``/``hnode`` need room for every edge plus every source."""
+    dist[:] = np.inf
+    pred[:] = -1
+    root[:] = -1
+    size = 0
+    for s in sources:
+        if dist[s] > 0.0:
+            dist[s] = 0.0
+            root[s] = s
+            size = heap_push(hkey, hnode, size, 0.0, s)
+    while size > 0:
+        d, u, size = heap_pop(hkey, hnode, size)
+        if d > dist[u]:
+            continue
+        for j in range(indptr[u], indptr[u + 1]):
+            nd = d + wc[j]
+            v = head[j]
+            if nd < dist[v] and nd <= limit:
+                dist[v] = nd
+                pred[v] = adj[j]
+                root[v] = root[u]
+                size = heap_push(hkey, hnode, size, nd, v)

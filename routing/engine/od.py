@@ -1,0 +1,287 @@
+"""OD matrices: travel time and distance between sets of nodes, full or incremental after damage.
+
+An incremental matrix (``od_matrix(..., baseline=...)``) searches again only the pairs whose
+baseline route uses a slowed or removed edge, with the repair search of
+:func:`routing.engine.kernels.repair_one`; the result equals a full computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from numba import get_num_threads
+
+from ..network import EdgeKey
+from ..scenario import Damage
+from .kernels import (euler_all, od_par, od_ser, parallel_pays, repair_block, repair_par, route_incidence, sssp,
+                      tree_kernel)
+from .network import WEIGHTS, Network
+
+INCREMENTAL_MIN_WORK = 1_000_000  # origins x edges below which a full OD is faster than a repair
+
+
+def _other(weight: str) -> str:
+    return "length" if weight == "travel_time" else "travel_time"
+
+
+@dataclass
+class ODMatrix:
+    """Best routes (by ``weight``) between origin and destination nodes, as matrices.
+
+    ``time_s`` (seconds) and ``length_m`` (metres) are those of the route minimising ``weight``
+    (inf where unreachable); rows follow ``origins``, columns ``destinations`` (graph node ids).
+    Paths are rebuilt on demand by :meth:`path`. ``recomputed`` marks the pairs an incremental
+    computation (``od_matrix(..., baseline=...)``) searched again; the others kept their baseline
+    route, which is still optimal.
+    """
+
+    network: Network
+    origins: list[int]
+    destinations: list[int]
+    weight: str
+    time_s: np.ndarray
+    length_m: np.ndarray
+    w: np.ndarray  # per-edge weights the routes minimised (damage applied)
+    aux_w: np.ndarray  # per-edge values of the other attribute (length or travel time), summed along routes
+    pred: np.ndarray | None = None  # (origins, nodes) edge index into each node; None if incremental
+    baseline: "ODMatrix | None" = None
+    recomputed: np.ndarray | None = None
+    _reverse_index: "ReverseIndex | None" = field(default=None, repr=False)
+    _incidence: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def cost(self) -> np.ndarray:
+        """The minimised weight: ``time_s`` or ``length_m``."""
+        return self.time_s if self.weight == "travel_time" else self.length_m
+
+    @property
+    def origin_index(self) -> np.ndarray:
+        return self.network.node_ids(self.origins)
+
+    @property
+    def destination_index(self) -> np.ndarray:
+        return self.network.node_ids(self.destinations)
+
+    def edge_path(self, i: int, j: int) -> list[int] | None:
+        """Edge indices of the route from origin row ``i`` to destination column ``j``; None if none."""
+        if not np.isfinite(self.cost[i, j]):
+            return None
+        if self.pred is None and not self.recomputed[i, j]:
+            return self.baseline.edge_path(i, j)
+        o, t = int(self.origin_index[i]), int(self.destination_index[j])
+        if self.pred is not None:
+            pred = self.pred[i]
+        else:  # re-search this one pair under the damaged weights
+            net = self.network
+            pred, auxd, dist = np.empty(net.n_nodes, dtype=np.int32), np.empty(net.n_nodes), np.empty(net.n_nodes)
+            is_target = np.zeros(net.n_nodes, dtype=bool)
+            is_target[t] = True
+            wc = self.w[net.fwd]
+            sssp(net.indptr, net.fwd, net.head, wc, wc, o, np.inf, is_target, 1, dist, pred, auxd,
+                  np.empty(len(wc) + 1), np.empty(len(wc) + 1, dtype=np.int32))
+        path, node = [], t
+        while node != o:
+            e = int(pred[node])
+            path.append(e)
+            node = int(self.network.src[e])
+        path.reverse()
+        return path
+
+    def path(self, origin: int, destination: int) -> list[EdgeKey] | None:
+        """The route between two graph nodes as (u, v, key) edges; None if unreachable."""
+        i, j = self.origins.index(origin), self.destinations.index(destination)
+        ids = self.edge_path(i, j)
+        return None if ids is None else [self.network.edges[e] for e in ids]
+
+    def reverse_index(self) -> "ReverseIndex":
+        """Baseline trees towards each destination under ``w`` (cached): what the repair search needs."""
+        if self._reverse_index is None:
+            net = self.network
+            targets = self.destination_index
+            k, n = len(targets), net.n_nodes
+            dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
+            tree_kernel(k * len(self.w))(net.rindptr, net.rev, net.rhead, self.w[net.rev], self.aux_w[net.rev],
+                                    targets, np.inf, dist, pred, auxd)
+            nxt = np.ascontiguousarray(pred.T)
+            tin, tout = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.int32)
+            euler_all(nxt, net.dst, targets, tin, tout)
+            self._reverse_index = ReverseIndex(np.ascontiguousarray(dist.T), np.ascontiguousarray(auxd.T), nxt, tin, tout)
+        return self._reverse_index
+
+    def incidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inverse index of the routes: ``pairs[ptr[e]:ptr[e+1]]`` are the pairs (i * l + j) whose
+        route uses edge e; ``hops[p]`` is the edge count of pair p's route (-1 if none). Cached."""
+        if self._incidence is None:
+            if self.pred is None:
+                raise ValueError("an incrementally computed OD matrix has no route index; use its baseline")
+            edges, pairs, hops = route_incidence(self.pred, self.network.src, self.origin_index, self.destination_index)
+            order = np.argsort(edges, kind="stable")
+            ptr = np.searchsorted(edges[order], np.arange(len(self.network.edges) + 1)).astype(np.int64)
+            self._incidence = (ptr, pairs[order], hops)
+        return self._incidence
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (origin, destination): time_s, length_m, reachable."""
+        k, n_dest = self.time_s.shape
+        return pd.DataFrame({"origin": np.repeat(self.origins, n_dest), "destination": np.tile(self.destinations, k),
+                             "time_s": self.time_s.ravel(), "length_m": self.length_m.ravel(),
+                             "reachable": np.isfinite(self.time_s).ravel()})
+
+
+def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinations: list[int] | None = None, *,
+              weight: str = "travel_time", damage: Damage | None = None, w: np.ndarray | None = None,
+              baseline: ODMatrix | None = None, incremental: bool | None = None) -> ODMatrix:
+    """Travel time (s) and distance (m) matrices among graph nodes, minimising ``weight``.
+
+    ``damage`` (or explicit per-edge weights ``w``) gives the damaged network. With ``baseline``
+    (the matrix for the same origins, destinations and weight on a network this one only makes
+    slower), only the pairs whose baseline route uses a slowed or removed edge are searched
+    again, by the repair search; the result is the same as a full computation. ``incremental``:
+    None = only where it pays (origins x edges >= ``INCREMENTAL_MIN_WORK``), True = whenever a
+    compatible baseline is given, False = never. A weight below the baseline forces a full
+    computation.
+    """
+    if weight not in WEIGHTS:
+        raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
+    network = Network.of(network)
+    destinations = list(origins) if destinations is None else list(destinations)
+    origins = list(origins)
+    w = network.weights(weight, damage) if w is None else network.check_weights(w)
+    aux_w = network.weights(_other(weight), damage)
+    if incremental is None:
+        incremental = len(origins) * len(w) >= INCREMENTAL_MIN_WORK
+    if (incremental and baseline is not None and baseline.pred is not None and baseline.weight == weight
+            and baseline.origins == origins and baseline.destinations == destinations):
+        changed = np.flatnonzero((w != baseline.w) | (aux_w != baseline.aux_w))
+        if not (w[changed] < baseline.w[changed]).any():
+            return _od_incremental(network, baseline, w, aux_w, changed)
+    o_idx, d_idx = network.node_ids(origins), network.node_ids(destinations)
+    k, n_dest = len(o_idx), len(d_idx)
+    cost, aux = np.empty((k, n_dest)), np.empty((k, n_dest))
+    pred = np.empty((k, network.n_nodes), dtype=np.int32)
+    is_target = np.zeros(network.n_nodes, dtype=bool)
+    is_target[d_idx] = True
+    kernel = od_par if parallel_pays(k * len(w)) else od_ser
+    kernel(network.indptr, network.fwd, network.head, w[network.fwd], aux_w[network.fwd], o_idx, d_idx, is_target,
+           int(is_target.sum()), cost, aux, pred)
+    time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
+    return ODMatrix(network, origins, destinations, weight, time_s, length_m, w, aux_w, pred)
+
+
+@dataclass
+class ReverseIndex:
+    """Baseline trees towards the destinations of an OD matrix, as (nodes, destinations) arrays:
+    ``dist`` (weight units) and ``aux`` (the other attribute) from each node to each destination,
+    ``nxt`` the tree edge out of each node (-1 none), and Euler-tour intervals ``tin``/``tout``
+    (x's route passes through a iff ``tin[a] <= tin[x] < tout[a]``)."""
+
+    dist: np.ndarray
+    aux: np.ndarray
+    nxt: np.ndarray
+    tin: np.ndarray
+    tout: np.ndarray
+
+    def as_tuple(self) -> tuple[np.ndarray, ...]:
+        return self.dist, self.aux, self.nxt, self.tin, self.tout
+
+
+@dataclass
+class RepairContext:
+    """Arrays the repair search needs, and nothing else (no networkx objects: cheap to pickle to
+    executor workers). Built from a baseline :class:`ODMatrix` and the weights of the state to
+    evaluate (``w``/``aux_w``: the damaged weights for an incremental OD, the baseline ones for
+    criticality, where each job removes a group of edges on top)."""
+
+    graph: tuple[np.ndarray, ...]  # forward CSR, weights, reverse CSR, per-edge weights, edge tails
+    reverse: ReverseIndex
+    base_cost: np.ndarray  # (origins, destinations) baseline cost
+    origin_nodes: np.ndarray
+    dest_nodes: np.ndarray
+    inc_ptr: np.ndarray  # baseline routes: pairs using edge e are inc_pairs[inc_ptr[e]:inc_ptr[e+1]]
+    inc_pairs: np.ndarray
+    hops: np.ndarray  # edge count of each pair's baseline route
+
+    @classmethod
+    def from_baseline(cls, network: Network, baseline: ODMatrix, w: np.ndarray | None = None,
+                      aux_w: np.ndarray | None = None) -> "RepairContext":
+        w = baseline.w if w is None else w
+        aux_w = baseline.aux_w if aux_w is None else aux_w
+        ptr, pairs, hops = baseline.incidence()
+        graph = (network.indptr, network.fwd, network.head, w[network.fwd], aux_w[network.fwd], network.rindptr,
+                 network.rev, network.rhead, w, network.src)
+        return cls(graph, baseline.reverse_index(), baseline.cost, baseline.origin_index,
+                   baseline.destination_index, ptr, pairs, hops)
+
+    @property
+    def n_pairs(self) -> int:
+        return self.base_cost.size
+
+    def pair_keys(self, gptr: np.ndarray, gedges: np.ndarray) -> np.ndarray:
+        """Sorted unique ``g * n_pairs + pair`` for every group g of the CSR (gptr, gedges) and
+        every OD pair whose baseline route uses an edge of the group."""
+        counts = self.inc_ptr[gedges + 1] - self.inc_ptr[gedges]
+        total = int(counts.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.int64)
+        group_of_edge = np.repeat(np.arange(len(gptr) - 1, dtype=np.int64), np.diff(gptr))
+        offsets = np.repeat(self.inc_ptr[gedges] - (np.cumsum(counts) - counts), counts) + np.arange(total)
+        return np.unique(np.repeat(group_of_edge, counts) * self.n_pairs + self.inc_pairs[offsets])
+
+    def repair(self, pair_keys: np.ndarray, gptr: np.ndarray, gedges: np.ndarray, *,
+               remove: bool) -> tuple[np.ndarray, np.ndarray]:
+        """New (cost, aux) of the pairs in sorted ``pair_keys`` (``g * n_pairs + i * l + j``), inf
+        where cut off. Group g's edges ``gedges[gptr[g]:gptr[g+1]]`` are removed (``remove``) or
+        are the edges whose weight the context's ``w`` changed. One job per (group, origin)."""
+        if len(pair_keys) == 0:
+            return np.empty(0), np.empty(0)
+        k, n_dest = self.base_cost.shape
+        group, pair = np.divmod(pair_keys, self.n_pairs)
+        origin_row, col = np.divmod(pair, n_dest)
+        job_key = group * k + origin_row
+        starts = np.flatnonzero(np.r_[True, job_key[1:] != job_key[:-1]])
+        job_ptr = np.r_[starts, len(pair_keys)].astype(np.int64)
+        check = np.add.reduceat(self.hops[pair], starts) * 4 + 1024
+        out_cost, out_aux = np.empty(len(pair_keys)), np.empty(len(pair_keys))
+        args = (self.graph, self.reverse.as_tuple(), self.base_cost, self.origin_nodes, self.dest_nodes,
+                origin_row[starts], group[starts], job_ptr, col, check, np.asarray(gptr, dtype=np.int64),
+                np.asarray(gedges, dtype=np.int64), remove, out_cost, out_aux)
+        if parallel_pays(int(check.sum()) * 16):
+            repair_par(min(len(starts), 4 * get_num_threads()), *args)
+        else:
+            repair_block(0, 1, *args)
+        return out_cost, out_aux
+
+
+def _od_incremental(network: Network, baseline: ODMatrix, w: np.ndarray, aux_w: np.ndarray,
+                    changed: np.ndarray) -> ODMatrix:
+    ctx = RepairContext.from_baseline(network, baseline, w, aux_w)
+    gptr = np.array([0, len(changed)])
+    pairs = ctx.pair_keys(gptr, changed)
+    new_cost, new_aux = ctx.repair(pairs, gptr, changed, remove=False)
+    aux = (baseline.length_m if baseline.weight == "travel_time" else baseline.time_s).copy()
+    cost = baseline.cost.copy()
+    cost.ravel()[pairs] = new_cost
+    aux.ravel()[pairs] = new_aux
+    recomputed = np.zeros(cost.shape, dtype=bool)
+    recomputed.ravel()[pairs] = True
+    time_s, length_m = (cost, aux) if baseline.weight == "travel_time" else (aux, cost)
+    return ODMatrix(network, baseline.origins, baseline.destinations, baseline.weight, time_s, length_m, w, aux_w,
+                    None, baseline, recomputed)
+
+
+def od_change(before: ODMatrix, after: ODMatrix) -> pd.DataFrame:
+    """Before/after comparison, one row per pair: times (s), lengths (m), delta_s and status
+    (``unchanged``, ``slower``, ``faster``, ``cut off``, ``unreachable before``, ``reachable only after``)."""
+    a, b = before.to_frame(), after.to_frame()
+    out = a.rename(columns={"time_s": "time_before_s", "length_m": "length_before_m", "reachable": "reachable_before"})
+    out["time_after_s"], out["length_after_m"] = b["time_s"].to_numpy(), b["length_m"].to_numpy()
+    out["reachable_after"] = b["reachable"].to_numpy()
+    out["delta_s"] = out["time_after_s"] - out["time_before_s"]
+    status = np.select([~out["reachable_before"] & ~out["reachable_after"], ~out["reachable_before"],
+                        ~out["reachable_after"], out["delta_s"] > 1e-6, out["delta_s"] < -1e-6],
+                       ["unreachable before", "reachable only after", "cut off", "slower", "faster"], "unchanged")
+    out["status"] = status
+    return out

@@ -1,0 +1,54 @@
+"""Plain formats every output shares: JSON-safe values, Markdown tables, atomic JSON files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..files import atomic_path
+
+
+def json_clean(value: Any) -> Any:
+    """JSON-safe: NaN -> None, numpy scalars -> Python, dates and paths -> text."""
+    if isinstance(value, dict):
+        return {str(k): json_clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_clean(v) for v in value]
+    if isinstance(value, (dt.date, Path)):
+        return str(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(doc: dict[str, Any], path: Path) -> None:
+    """Write ``doc`` (already JSON-safe) as indented UTF-8 JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+
+
+def md_cell(value: Any) -> str:
+    """One Markdown table cell: floats with 1-2 decimals, booleans yes/no, missing as a dash."""
+    if isinstance(value, float):
+        return "—" if not math.isfinite(value) else f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).replace("|", "\\|") if value not in ("", None) else "—"
+
+
+def md_table(df: pd.DataFrame | None, columns: dict[str, str]) -> str:
+    """A Markdown table of ``df``'s ``columns`` (column -> heading); ``_none_`` when empty."""
+    if df is None or len(df) == 0:
+        return "_none_\n"
+    df = df[[c for c in columns if c in df.columns]].rename(columns=columns)
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(md_cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
