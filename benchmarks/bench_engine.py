@@ -63,9 +63,9 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 import synthetic_graph  # noqa: E402  (benchmarks/ is not a package)
 
 from routing.analysis.criticality import criticality  # noqa: E402
-from routing.damage import Damage  # noqa: E402
-from routing.engine import Engine, od_matrix  # noqa: E402
+from routing.engine import Network, od_matrix  # noqa: E402
 from routing.network import load_network  # noqa: E402
+from routing.scenario import Damage  # noqa: E402
 
 N_PLACES = 50
 EARTH_M = 6_371_009.0
@@ -95,7 +95,7 @@ def choose_places(G: nx.MultiDiGraph, synthetic: bool) -> list[int]:
 
 # ---------------------------------------------------------------- 1. OD matrices
 
-def bench_od(G: nx.MultiDiGraph, eng: Engine, places: list[int], nx_origins: int) -> dict:
+def bench_od(G: nx.MultiDiGraph, eng: Network, places: list[int], nx_origins: int) -> dict:
     od_matrix(eng, places[:2])  # warm-up (numba compilation / cache load)
     t_ours, od = best_of(lambda: od_matrix(eng, places))
     from scipy.sparse import csr_matrix
@@ -167,7 +167,7 @@ def naive_networkx(G: nx.MultiDiGraph, edges: list[tuple], origins: list[int], p
     return delta, cut
 
 
-def bench_criticality(G: nx.MultiDiGraph, eng: Engine, places: list[int], sample: int, nx_origins: int) -> dict:
+def bench_criticality(G: nx.MultiDiGraph, eng: Network, places: list[int], sample: int, nx_origins: int) -> dict:
     criticality(eng, places[:3], groups="segment", progress=False)  # warm-up
     t0 = time.perf_counter()
     result = criticality(eng, places, groups="segment", progress=False)
@@ -207,7 +207,7 @@ def haversine_m(lon1, lat1, lon2, lat2):
     return 2 * EARTH_M * np.arcsin(np.sqrt(a))
 
 
-def area_damage(G: nx.MultiDiGraph, eng: Engine, baseline, radius_m: float) -> Damage:
+def area_damage(G: nx.MultiDiGraph, eng: Network, baseline, radius_m: float) -> Damage:
     """Every edge with both ends within ``radius_m`` of the busiest edge's tail (an area event)."""
     ptr, _, _ = baseline.incidence()
     busiest = int(np.argmax(np.diff(ptr)))
@@ -299,9 +299,9 @@ class Routed:
                 break
             except urllib.error.HTTPError:  # answering (an error for this dummy query is fine)
                 break
-            except OSError:
+            except OSError as exc:
                 if self.proc.poll() is not None or time.perf_counter() - t0 > 300:
-                    raise RuntimeError("osrm-routed did not start")
+                    raise RuntimeError("osrm-routed did not start") from exc
                 time.sleep(0.02)
         self.start_s = time.perf_counter() - t0
 
@@ -321,7 +321,7 @@ class Routed:
         self.proc.wait(timeout=30)
 
 
-def bench_damage(G: nx.MultiDiGraph, eng: Engine, places: list[int], radius_m: float, osrm_root: Path | None,
+def bench_damage(G: nx.MultiDiGraph, eng: Network, places: list[int], radius_m: float, osrm_root: Path | None,
                  osrm_note: str, work: Path, name: str) -> dict:
     baseline = od_matrix(eng, places)
     t0 = time.perf_counter()
@@ -440,14 +440,14 @@ def main() -> None:
             G = load()
             t_load = time.perf_counter() - t0
             t0 = time.perf_counter()
-            eng = Engine(G)
+            eng = Network(G)
             t_engine = time.perf_counter() - t0
             places = choose_places(G, synthetic)
             small = G.number_of_edges() < 50_000
             nx_origins = len(places) if (small or not args.quick) else 10
             label = "SYNTHETIC" if synthetic else "real OSM"
             print(f"\n== {name} ({label}): {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges; "
-                  f"load {t_load:.1f} s, Engine(G) {t_engine:.2f} s; {len(places)} places")
+                  f"load {t_load:.1f} s, Network(G) {t_engine:.2f} s; {len(places)} places")
             r: dict = {"nodes": G.number_of_nodes(), "edges": G.number_of_edges(), "engine_build_s": t_engine}
             r["od"] = bench_od(G, eng, places, nx_origins)
             print_od(r["od"], len(places))

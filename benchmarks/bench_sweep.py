@@ -28,11 +28,19 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic_graph import synthetic_graph  # noqa: E402
+from synthetic_graph import synthetic_graph
 
-from routing.parallel import DaskExecutor, SerialExecutor  # noqa: E402
-from routing.scenario import Scenario  # noqa: E402
-from routing.sweep import Sweep, SweepAsset, SweepResult, evaluate_failures, prepare, run_sweep  # noqa: E402
+from routing.scenario import Scenario
+from routing.sweep import (
+    DaskExecutor,
+    SerialExecutor,
+    Sweep,
+    SweepAsset,
+    SweepResult,
+    evaluate_failures,
+    prepare,
+    run_sweep,
+)
 
 
 def build_sweep(G, *, places: int, bridges: int, draws: int, seed: int) -> Sweep:

@@ -22,6 +22,7 @@ Run ``python benchmarks/synthetic_graph.py`` to print its size.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import networkx as nx
@@ -56,7 +57,7 @@ class _Builder:
     def road(self, nodes: list[int], tags: dict, *, oneway: bool, way: int | None = None) -> None:
         """Edges along ``nodes``; two-way roads get both directions (same osmid, ``reversed``)."""
         way = self.way() if way is None else way
-        for a, b in zip(nodes[:-1], nodes[1:]):
+        for a, b in itertools.pairwise(nodes):
             (xa, ya), (xb, yb) = self.xy[a - 1], self.xy[b - 1]
             length = math.hypot(xb - xa, yb - ya)
             self.edges.append((a, b, {**tags, "osmid": way, "oneway": oneway, "reversed": False, "length": length}))
@@ -124,7 +125,7 @@ class _Rural:
 
     def nearest(self, p: np.ndarray) -> int:
         """The rural node nearest to point p (metres) among the 3 x 3 grid cells around it; 0 if none."""
-        r0, c0 = int(round(p[1] / self.SPACING)), int(round(p[0] / self.SPACING))
+        r0, c0 = round(p[1] / self.SPACING), round(p[0] / self.SPACING)
         best, best_d = 0, np.inf
         for r in range(max(r0 - 1, 0), min(r0 + 2, self.ids.shape[0])):
             for c in range(max(c0 - 1, 0), min(c0 + 2, self.ids.shape[1])):
@@ -190,7 +191,7 @@ def _highway(b: _Builder, rng: np.random.Generator, a: int, c: int, pa: np.ndarr
         link = {"highway": f"{tags['highway']}_link" if dual else tags["highway"], "name": tags["name"]}
         b.road([sn, chain[0][0]], link, oneway=dual)
         way = b.way()
-        for (n0, bridge), (n1, _) in zip(chain[:-1], chain[1:]):
+        for (n0, bridge), (n1, _) in itertools.pairwise(chain):
             if bridge:
                 b.road([n0, n1], {**tags, "bridge": "yes"}, oneway=dual)
             else:

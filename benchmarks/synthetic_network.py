@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import osmium
 from osmium.osm.mutable import Node, Way
-from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import cKDTree
 
 BBOX = (35.7, 32.3, 42.4, 37.3)  # (west, south, east, north) degrees: a Syria-sized area

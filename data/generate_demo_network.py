@@ -3,7 +3,8 @@
 The output, ``routing/data/demo/western-syria-schematic.osm`` (shipped in the package), is a
 schematic for demos and tests: it is NOT OpenStreetMap data. Roads are straight-line
 approximations between the real town coordinates of the project catalogue
-(``routing/data/places.toml``), with intermediate nodes about every 2.5 km and a tiny seeded lateral wiggle. The tagging follows real OSM patterns:
+(``routing/data/places.toml``), with intermediate nodes about every 2.5 km and a tiny seeded
+lateral wiggle. The tagging follows real OSM patterns:
 
 * the M5 (Aleppo - Hama - Rastan - Talbiseh - Homs - Nabk - Damascus) is a divided motorway,
   one ``oneway=yes`` way per carriageway, joined at each town by short ``motorway_link`` ways;
@@ -26,6 +27,7 @@ Usage: ``python data/generate_demo_network.py [--out PATH]``
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import random
 import tomllib
@@ -152,7 +154,7 @@ def add_road(net: Network, place_nodes: dict[str, int], waypoints: tuple[str, ..
              rng: random.Random) -> None:
     """Add a two-way road as one way through the place nodes of ``waypoints``."""
     node_ids = [place_nodes[waypoints[0]]]
-    for start, end in zip(waypoints[:-1], waypoints[1:]):
+    for start, end in itertools.pairwise(waypoints):
         a, b = net.nodes[place_nodes[start]], net.nodes[place_nodes[end]]
         node_ids += [net.add_node(p) for p in densify(a, b, rng)]
         node_ids.append(place_nodes[end])
@@ -179,7 +181,7 @@ def m5_centre_line(places: dict[str, LonLat],
         if town == north_town:
             stops += bridge_points
     points = [stops[0]]
-    for a, b in zip(stops[:-1], stops[1:]):
+    for a, b in itertools.pairwise(stops):
         if not (a in bridge_points and b in bridge_points):
             points += densify(a, b, rng)
         points.append(b)
@@ -208,7 +210,7 @@ def add_m5(net: Network, place_nodes: dict[str, int], places: dict[str, LonLat],
                 net.add_way([place_nodes[town_index[i]], carriageway_node], {"highway": "motorway_link"})
 
     towns_at = sorted(town_index)
-    for i, j in zip(towns_at[:-1], towns_at[1:]):
+    for i, j in itertools.pairwise(towns_at):
         tags = {"highway": "motorway", "oneway": "yes", "lanes": "2"}
         if (town_index[i], town_index[j]) in M5_WITH_REF:
             tags["ref"] = "M5"
@@ -229,7 +231,7 @@ def add_town_streets(net: Network, place_nodes: dict[str, int], towns: list[str]
     """
     neighbours: dict[int, set[int]] = {}
     for node_ids, _ in net.ways.values():
-        for a, b in zip(node_ids[:-1], node_ids[1:]):
+        for a, b in itertools.pairwise(node_ids):
             neighbours.setdefault(a, set()).add(b)
             neighbours.setdefault(b, set()).add(a)
     for town in towns:

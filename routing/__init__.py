@@ -45,7 +45,40 @@ _EXPORTS: dict[str, str] = {
     "RoutingError": "routing.errors", "InputError": "routing.errors", "NetworkLoadError": "routing.errors",
     "ScenarioError": "routing.errors", "SelectorError": "routing.errors", "CatalogueError": "routing.errors",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CatalogueError",
+    "Damage",
+    "DaskExecutor",
+    "InputError",
+    "Network",
+    "NetworkLoadError",
+    "RoutingError",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioResult",
+    "SelectorError",
+    "SerialExecutor",
+    "Sweep",
+    "apply_events",
+    "compare_results",
+    "criticality",
+    "data_notice",
+    "evacuation_capacity",
+    "isochrone",
+    "isochrones",
+    "load_catalogue",
+    "load_network",
+    "od_change",
+    "od_matrix",
+    "run_scenario",
+    "run_sweep",
+    "save_graphml",
+    "select",
+    "web_map",
+    "write_criticality",
+    "write_outputs",
+    "write_sweep",
+]
 
 
 def __getattr__(name: str) -> Any:

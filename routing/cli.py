@@ -203,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="scenario TOML file, or the name of a shipped scenario ('demo'; see "
                                       "'routing scenarios')")
     run.add_argument("--out", help="results folder (default results/<scenario name>); replaced atomically")
-    run.add_argument("--network", help="use this network file instead of the scenario's (.osm, .json, .osm.pbf, .graphml)")
+    run.add_argument("--network", help="use this network file instead of the scenario's "
+                                       "(.osm, .osm.gz, .osm.pbf, .json from Overpass, .graphml)")
     run.add_argument("--as-of", help="apply only events dated on or before this date (YYYY-MM-DD)")
     run.add_argument("--no-maps", action="store_true", help="skip the maps (PNGs and map.html)")
     run.set_defaults(func=cmd_run)
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
+        sys.stdout = open(os.devnull, "w")
         return 0
     except KeyboardInterrupt:
         print("interrupted; no results folder was changed", file=sys.stderr)

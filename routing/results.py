@@ -21,7 +21,7 @@ from .analysis.evacuation import EvacuationResult
 from .analysis.reach import Route
 from .engine import Network
 from .network import EdgeKey, data_notice, edge_line, tag_text
-from .scenario import Damage, EventOutcome, Scenario
+from .scenario import Damage, EventOutcome, Scenario, incident_edges
 
 OD_COLUMNS = {"origin": "from", "destination": "to", "baseline_km": "km before", "baseline_min": "min before",
               "damaged_km": "km after", "damaged_min": "min after", "detour_ratio": "detour ×",
@@ -39,6 +39,12 @@ def _gdf(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
 
 def _text(value: Any) -> str:
     return tag_text(value, "; ") or ""
+
+
+def _road_names(data: dict[str, Any]) -> dict[str, str]:
+    """An edge's display ``name`` (English first) and ``ref`` (else int_ref)."""
+    return {"name": _text(data.get("name:en") or data.get("name")),
+            "ref": _text(data.get("ref") or data.get("int_ref"))}
 
 
 @dataclass
@@ -98,9 +104,9 @@ class ScenarioResult:
 
     @cached_property
     def _edges_gdf(self) -> gpd.GeoDataFrame:
-        rows = [{"u": u, "v": v, "key": k, "osmid": _text(d.get("osmid")),
-                 "name": _text(d.get("name:en") or d.get("name")), "ref": _text(d.get("ref") or d.get("int_ref")),
-                 "highway": _text(d.get("highway")), "capacity_vph": float(cap), "geometry": self.edge_geometry((u, v, k))}
+        rows = [{"u": u, "v": v, "key": k, "osmid": _text(d.get("osmid")), **_road_names(d),
+                 "highway": _text(d.get("highway")), "capacity_vph": float(cap),
+                 "geometry": self.edge_geometry((u, v, k))}
                 for (u, v, k, d), cap in zip(self.graph.edges(keys=True, data=True), self._capacity)]
         return _gdf(rows).set_index(["u", "v", "key"], drop=False)
 
@@ -127,8 +133,7 @@ class ScenarioResult:
         hit = set(self.damage.removed_edges) | set(self.damage.speed_factor) | set(self.damage.capacity_factor)
         for e in sorted(hit, key=str):
             d = self.graph.edges[e]
-            rows.append({"u": e[0], "v": e[1], "key": e[2], "osmid": str(d.get("osmid")),
-                         "name": _text(d.get("name:en") or d.get("name")), "ref": _text(d.get("ref") or d.get("int_ref")),
+            rows.append({"u": e[0], "v": e[1], "key": e[2], "osmid": str(d.get("osmid")), **_road_names(d),
                          "highway": _text(d.get("highway")), "bridge": _text(d.get("bridge")),
                          "effect": "removed" if e in self.damage.removed_edges else "degraded",
                          "speed_factor": self.damage.speed_factor.get(e, 1.0),
@@ -141,9 +146,9 @@ class ScenarioResult:
         G, rows = self.graph, []
         for n in sorted(self.damage.removed_nodes, key=str):
             d = G.nodes[n]
-            causes = sorted({self.damage.cause[e] for e in (*G.in_edges(n, keys=True), *G.out_edges(n, keys=True))
-                             if e in self.damage.cause})
-            rows.append({"node": n, "osmid": str(d.get("osmid", n)), "name": str(d.get("name:en") or d.get("name") or ""),
+            causes = sorted({self.damage.cause[e] for e in incident_edges(G, {n}) if e in self.damage.cause})
+            name = str(d.get("name:en") or d.get("name") or "")
+            rows.append({"node": n, "osmid": str(d.get("osmid", n)), "name": name,
                          "barrier": str(d.get("barrier") or ""), "events": causes,
                          "geometry": Point(d["x"], d["y"])})
         return _gdf(rows)

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 
 from .analysis import reach
 from .analysis.assets import resolve_assets
@@ -59,7 +60,7 @@ def run_scenario(scenario: Scenario | str | Path, *, graph: nx.MultiDiGraph | No
 
 
 def evacuation_capacities(scenario: Scenario, network: Network, damage: Damage, catalogue: Catalogue,
-                          node_of: dict[str, int], candidates) -> dict[str, EvacuationResult]:
+                          node_of: dict[str, int], candidates: np.ndarray) -> dict[str, EvacuationResult]:
     """Max-flow evacuation capacity before and after, between the areas of
     :func:`~routing.analysis.places.evacuation_nodes` (``candidates``: node indices of the main
     component)."""
@@ -67,7 +68,7 @@ def evacuation_capacities(scenario: Scenario, network: Network, damage: Damage, 
     assert ev is not None
     origin, destinations = evacuation_nodes(network, ev, catalogue, {k: int(v) for k, v in node_of.items()},
                                             candidates)
-    kwargs = dict(persons_per_vehicle=ev.persons_per_vehicle, populations=ev.populations,
-                  horizon_hours=ev.horizon_hours)
-    return {"baseline": evacuation_capacity(network, origin, destinations, **kwargs),
-            "damaged": evacuation_capacity(network, origin, destinations, damage=damage, **kwargs)}
+    return {state: evacuation_capacity(network, origin, destinations, damage=dmg,
+                                       persons_per_vehicle=ev.persons_per_vehicle, populations=ev.populations,
+                                       horizon_hours=ev.horizon_hours)
+            for state, dmg in (("baseline", None), ("damaged", damage))}

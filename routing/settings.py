@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "corridor-routing"
 
 
-def defaults_summary() -> dict[str, object]:
+def defaults_summary() -> dict[str, Any]:
     """The defaults a report must state, as plain data."""
     return {
         "road_classes": {k: {"speed_kph": v.speed_kph, "lanes_per_direction": v.lanes_per_direction,

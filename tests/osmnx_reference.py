@@ -6,6 +6,7 @@ their runs of present nodes (osmnx's XML loader refuses such files)."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,8 +16,13 @@ from shapely import contains_xy
 from shapely.geometry import Polygon
 
 from routing.network.classes import ONEWAY_VALUES, REVERSED_VALUES, is_drivable, resolve_classes
-from routing.settings import (EDGE_TAGS, KEPT_BARRIERS, NODE_TAGS, SIMPLIFY_EDGE_ATTRS_DIFFER,
-                              SIMPLIFY_NODE_ATTRS_INCLUDE)
+from routing.settings import (
+    EDGE_TAGS,
+    KEPT_BARRIERS,
+    NODE_TAGS,
+    SIMPLIFY_EDGE_ATTRS_DIFFER,
+    SIMPLIFY_NODE_ATTRS_INCLUDE,
+)
 
 
 def _runs(refs: list[int], coords: dict[int, tuple[float, float]]) -> list[list[int]]:
@@ -63,7 +69,7 @@ def reference_graph(path: str | Path, road_classes: str = "drive", *, simplify: 
             for nid in nodes:
                 if nid not in G:
                     G.add_node(nid, y=coords[nid][1], x=coords[nid][0], **node_tags.get(nid, {}))
-            for u, v in zip(nodes[:-1], nodes[1:]):
+            for u, v in itertools.pairwise(nodes):
                 if u != v:
                     G.add_edge(u, v, **attrs, reversed=False)
                     if not oneway:

@@ -13,11 +13,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import DEMO_SCENARIO
 
 from routing import run_scenario
 from routing.outputs.webmap import write_web_map
-
-from conftest import DEMO_SCENARIO
 
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")

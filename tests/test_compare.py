@@ -8,13 +8,12 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import DEMO_SCENARIO
 
 from routing import Scenario, run_scenario, write_outputs
 from routing.cli import main
-from routing.outputs.compare import compare_results
 from routing.errors import InputError
-
-from conftest import DEMO_SCENARIO
+from routing.outputs.compare import compare_results
 
 
 @pytest.fixture(scope="module")

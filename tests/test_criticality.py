@@ -18,8 +18,8 @@ from routing.engine import Network, od_matrix
 from routing.outputs.criticality import criticality_map, write_criticality
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from synthetic_graph import synthetic_graph  # noqa: E402
-from test_engine import random_graph  # noqa: E402
+from synthetic_graph import synthetic_graph
+from test_engine import random_graph
 
 
 def naive_networkx(G: nx.MultiDiGraph, eng: Network, groups: Groups, nodes: list[int]) -> dict[str, tuple[float, int]]:
@@ -125,7 +125,7 @@ def test_chain_classes() -> None:
     """a - b - c - d - e two-way, plus a one-way f -> g -> h, joined at a and e."""
     G = nx.MultiDiGraph()
     coords = {"a": 0, "b": 1, "c": 2, "d": 3, "e": 4, "f": 5, "g": 6, "h": 7}
-    for name, i in coords.items():
+    for _name, i in coords.items():
         G.add_node(i, x=float(i), y=0.0)
     for u, v in ("ab", "bc", "cd", "de"):
         for x, y in ((u, v), (v, u)):
@@ -161,7 +161,7 @@ def test_table_ranking_map_fn_and_outputs(tmp_path: Path, homs_graph: nx.MultiDi
     with ThreadPoolExecutor(2) as pool:
         threaded = criticality(eng, nodes, progress=False, map_fn=pool.map)
     table = serial.table
-    assert list(table.columns) == TABLE_COLUMNS + ["edges"]
+    assert list(table.columns) == [*TABLE_COLUMNS, "edges"]
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
     keys = list(zip(table.pairs_disconnected, table.delta_total_time_s))  # disconnections rank first
     assert keys == sorted(keys, reverse=True)

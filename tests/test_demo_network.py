@@ -8,6 +8,7 @@ reproduces the file byte for byte. No network access.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import tomllib
@@ -17,12 +18,11 @@ from pathlib import Path
 import networkx as nx
 import osmnx as ox
 import pytest
+from conftest import ROOT
 from shapely.geometry import LineString, Point
 
 from routing.network import load_network
 from routing.settings import data_path
-
-from conftest import ROOT
 
 DEMO_FILE = data_path("demo", "western-syria-schematic.osm")
 GENERATOR = ROOT / "data" / "generate_demo_network.py"
@@ -71,7 +71,7 @@ def fastest(G: nx.MultiDiGraph, a: int, b: int) -> tuple[list[int], float]:
 
 def path_edges(G: nx.MultiDiGraph, path: list[int]) -> list[dict]:
     """The data of the fastest parallel edge between each pair of consecutive path nodes."""
-    return [min(G[u][v].values(), key=lambda d: d[WEIGHT]) for u, v in zip(path[:-1], path[1:])]
+    return [min(G[u][v].values(), key=lambda d: d[WEIGHT]) for u, v in itertools.pairwise(path)]
 
 
 def edge_line(G: nx.MultiDiGraph, u: int, v: int, data: dict) -> LineString:

@@ -7,14 +7,13 @@ import json
 import geopandas as gpd
 import pyogrio
 import pytest
+from conftest import DEMO_SCENARIO
 
 from routing import run_scenario, write_outputs
-from routing.files import RESULTS_MARKER
 from routing.cli import main
 from routing.errors import InputError
+from routing.files import RESULTS_MARKER
 from routing.outputs import maps as maps_module
-
-from conftest import DEMO_SCENARIO
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +154,8 @@ def test_evacuation_capacity_in_every_output(demo_result, demo_out):
 def test_capacity_overrides_and_origin_polygon_change_the_flow(tmp_path):
     text = DEMO_SCENARIO.read_text("utf-8").replace("../demo/", str(DEMO_SCENARIO.parent.parent / "demo") + "/")
     base = run_scenario(_write(tmp_path / "a.toml", text)).evacuation_capacity["baseline"]
-    boosted_text = text.replace("[evacuation]", "[capacity]\nper_lane_vph = { trunk = 3000, primary = 3000 }\n\n[evacuation]")
+    boosted_text = text.replace("[evacuation]",
+                                "[capacity]\nper_lane_vph = { trunk = 3000, primary = 3000 }\n\n[evacuation]")
     boosted = run_scenario(_write(tmp_path / "b.toml", boosted_text)).evacuation_capacity["baseline"]
     assert boosted.max_flow_vph > base.max_flow_vph
     polygon = text.replace("origin_radius_m = 8000",

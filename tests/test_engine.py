@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from routing.analysis.isochrones import isochrone, isochrone_change
-from routing.scenario import Damage
 from routing.engine import NO_PRED, Network, PathTree, od_change, od_matrix
+from routing.scenario import Damage
 
 
 def random_graph(seed: int, n: int = 60, m: int = 170) -> nx.MultiDiGraph:
@@ -94,7 +94,7 @@ def test_trees_equal_networkx(seed: int) -> None:
             assert (rpath is None) == (not np.isfinite(back.dist[s, t]))
             if path is not None:
                 assert math.isclose(w[path].sum(), tree.dist[s, t], rel_tol=1e-12, abs_tol=1e-9)
-                nodes = [s] + eng.dst[path].tolist()
+                nodes = [s, *eng.dst[path].tolist()]
                 assert nodes[-1] == t and eng.src[path].tolist() == nodes[:-1]
             if rpath:
                 assert math.isclose(w[rpath].sum(), back.dist[s, t], rel_tol=1e-12, abs_tol=1e-9)

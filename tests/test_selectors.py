@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import line_graph
 
 from routing.errors import SelectorError
-from routing.scenario import Catalogue, Place, load_catalogue
-from routing.scenario import select
-
-from conftest import line_graph
+from routing.scenario import Catalogue, Place, load_catalogue, select
 
 # 1 -- 2 -- 3 along latitude 34.0, ~9.2 km apart; 2 is a border control; 2-3 is a bridge
 COORDS = {1: (36.0, 34.0), 2: (36.1, 34.0), 3: (36.2, 34.0), 4: (36.2, 34.1)}

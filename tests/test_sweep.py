@@ -16,17 +16,15 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 import routing.sweep as sweep_mod
 import routing.sweep.run as sweep_run
 from routing.cli import main
 from routing.errors import InputError
-from routing.sweep import DaskExecutor, IncompleteRun, Journal, SerialExecutor
 from routing.outputs.sweep import sweep_metrics
 from routing.outputs.sweep import write_sweep as write_sweep_outputs
-from routing.sweep import JOURNAL_NAME, Sweep, run_sweep
-
-from conftest import ROOT
+from routing.sweep import JOURNAL_NAME, DaskExecutor, IncompleteRun, Journal, SerialExecutor, Sweep, run_sweep
 
 SWEEP = ROOT / "scenarios" / "sweep-western-syria.toml"
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module

@@ -7,13 +7,12 @@ import re
 
 import folium
 import pytest
+from conftest import DEMO_OSM, DEMO_SCENARIO
 
 from routing import run_scenario
 from routing.outputs import write_outputs
 from routing.outputs.webmap import LAYERS, leaflet_assets, web_map, write_web_map
 from routing.scenario import Scenario
-
-from conftest import DEMO_OSM, DEMO_SCENARIO
 
 EXPECTED_DEMO_LAYERS = ["Network", "Evacuation flow before", "Evacuation flow after", "Routes before",
                         "Routes after", "Evacuation routes before", "Evacuation routes after",

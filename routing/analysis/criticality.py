@@ -30,7 +30,7 @@ How it stays fast (exact, equal to recomputing every OD pair with the candidate 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -66,7 +66,7 @@ class Groups:
         return self.edges[self.ptr[g]:self.ptr[g + 1]]
 
     @classmethod
-    def from_mapping(cls, groups: Mapping[str, Iterable[int]]) -> "Groups":
+    def from_mapping(cls, groups: Mapping[str, Iterable[int]]) -> Groups:
         """Groups from label -> edge indices (duplicates dropped; an empty group is an error)."""
         labels, arrays = list(groups), [np.asarray(sorted(set(v)), dtype=np.int64) for v in groups.values()]
         empty = [label for label, a in zip(labels, arrays) if len(a) == 0]
@@ -286,7 +286,7 @@ def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinat
     representatives = np.unique(rep)
     tasks, work = make_tasks(ctx, groups, representatives)
     delta, cut, affected = np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    results: Iterator = (map_fn or map)(partial(evaluate_groups, ctx), tasks)
+    results: Iterable = (map_fn or map)(partial(evaluate_groups, ctx), tasks)
     for ids, d, c, a in tqdm(results, total=len(tasks), disable=not progress, desc="criticality", unit="chunk"):
         delta[ids], cut[ids], affected[ids] = d, c, a
     delta, cut, affected = delta[rep], cut[rep], affected[rep]
@@ -322,7 +322,7 @@ def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray,
             key = (min(a, b), max(a, b), ids)
             segments[key] = max(segments.get(key, 0.0), float(data[e].get("length", 0.0)))
 
-        def tag(name: str) -> str:
+        def tag(name: str, members: list[int] = members) -> str:
             return next((t for e in members if (t := tag_text(data[e].get(name), "; "))), "")
 
         rows["group"].append(label)
@@ -332,7 +332,8 @@ def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray,
         rows["name"].append(tag("name"))
         rows["ref"].append(tag("ref"))
         rows["highway"].append(tag_text(first.get("highway"), "; ") or "")
-        rows["bridge"].append("yes" if any(tag_text(data[e].get("bridge")) not in (None, "no") for e in members) else "")
+        bridge = any(tag_text(data[e].get("bridge")) not in (None, "no") for e in members)
+        rows["bridge"].append("yes" if bridge else "")
         rows["length_m"].append(sum(segments.values()))
         rows["n_edges"].append(len(members))
         rows["edges"].append(tuple(network.edges[e] for e in members))
@@ -344,4 +345,4 @@ def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray,
     table = table.sort_values(["pairs_disconnected", "delta_total_time_s", "pairs_affected"], ascending=False,
                               kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    return table[TABLE_COLUMNS + ["edges"]]
+    return table[[*TABLE_COLUMNS, "edges"]]

@@ -32,9 +32,9 @@ from ..engine import Network
 from ..engine.kernels import multi_sssp
 from ..errors import InputError
 from ..network import EdgeKey
+from ..network.tags import road_label, tag_text, truthy
 from ..scenario import Damage
 from ..settings import PERSONS_PER_VEHICLE, POPULATIONS
-from ..network.tags import road_label, tag_text, truthy
 
 INT32_MAX = np.iinfo(np.int32).max  # scipy's maximum_flow works on int32 capacities
 ROUTES_SHOWN = 10  # routes in to_dict() unless asked otherwise
@@ -178,9 +178,9 @@ class EvacuationResult:
 
 # ---------------------------------------------------------------- main entry point
 
-def evacuation_capacity(network: Network | nx.MultiDiGraph, origin_nodes: Iterable[int], destination_nodes: Mapping[str, Iterable[int]],
-                        *, damage: Damage | None = None, persons_per_vehicle: float = PERSONS_PER_VEHICLE,
-                        populations: Sequence[int] = POPULATIONS,
+def evacuation_capacity(network: Network | nx.MultiDiGraph, origin_nodes: Iterable[int],
+                        destination_nodes: Mapping[str, Iterable[int]], *, damage: Damage | None = None,
+                        persons_per_vehicle: float = PERSONS_PER_VEHICLE, populations: Sequence[int] = POPULATIONS,
                         horizon_hours: float | None = None) -> EvacuationResult:
     """Maximum evacuation flow from ``origin_nodes`` to the destinations, bottleneck and clearance.
 

@@ -65,8 +65,9 @@ def isochrone(network: Network | nx.MultiDiGraph, sources: list[int], minutes: f
                       weight=weight)[0]
 
 
-def isochrones(network: Network | nx.MultiDiGraph, sources: list[int], minutes: Sequence[float], *, damage: Damage | None = None,
-               direction: str = "from", buffer_m: float = 100.0, weight: str = "travel_time") -> list[Isochrone]:
+def isochrones(network: Network | nx.MultiDiGraph, sources: list[int], minutes: Sequence[float], *,
+               damage: Damage | None = None, direction: str = "from", buffer_m: float = 100.0,
+               weight: str = "travel_time") -> list[Isochrone]:
     """:func:`isochrone` for several limits (e.g. 15, 30, 60 minutes) from one search."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")

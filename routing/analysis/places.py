@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import osmnx as ox
 import pandas as pd
 from scipy.sparse import csr_matrix
@@ -21,10 +22,10 @@ def main_component_nodes(network: Network) -> np.ndarray:
     return np.flatnonzero(labels == np.bincount(labels).argmax())
 
 
-def _node_xy(network: Network, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _node_xy(network: Network, candidates: np.ndarray) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     nodes = network.graph.nodes
-    xs = np.array([nodes[network.nodes[i]]["x"] for i in candidates])
-    ys = np.array([nodes[network.nodes[i]]["y"] for i in candidates])
+    xs = np.array([nodes[network.nodes[i]]["x"] for i in candidates], dtype=np.float64)
+    ys = np.array([nodes[network.nodes[i]]["y"] for i in candidates], dtype=np.float64)
     return xs, ys
 
 
@@ -36,7 +37,7 @@ def snap_places(network: Network, places: list[Place], candidates: np.ndarray) -
     xs, ys = _node_xy(network, candidates)
     rows = []
     for p in places:
-        d = ox.distance.great_circle(p.lat, p.lon, ys, xs)
+        d = ox.distance.great_circle(np.full_like(ys, p.lat), np.full_like(xs, p.lon), ys, xs)
         best = int(np.argmin(d))
         rows.append({"name": p.name, "lat": p.lat, "lon": p.lon, "kind": p.kind,
                      "node": network.nodes[candidates[best]], "snap_m": float(d[best]),
@@ -47,7 +48,7 @@ def snap_places(network: Network, places: list[Place], candidates: np.ndarray) -
 def nodes_within(network: Network, place: Place, radius_m: float, candidates: np.ndarray) -> list[int]:
     """Graph node ids among ``candidates`` (node indices) within ``radius_m`` metres of ``place``."""
     xs, ys = _node_xy(network, candidates)
-    inside = ox.distance.great_circle(place.lat, place.lon, ys, xs) <= radius_m
+    inside = ox.distance.great_circle(np.full_like(ys, place.lat), np.full_like(xs, place.lon), ys, xs) <= radius_m
     return [network.nodes[i] for i in candidates[inside]]
 
 

@@ -113,7 +113,8 @@ class Network:
         self.graph = G
         self.capacity_overrides: dict[str, float] = dict(capacity_per_lane_vph or {})
         for cls_name, value in self.capacity_overrides.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and value >= 0):
                 raise InputError("per-lane capacity must be a finite number >= 0 (vehicles/hour/lane)",
                                  field=f"capacity.per_lane_vph.{cls_name}", value=value)
         self.nodes: list[int] = list(G.nodes)

@@ -16,8 +16,17 @@ from numba import get_num_threads
 
 from ..network import EdgeKey
 from ..scenario import Damage
-from .kernels import (euler_all, od_par, od_ser, parallel_pays, repair_block, repair_par, route_incidence, sssp,
-                      tree_kernel)
+from .kernels import (
+    euler_all,
+    od_par,
+    od_ser,
+    parallel_pays,
+    repair_block,
+    repair_par,
+    route_incidence,
+    sssp,
+    tree_kernel,
+)
 from .network import WEIGHTS, Network
 
 INCREMENTAL_MIN_WORK = 1_000_000  # origins x edges below which a full OD is faster than a repair
@@ -47,9 +56,9 @@ class ODMatrix:
     w: np.ndarray  # per-edge weights the routes minimised (damage applied)
     aux_w: np.ndarray  # per-edge values of the other attribute (length or travel time), summed along routes
     pred: np.ndarray | None = None  # (origins, nodes) edge index into each node; None if incremental
-    baseline: "ODMatrix | None" = None
+    baseline: ODMatrix | None = None
     recomputed: np.ndarray | None = None
-    _reverse_index: "ReverseIndex | None" = field(default=None, repr=False)
+    _reverse_index: ReverseIndex | None = field(default=None, repr=False)
     _incidence: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -69,8 +78,10 @@ class ODMatrix:
         """Edge indices of the route from origin row ``i`` to destination column ``j``; None if none."""
         if not np.isfinite(self.cost[i, j]):
             return None
-        if self.pred is None and not self.recomputed[i, j]:
-            return self.baseline.edge_path(i, j)
+        if self.pred is None:
+            assert self.baseline is not None and self.recomputed is not None  # an incremental matrix
+            if not self.recomputed[i, j]:
+                return self.baseline.edge_path(i, j)
         o, t = int(self.origin_index[i]), int(self.destination_index[j])
         if self.pred is not None:
             pred = self.pred[i]
@@ -96,7 +107,7 @@ class ODMatrix:
         ids = self.edge_path(i, j)
         return None if ids is None else [self.network.edges[e] for e in ids]
 
-    def reverse_index(self) -> "ReverseIndex":
+    def reverse_index(self) -> ReverseIndex:
         """Baseline trees towards each destination under ``w`` (cached): what the repair search needs."""
         if self._reverse_index is None:
             net = self.network
@@ -108,7 +119,8 @@ class ODMatrix:
             nxt = np.ascontiguousarray(pred.T)
             tin, tout = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.int32)
             euler_all(nxt, net.dst, targets, tin, tout)
-            self._reverse_index = ReverseIndex(np.ascontiguousarray(dist.T), np.ascontiguousarray(auxd.T), nxt, tin, tout)
+            self._reverse_index = ReverseIndex(np.ascontiguousarray(dist.T), np.ascontiguousarray(auxd.T), nxt, tin,
+                                               tout)
         return self._reverse_index
 
     def incidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -206,7 +218,7 @@ class RepairContext:
 
     @classmethod
     def from_baseline(cls, network: Network, baseline: ODMatrix, w: np.ndarray | None = None,
-                      aux_w: np.ndarray | None = None) -> "RepairContext":
+                      aux_w: np.ndarray | None = None) -> RepairContext:
         w = baseline.w if w is None else w
         aux_w = baseline.aux_w if aux_w is None else aux_w
         ptr, pairs, hops = baseline.incidence()

@@ -9,6 +9,7 @@ from .overpass import overpass_filter
 from .sources import data_notice, load_network, load_osm_file
 from .tags import road_label, tag_text, truthy
 
-__all__ = ["EdgeKey", "data_notice", "edge_capacity_vph", "edge_line", "edge_lines", "enrich", "load_graphml", "load_network",
+__all__ = ["EdgeKey", "data_notice", "edge_capacity_vph", "edge_line", "edge_lines", "enrich", "load_graphml",
+           "load_network",
            "load_osm_file", "maxspeed_kph", "overpass_filter", "road_class", "road_label", "save_graphml",
            "tag_text", "truthy", "write_osm_xml"]

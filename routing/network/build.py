@@ -430,7 +430,8 @@ class GraphTables:
         kept_ids = nodes.ids[kept]
         tagged = np.fromiter(ways.node_tags, dtype=np.int64, count=len(ways.node_tags))
         node_tags = {n: ways.node_tags[n] for n in tagged[np.isin(tagged, kept_ids)].tolist()}
-        return cls(ways.source, ways.notice, report, street_count is not None, ways.way_ids, ways.way_tags, edges.way_oneway,
+        return cls(ways.source, ways.notice, report, street_count is not None, ways.way_ids, ways.way_tags,
+                   edges.way_oneway,
                    node_tags, kept_ids, nodes.x[kept], nodes.y[kept],
                    street_count[kept] if street_count is not None else None,
                    nodes.ids[edges.src[which]], nodes.ids[edges.dst[which]], edges.key[which], edges.way[which],

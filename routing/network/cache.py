@@ -59,8 +59,8 @@ def cached(source: str | Path, options: dict[str, object], build: Callable[[], T
     """``build()``'s result for ``source`` with ``options``, read from the cache when present.
 
     On a miss the result is built and stored atomically; a failure to store (read-only or full
-    disk, unpicklable result) is logged, leaves no entry behind and the result is still returned. The second value describes the entry:
-    ``{"hit": bool, "path": str, "key": str}``.
+    disk, unpicklable result) is logged, leaves no entry behind and the result is still returned.
+    The second value describes the entry: ``{"hit": bool, "path": str, "key": str}``.
     """
     key = cache_key(file_sha256(source), options, code_version)
     path = cache_path(source, key, folder)

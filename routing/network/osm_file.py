@@ -125,10 +125,10 @@ def read_osm_file(path: str | Path, road_classes: str | Iterable[str] = "drive")
     ways_read = 0
     try:
         processor = (osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.NODE | osmium.osm.WAY)
-                     .with_locations(osmium.index.create_map(LOCATION_INDEX))
+                     .with_locations(LOCATION_INDEX)
                      .with_filter(way_filter).with_filter(node_filter))
         for obj in processor:
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 get = obj.tags.get
                 kept = {k: v for k in NODE_TAGS if (v := get(k)) is not None}
                 if "barrier" in kept:
@@ -136,6 +136,7 @@ def read_osm_file(path: str | Path, road_classes: str | Iterable[str] = "drive")
                 if kept:
                     node_tags[obj.id] = kept
                 continue
+            assert isinstance(obj, osmium.osm.Way)  # the processor reads nodes and ways only
             ways_read += 1
             get = obj.tags.get
             tags = {k: intern(v) for k in WAY_KEYS if (v := get(k)) is not None}
@@ -174,7 +175,7 @@ def _locate_negative_ids(path: Path, fmt: str, refs: np.ndarray, lon: np.ndarray
         return
     found: dict[int, tuple[float, float]] = {}
     for node in osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.NODE):
-        if node.id < 0 and node.location.valid():
+        if isinstance(node, osmium.osm.Node) and node.id < 0 and node.location.valid():
             found[node.id] = (node.location.lon, node.location.lat)
     idx = np.flatnonzero(wanted)
     xy = np.array([found.get(int(r), (np.nan, np.nan)) for r in refs[idx]], dtype=float).reshape(-1, 2)
@@ -183,16 +184,26 @@ def _locate_negative_ids(path: Path, fmt: str, refs: np.ndarray, lon: np.ndarray
 
 def xml_note(path: Path, fmt: str) -> str | None:
     """The ``<note>`` text near the start of an OSM XML file (None for PBF or without one)."""
-    opener = {"osm": open, "osm.gz": gzip.open, "osm.bz2": bz2.open}.get(fmt)
-    if opener is None:
+    if fmt not in ("osm", "osm.gz", "osm.bz2"):
         return None
     try:
-        with opener(path, "rb") as fh:
-            head = fh.read(_NOTE_BYTES)
+        head = _read_head(path, fmt)
     except (OSError, EOFError):
         return None
     found = _NOTE.search(head)
     return found.group(1).decode("utf-8", "replace").strip() if found else None
+
+
+def _read_head(path: Path, fmt: str) -> bytes:
+    """The first bytes of an OSM XML file, decompressed."""
+    if fmt == "osm.gz":
+        with gzip.open(path, "rb") as gz:
+            return gz.read(_NOTE_BYTES)
+    if fmt == "osm.bz2":
+        with bz2.open(path, "rb") as bz:
+            return bz.read(_NOTE_BYTES)
+    with open(path, "rb") as fh:
+        return fh.read(_NOTE_BYTES)
 
 
 def _wkb_with_gaps(nodes: osmium.osm.WayNodeList) -> bytes:

@@ -9,17 +9,17 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.patheffects as pe  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.colors import Normalize  # noqa: E402
+import matplotlib.patheffects as pe
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
 
-from ..analysis.criticality import CriticalityResult  # noqa: E402
-from ..files import atomic_folder, atomic_path  # noqa: E402
-from ..network import EdgeKey, data_notice, edge_lines  # noqa: E402
+from ..analysis.criticality import CriticalityResult
+from ..files import atomic_folder, atomic_path
+from ..network import EdgeKey, data_notice, edge_lines
 
 
 def _edge_lines(G: nx.MultiDiGraph, edges: Iterable[EdgeKey]) -> list[np.ndarray]:
@@ -56,7 +56,7 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
         ax.add_collection(LineCollection(lines, colors=[cmap(norm(h))], linewidths=4, zorder=3, capstyle="round",
                                          linestyles="--" if row.pairs_disconnected and not h else "-",
                                          path_effects=[pe.Stroke(linewidth=6, foreground="white"), pe.Normal()]))
-        ranks, anchor = labels.setdefault(_road(row), ([], tuple(lines[0][len(lines[0]) // 2])))
+        ranks, _anchor = labels.setdefault(_road(row), ([], tuple(lines[0][len(lines[0]) // 2])))
         ranks.append(int(row.rank))
     for road, (ranks, (x, y)) in labels.items():
         ax.annotate(f"#{','.join(map(str, ranks))} {road}", (x, y), xytext=(5, 5), textcoords="offset points",

@@ -11,11 +11,12 @@ from .evacuation_report import flow_layers
 def write_geopackage(result: ScenarioResult, path: Path) -> None:
     """One layer per kind of feature; every layer carries the data notice in a ``data_notice`` column."""
     routes = result.routes_gdf()
+    kind, state = (routes["kind"], routes["state"]) if len(routes) else (None, None)
     layers = {
         "places": result.places_gdf(),
-        "routes_baseline": routes[(routes["kind"] == "od") & (routes["state"] == "baseline")] if len(routes) else routes,
-        "routes_damaged": routes[(routes["kind"] == "od") & (routes["state"] == "damaged")] if len(routes) else routes,
-        "evacuation_routes": routes[routes["kind"] == "evacuation"] if len(routes) else routes,
+        "routes_baseline": routes[(kind == "od") & (state == "baseline")] if len(routes) else routes,
+        "routes_damaged": routes[(kind == "od") & (state == "damaged")] if len(routes) else routes,
+        "evacuation_routes": routes[kind == "evacuation"] if len(routes) else routes,
         "damaged_edges": result.damaged_edges_gdf(),
         **flow_layers(result),
     }

@@ -8,14 +8,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 
-from ..analysis.reach import Route  # noqa: E402
-from ..network import EdgeKey  # noqa: E402
-from ..results import ScenarioResult  # noqa: E402
+from ..analysis.reach import Route
+from ..network import EdgeKey
+from ..results import ScenarioResult
 
 BASE_COLOUR, AFTER_COLOUR, BROKEN_COLOUR, EVAC_COLOUR = "#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"
 
@@ -67,7 +67,8 @@ def draw_panel(ax: plt.Axes, result: ScenarioResult, state: str) -> None:
         broken = sorted(result.damage.removed_edges)
         if broken:
             ax.add_collection(LineCollection(_segments(result, broken), colors=BROKEN_COLOUR, linewidths=4, zorder=5))
-            ax.scatter(*zip(*_damage_marks(result)), marker="X", s=110, c=BROKEN_COLOUR, edgecolors="white", zorder=6)
+            marks = np.array(_damage_marks(result)).reshape(-1, 2)
+            ax.scatter(marks[:, 0], marks[:, 1], marker="X", s=110, c=BROKEN_COLOUR, edgecolors="white", zorder=6)
         degraded = sorted(set(result.damage.speed_factor) | set(result.damage.capacity_factor))
         if degraded:
             ax.add_collection(LineCollection(_segments(result, degraded), colors="#9467bd", linewidths=3, zorder=5))
@@ -93,7 +94,8 @@ def _legend(ax: plt.Axes, state: str, result: ScenarioResult) -> None:
     if cap is not None and cap.edge_flows_vph:
         top = max(cap.edge_flows_vph.values())
         handles.append(Line2D([], [], color=EVAC_COLOUR, lw=10, alpha=0.45,
-                              label=f"evacuation max-flow (width ∝ flow, max {top * cap.persons_per_vehicle:,.0f} persons/h)"))
+                              label="evacuation max-flow (width ∝ flow, max "
+                                    f"{top * cap.persons_per_vehicle:,.0f} persons/h)"))
     if state == "damaged":
         handles += [Line2D([], [], color=BROKEN_COLOUR, lw=4, marker="X", label="destroyed / closed"),
                     Line2D([], [], color="#9467bd", lw=3, label="degraded")]

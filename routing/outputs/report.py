@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..results import EVAC_COLUMNS, OD_COLUMNS, ScenarioResult
-from ..settings import defaults_summary
+from ..settings import ALTERNATIVE_PENALTY, defaults_summary
 from .evacuation_report import capacity_markdown
 from .formats import json_clean, md_table
 
@@ -55,7 +55,8 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
     out.append(f"- source: `{net['source']}`\n- {net['nodes']:,} nodes, {net['edges']:,} directed edges, "
                f"{net['total_length_km']:,.0f} km of directed road\n")
     if net["load_report"]:
-        out.append("- loading: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in net["load_report"].items()) + "\n")
+        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in net["load_report"].items())
+        out.append(f"- loading: {counts}\n")
     out.append("\n## Events applied\n")
     out.append(md_table(result.events_table(), {c: c for c in ("date", "action", "target", "edges", "nodes",
                                                                "applied", "note")}))
@@ -72,11 +73,12 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
     if len(snapped):
         out.append("\n**Places far from the network** (results for them are unreliable): "
                    + ", ".join(f"{r.name} ({r.snap_m / 1000:.1f} km)" for r in snapped.itertuples()) + "\n")
-    if result.evacuation is not None:
+    if result.evacuation is not None and sc.evacuation is not None:
         ev = sc.evacuation
         out.append(f"\n## Evacuation routes from {ev.origin}\n")
         out.append(f"Safe destinations, nearest first after the damage; up to {ev.alternatives} distinct "
-                   "alternatives each (penalty method: each found route's edges cost ×1.6 for the next search).\n\n")
+                   f"alternatives each (penalty method: each found route's edges cost ×{ALTERNATIVE_PENALTY:g} for "
+                   "the next search).\n\n")
         out.append(md_table(result.evacuation, EVAC_COLUMNS))
     if result.evacuation_capacity:
         out.append(capacity_markdown(result))

@@ -69,10 +69,10 @@ def sweep_markdown(result: SweepResult) -> str:
     out.append(f"OD pairs at risk ({len(affected)} of {len(od)}; the full table is `od_connectivity.csv`; "
                "detour × = travel time / time with no failure, over draws where the pair stays connected):\n\n")
     out.append(md_table(affected.head(30), OD_COLUMNS))
-    if result.evacuation:
-        e = result.evacuation
-        out.append(f"\n## Evacuation capacity from {sw.scenario.evacuation.origin}\n")
-        out.append(f"Maximum flow to {', '.join(sw.scenario.evacuation.destinations)} (persons/hour): "
+    if result.evacuation and sw.scenario.evacuation is not None:
+        e, spec = result.evacuation, sw.scenario.evacuation
+        out.append(f"\n## Evacuation capacity from {spec.origin}\n")
+        out.append(f"Maximum flow to {', '.join(spec.destinations)} (persons/hour): "
                    f"{e['reference_persons_per_hour']:,.0f} with no failure; over draws mean "
                    f"{e['mean_persons_per_hour']:,.0f}, "
                    + ", ".join(f"{k} {v:,.0f}" for k, v in e["quantiles_persons_per_hour"].items())

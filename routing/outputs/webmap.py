@@ -23,20 +23,19 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, Figure
 from shapely.geometry import mapping
 
 from ..errors import RoutingError
 from ..files import atomic_path
 from ..results import ScenarioResult
 from .maps import AFTER_COLOUR, BASE_COLOUR, BROKEN_COLOUR, EVAC_COLOUR
-
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +78,19 @@ def leaflet_assets() -> tuple[str, str]:
     return js, re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
 
 
+def _root(m: folium.Map) -> Figure:
+    """The HTML document a map renders into."""
+    return cast(Figure, m.get_root())
+
+
 class OfflineMap(folium.Map):
     """A ``folium.Map`` whose HTML carries Leaflet inline and links no CDN."""
 
-    default_js: list[tuple[str, str]] = []
-    default_css: list[tuple[str, str]] = []
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.default_js, self.default_css = [], []  # no CDN links
         js, css = leaflet_assets()
-        self.get_root().header.add_child(Element(f"<style>{css}</style>\n<script>{js}</script>"),
+        _root(self).header.add_child(Element(f"<style>{css}</style>\n<script>{js}</script>"),
                                          name="leaflet_inline")
 
 
@@ -242,7 +244,9 @@ def web_map(result: ScenarioResult, *, network: bool | None = None,
     m.fit_bounds([[min(ys), min(xs)], [max(ys), max(xs)]])
 
     def layer(key: str, show: bool = True) -> folium.FeatureGroup:
-        return folium.FeatureGroup(name=LAYERS[key], show=show).add_to(m)
+        group = folium.FeatureGroup(name=LAYERS[key], show=show)
+        group.add_to(m)
+        return group
 
     # drawn bottom to top: network, flows, routes, damage, places
     if network if network is not None else G.number_of_edges() <= NETWORK_MAX_EDGES:
@@ -299,8 +303,8 @@ def web_map(result: ScenarioResult, *, network: bool | None = None,
              {"name": "place", "kind": "kind", "node": "graph node", "snapped": "snapped to the network"},
              marker=folium.CircleMarker(radius=5), labels=True)
 
-    m.get_root().header.add_child(Element(f"<style>{LABEL_CSS}</style>"), name="routing_css")
-    m.get_root().html.add_child(_notice_box(result), name="routing_notice")
+    _root(m).header.add_child(Element(f"<style>{LABEL_CSS}</style>"), name="routing_css")
+    _root(m).html.add_child(_notice_box(result), name="routing_notice")
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 

@@ -3,7 +3,7 @@ events are applied to a network (:func:`apply_events`)."""
 
 from .catalogue import Asset, Catalogue, Place, load_catalogue
 from .damage import Damage, EventOutcome, apply_events, incident_edges, resolve_event
-from .schema import Event, EvacuationSpec, NetworkSpec, Scenario, expand_path, scenario_path, shipped_scenarios
+from .schema import EvacuationSpec, Event, NetworkSpec, Scenario, expand_path, scenario_path, shipped_scenarios
 from .selectors import Selection, area_from_spec, area_selection, select
 
 __all__ = ["Asset", "Catalogue", "Damage", "EvacuationSpec", "Event", "EventOutcome", "NetworkSpec", "Place",

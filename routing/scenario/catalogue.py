@@ -59,7 +59,7 @@ class Catalogue:
             raise CatalogueError(_unknown("asset", key, list(self.assets)), file=file, field=field, value=key)
         return found
 
-    def with_places(self, extra: dict[str, Place]) -> "Catalogue":
+    def with_places(self, extra: dict[str, Place]) -> Catalogue:
         """A copy with ``extra`` places added (they override same-named ones)."""
         places = dict(self.places)
         places.update({name.casefold(): p for name, p in extra.items()})

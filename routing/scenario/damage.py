@@ -17,7 +17,6 @@ from .schema import Event, Scenario
 from .selectors import Selection, select
 
 
-
 @dataclass
 class Damage:
     """Edges removed and edges degraded by a scenario's events.
@@ -56,7 +55,7 @@ class Damage:
             self.capacity_factor[e] = self.capacity_factor.get(e, 1.0) * capacity
             self.cause.setdefault(e, label)
 
-    def merged(self, other: "Damage") -> "Damage":
+    def merged(self, other: Damage) -> Damage:
         """A new Damage holding both this one and ``other`` (for sweeps combining events)."""
         out = Damage(set(self.removed_edges), set(self.removed_nodes), dict(self.speed_factor),
                      dict(self.capacity_factor), dict(self.cause))

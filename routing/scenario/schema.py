@@ -26,8 +26,17 @@ import networkx as nx
 from ..errors import ScenarioError
 from ..files import read_toml
 from ..network import load_network
-from ..settings import (ALTERNATIVES, CLASS_SETS, DESTINATION_RADIUS_M, ORIGIN_RADIUS_M, PERSONS_PER_VEHICLE,
-                        POPULATIONS, ROAD_CLASSES, data_path, shared_data_dir)
+from ..settings import (
+    ALTERNATIVES,
+    CLASS_SETS,
+    DESTINATION_RADIUS_M,
+    ORIGIN_RADIUS_M,
+    PERSONS_PER_VEHICLE,
+    POPULATIONS,
+    ROAD_CLASSES,
+    data_path,
+    shared_data_dir,
+)
 from .catalogue import Catalogue, Place, load_catalogue, parse_place
 from .selectors import area_from_spec
 
@@ -90,14 +99,14 @@ class Scenario:
     catalogue_path: Path | None = None
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Scenario":
+    def from_file(cls, path: str | Path) -> Scenario:
         """Read and validate a scenario TOML file (or a shipped scenario by name, see
         :func:`scenario_path`); errors name the file, field and value."""
         path = scenario_path(path)
         return cls.from_dict(read_toml(path, ScenarioError, "scenario file"), path=path)
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any], *, path: Path | None = None) -> "Scenario":
+    def from_dict(cls, doc: dict[str, Any], *, path: Path | None = None) -> Scenario:
         """Validate a parsed scenario document (``path`` is used for messages and relative paths)."""
         return _Parser(doc, path).scenario()
 
@@ -172,9 +181,14 @@ class _Parser:
             raise self.fail("expected a non-empty string", f"{where}.{key}", value)
         return value
 
-    def number(self, tbl: dict, key: str, where: str, default: float | None, *, low: float = 0.0,
-               high: float = float("inf"), low_open: bool = True) -> float | None:
-        value = tbl.get(key, default)
+    def number(self, tbl: dict, key: str, where: str, default: float, *, low: float = 0.0,
+               high: float = float("inf"), low_open: bool = True) -> float:
+        value = self.optional_number(tbl, key, where, low=low, high=high, low_open=low_open)
+        return default if value is None else value
+
+    def optional_number(self, tbl: dict, key: str, where: str, *, low: float = 0.0, high: float = float("inf"),
+                        low_open: bool = True) -> float | None:
+        value = tbl.get(key)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -335,7 +349,7 @@ class _Parser:
             origin_area=self.origin_area(tbl.get("origin_area")),
             destinations=tuple(dests), alternatives=alternatives, populations=tuple(pops),
             persons_per_vehicle=self.number(tbl, "persons_per_vehicle", where, PERSONS_PER_VEHICLE, high=100.0),
-            horizon_hours=self.number(tbl, "horizon_hours", where, None, high=24 * 365))
+            horizon_hours=self.optional_number(tbl, "horizon_hours", where, high=24 * 365))
 
     def origin_area(self, value: Any) -> Any:
         if value is not None:
@@ -347,10 +361,10 @@ class _Parser:
         per_lane = tbl.get("per_lane_vph", {})
         if not isinstance(per_lane, dict):
             raise self.fail("expected a table highway_class = vehicles/hour/lane", "capacity.per_lane_vph", per_lane)
-        out = {}
-        for cls, value in per_lane.items():
+        out: dict[str, float] = {}
+        for cls, _value in per_lane.items():
             if cls not in ROAD_CLASSES:
                 raise self.fail(f"unknown highway class; known: {', '.join(ROAD_CLASSES)}",
                                 f"capacity.per_lane_vph.{cls}", cls)
-            out[cls] = self.number(per_lane, cls, "capacity.per_lane_vph", None, high=10_000.0)
+            out[cls] = self.number(per_lane, cls, "capacity.per_lane_vph", 0.0, high=10_000.0)
         return out

@@ -30,7 +30,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self, TypeGuard
 
 import geopandas as gpd
 import networkx as nx
@@ -39,7 +39,6 @@ from shapely.geometry import Point, Polygon, box
 from ..errors import SelectorError
 from ..network.geometry import EdgeKey, edge_lines
 from .catalogue import Catalogue
-
 
 KEYS = ("way", "node", "tags", "node_tags", "ref", "name", "near", "within", "asset", "all", "any", "not")
 REF_KEYS = ("ref", "int_ref", "old_ref")
@@ -55,21 +54,26 @@ class Selection:
     def __bool__(self) -> bool:
         return bool(self.edges or self.nodes)
 
-    def __and__(self, other: "Selection") -> "Selection":
+    def __and__(self, other: Selection) -> Selection:
         return Selection(self.edges & other.edges, self.nodes & other.nodes)
 
-    def __or__(self, other: "Selection") -> "Selection":
+    def __or__(self, other: Selection) -> Selection:
         return Selection(self.edges | other.edges, self.nodes | other.nodes)
 
 
 class _PerGraph:
     """A structure derived from a graph once and cached for that graph's lifetime (``of(G)``)."""
 
+    _cache: ClassVar[weakref.WeakKeyDictionary]
+
     def __init_subclass__(cls) -> None:
         cls._cache = weakref.WeakKeyDictionary()
 
+    def __init__(self, G: nx.MultiDiGraph) -> None:
+        raise NotImplementedError
+
     @classmethod
-    def of(cls, G: nx.MultiDiGraph):
+    def of(cls, G: nx.MultiDiGraph) -> Self:
         found = cls._cache.get(G)
         if found is None:
             found = cls._cache[G] = cls(G)
@@ -161,6 +165,10 @@ def _tags_match(data: dict, wanted: dict[str, Any]) -> bool:
         if not ok:
             return False
     return True
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _norm_ref(text: str) -> str:
@@ -255,10 +263,11 @@ class _Resolver:
             place = self.catalogue.place(str(value["place"]), file=self.file, field=f"{path}.place")
             lon, lat = place.lon, place.lat
         else:
-            lat, lon = value.get("lat"), value.get("lon")
-            if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in (lat, lon)):
+            given_lat, given_lon = value.get("lat"), value.get("lon")
+            if not (_is_number(given_lat) and _is_number(given_lon)):
                 raise self.fail("expected numeric lat and lon (degrees) or a place", path, value)
-        return _Frames.of(self.G).near(float(lon), float(lat), float(radius))
+            lat, lon = float(given_lat), float(given_lon)
+        return _Frames.of(self.G).near(lon, lat, float(radius))
 
     def _within(self, value: Any, path: str) -> Selection:
         return _Frames.of(self.G).touching(area_from_spec(value, file=self.file, field=path))
@@ -309,8 +318,8 @@ def area_from_spec(value: Any, *, file: str | Path | None = None, field: str = "
             raise SelectorError("bbox must be [west, south, east, north] in degrees with west<east, south<north",
                                 file=file, field=f"{field}.bbox", value=bb)
         return box(*bb)
-    if (isinstance(value, list) and len(value) >= 3
-            and all(isinstance(p, list) and len(p) == 2 and all(isinstance(c, (int, float)) for c in p) for p in value)):
+    if (isinstance(value, list) and len(value) >= 3 and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(c, (int, float)) for c in p) for p in value)):
         polygon = Polygon(value)
         if not polygon.is_valid or polygon.area == 0:
             raise SelectorError("polygon is not valid (self-intersecting or flat)", file=file, field=field, value=value)

@@ -85,7 +85,7 @@ def aggregate(sweep: Sweep, expansion: Expansion, base: SweepBase, od_pairs: pd.
     arows = []
     for a in sweep.assets:
         f = failed[:, a.index]
-        row = {"index": a.index, "asset": a.name, "label": a.label, "action": a.action,
+        row: dict[str, Any] = {"index": a.index, "asset": a.name, "label": a.label, "action": a.action,
                "failure_probability": a.failure_probability, "failed_share": _share(f, w),
                "edges": len(base.asset_edges[a.index])}
         for key, values in (("disconnected_pairs", disconnected), ("extra_min", extra_min),

@@ -67,7 +67,7 @@ def evaluate_failures(base: SweepBase, failed: np.ndarray) -> dict[str, Any]:
     times = od.time_s[base.pair_rows, base.pair_cols]
     out: dict[str, Any] = {"od_s": [float(t) if math.isfinite(t) else None for t in times],
                            "evacuation_persons_per_hour": None}
-    if base.evacuation_origin_nodes is not None:
+    if base.evacuation_origin_nodes is not None and base.evacuation_destination_nodes is not None:
         ev = evacuation_capacity(base.network, base.evacuation_origin_nodes, base.evacuation_destination_nodes,
                                  damage=damage, persons_per_vehicle=base.persons_per_vehicle,
                                  populations=base.populations, horizon_hours=base.horizon_hours)

@@ -122,7 +122,8 @@ class Journal:
 class Executor(Protocol):
     """Something that maps ``fn(shared, item)`` over items and returns results in item order."""
 
-    n_workers: int
+    @property
+    def n_workers(self) -> int: ...
 
     def map(self, fn: Callable[[S, T], R], items: Sequence[T], shared: S, *, journal: Journal | None = None,
             desc: str = "tasks") -> list[R]: ...
@@ -139,11 +140,11 @@ def _apply(fn: Callable[[T], R], item: T) -> R:
 
 def _run_batch(fn: Callable[[S, T], R], shared: S, batch: list[tuple[int, T]]) -> list[tuple[int, bool, Any]]:
     """Run one batch: (item index, ok, result or error text) per item; one failing item spoils no other."""
-    out = []
+    out: list[tuple[int, bool, Any]] = []
     for i, item in batch:
         try:
             out.append((i, True, fn(shared, item)))
-        except Exception:  # noqa: BLE001 - reported per item with its traceback
+        except Exception:
             out.append((i, False, traceback.format_exc()))
     return out
 
@@ -188,7 +189,11 @@ def _index_ranges(indices: list[int]) -> str:
 class _BaseExecutor:
     """Shared logic: skip journalled items, batch, progress bar, journal, collect, report failures."""
 
-    n_workers: int = 1
+    @property
+    def n_workers(self) -> int:
+        """Workers the tasks run on."""
+        return 1
+
     progress: bool = True
 
     def _batches(self, fn: Callable, shared: Any, batches: list[list[tuple[int, Any]]]
@@ -314,7 +319,7 @@ class DaskExecutor(_BaseExecutor):
                 batch = futures.pop(fut)
                 try:
                     yield fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after too many worker deaths
+                except Exception as exc:
                     text = f"{type(exc).__name__}: {exc}"
                     yield [(i, False, text) for i, _ in batch]
                 fut.release()

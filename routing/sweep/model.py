@@ -109,13 +109,13 @@ class Sweep:
     base_events: bool = False
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Sweep":
+    def from_file(cls, path: str | Path) -> Sweep:
         """Read and validate a sweep TOML file; errors name the file, field and value."""
         path = scenario_path(path)
         return cls.from_dict(read_toml(path, SweepError, "sweep file"), path=path)
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any], *, path: Path | None = None) -> "Sweep":
+    def from_dict(cls, doc: dict[str, Any], *, path: Path | None = None) -> Sweep:
         """Validate a parsed sweep document (``path``: for messages and the relative base path)."""
         return _Parser(doc, path).sweep()
 

@@ -20,9 +20,9 @@ from routing.analysis.evacuation import (
     persons_evacuated,
 )
 from routing.engine import Network
-from routing.scenario import Damage
 from routing.errors import InputError
 from routing.network import enrich, load_network
+from routing.scenario import Damage
 
 HOMS = Path("/work/shared/data/osm/homs_maskanah_major_roads.osm")
 
