@@ -29,7 +29,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from ..engine import Network
-from ..engine.kernels import multi_sssp
+from ..engine.kernels import dijkstra
 from ..errors import InputError
 from ..network import EdgeKey
 from ..network.tags import road_label, tag_text, truthy
@@ -417,13 +417,15 @@ def _decompose(network: Network, edge_flow: np.ndarray, w: np.ndarray, is_origin
     csr_head = head[order].astype(np.int32)
     starts = np.flatnonzero(is_origin[nodes])
     ends = np.array([i for i, node in enumerate(nodes) if int(node) in dest_of], dtype=np.int64)
-    dist, pred, root = np.empty(m), np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int64)
+    dist, pred, root, aux = np.empty(m), np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int64), np.empty(m)
+    no_target = np.zeros(1, dtype=bool)
     hkey, hnode = np.empty(len(ids) + m + 1), np.empty(len(ids) + m + 1, dtype=np.int32)
     remaining = edge_flow.copy()
     routes: list[FlowRoute] = []
     while starts.size and ends.size:
         wl = np.where(remaining[ids] > 0, w[ids], np.inf)
-        multi_sssp(indptr, order, csr_head, wl[order], starts, np.inf, dist, pred, root, hkey, hnode)
+        wc = wl[order]
+        dijkstra(indptr, order, csr_head, wc, wc, starts, np.inf, no_target, 0, dist, pred, aux, root, hkey, hnode)
         target = int(ends[np.argmin(dist[ends])])
         if not np.isfinite(dist[target]):
             break

@@ -1,9 +1,9 @@
 """Compiled shortest-path kernels (numba) over CSR arrays; the Python API is in
 :mod:`routing.engine.network` and :mod:`routing.engine.od`.
 
-* :func:`sssp` — Dijkstra (4-ary heap) from one node with an optional distance ``limit`` and an
-  early stop once a set of target nodes is settled; it also sums a second edge attribute (length
-  when routing by time) along the tree paths.
+* :func:`dijkstra` — Dijkstra (4-ary heap) from one node, or from several at once, with an
+  optional distance ``limit`` and an early stop once a set of target nodes is settled; it also
+  sums a second edge attribute (length when routing by time) along the tree paths.
 * :func:`repair_one` — exact re-computation of OD pairs after some edges got slower or were
   removed, from the baseline (:class:`routing.engine.od.RepairContext`): A* from the origin whose
   potential is the baseline distance to the affected destinations (feasible because damage only
@@ -68,19 +68,28 @@ def heap_pop(hkey, hnode, size):
 
 
 @njit(cache=True)
-def sssp(indptr, adj, head, wc, auxc, source, limit, is_target, n_targets, dist, pred, auxd, hkey, hnode):
-    """Dijkstra from ``source`` over CSR arrays (``wc``/``auxc``: weights in CSR order).
+def dijkstra(indptr, adj, head, wc, auxc, sources, limit, is_target, n_targets, dist, pred, auxd, root, hkey, hnode):
+    """Dijkstra from every node of ``sources`` at once (each at distance 0) over CSR arrays
+    (``wc``/``auxc``: weights in CSR order); one source gives the ordinary single-source search.
 
-    Fills ``dist`` (inf = not reached), ``pred`` (edge id into each node, -1 = none) and ``auxd``
-    (sum of ``auxc`` along the path). Stops when ``n_targets`` nodes flagged in ``is_target`` are
-    settled (0 = build the whole tree); then only settled nodes have final values.
+    Fills ``dist`` (to the nearest source; inf = not reached), ``pred`` (edge id into each node,
+    -1 = none), ``auxd`` (sum of ``auxc`` along the path) and ``root`` (the source each node is
+    reached from, -1 = none). Nodes farther than ``limit`` are left unreached. Stops when
+    ``n_targets`` nodes flagged in ``is_target`` are settled (0 = build the whole tree); then only
+    settled nodes have final values. The heaps ``hkey``/``hnode`` need room for every edge plus
+    every source.
     """
     dist[:] = np.inf
     pred[:] = -1
     auxd[:] = np.inf
-    dist[source] = 0.0
-    auxd[source] = 0.0
-    size = heap_push(hkey, hnode, 0, 0.0, source)
+    root[:] = -1
+    size = 0
+    for s in sources:
+        if dist[s] > 0.0:
+            dist[s] = 0.0
+            auxd[s] = 0.0
+            root[s] = s
+            size = heap_push(hkey, hnode, size, 0.0, s)
     remaining = n_targets
     while size > 0:
         d, u, size = heap_pop(hkey, hnode, size)
@@ -97,6 +106,7 @@ def sssp(indptr, adj, head, wc, auxc, source, limit, is_target, n_targets, dist,
                 dist[v] = nd
                 pred[v] = adj[j]
                 auxd[v] = auxd[u] + auxc[j]
+                root[v] = root[u]
                 size = heap_push(hkey, hnode, size, nd, v)
 
 
@@ -104,8 +114,8 @@ def sssp(indptr, adj, head, wc, auxc, source, limit, is_target, n_targets, dist,
 def tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
     """Full shortest-path tree from ``sources[i]`` into row i of dist/pred/auxd."""
     m = adj.shape[0]
-    sssp(indptr, adj, head, wc, auxc, sources[i], limit, np.zeros(1, dtype=np.bool_), 0, dist[i], pred[i], auxd[i],
-          np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
+    dijkstra(indptr, adj, head, wc, auxc, sources[i:i + 1], limit, np.zeros(1, dtype=np.bool_), 0, dist[i], pred[i],
+             auxd[i], np.empty(dist.shape[1], dtype=np.int64), np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
 
 
 @njit(cache=True, parallel=True)
@@ -129,8 +139,8 @@ def od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_target
     m = adj.shape[0]
     dist = np.empty(n)
     auxd = np.empty(n)
-    sssp(indptr, adj, head, wc, auxc, sources[i], np.inf, is_target, n_targets, dist, pred[i], auxd,
-          np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
+    dijkstra(indptr, adj, head, wc, auxc, sources[i:i + 1], np.inf, is_target, n_targets, dist, pred[i], auxd,
+             np.empty(n, dtype=np.int64), np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
     for j in range(targets.shape[0]):
         cost[i, j] = dist[targets[j]]
         aux[i, j] = auxd[targets[j]] if dist[targets[j]] < np.inf else np.inf
@@ -433,31 +443,3 @@ def parallel_pays(work: int) -> bool:
 def tree_kernel(work: int):
     """The tree kernel for this much work: parallel over sources, or serial."""
     return trees_par if parallel_pays(work) else trees_ser
-
-
-@njit(cache=True)
-def multi_sssp(indptr, adj, head, wc, sources, limit, dist, pred, root, hkey, hnode):
-    """Dijkstra from all ``sources`` at once (each at distance 0): ``dist`` to the nearest source,
-    ``pred`` the edge id into each node on its path (-1 none), ``root`` that source (-1 = not
-    reached). Heaps ``hkey``/``hnode`` need room for every edge plus every source."""
-    dist[:] = np.inf
-    pred[:] = -1
-    root[:] = -1
-    size = 0
-    for s in sources:
-        if dist[s] > 0.0:
-            dist[s] = 0.0
-            root[s] = s
-            size = heap_push(hkey, hnode, size, 0.0, s)
-    while size > 0:
-        d, u, size = heap_pop(hkey, hnode, size)
-        if d > dist[u]:
-            continue
-        for j in range(indptr[u], indptr[u + 1]):
-            nd = d + wc[j]
-            v = head[j]
-            if nd < dist[v] and nd <= limit:
-                dist[v] = nd
-                pred[v] = adj[j]
-                root[v] = root[u]
-                size = heap_push(hkey, hnode, size, nd, v)

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import InputError
 from ..network import EdgeKey, edge_capacity_vph, road_class
 from ..scenario import Damage
-from .kernels import multi_sssp, tree_kernel
+from .kernels import dijkstra, tree_kernel
 
 WEIGHTS = ("travel_time", "length")
 NO_PRED = -9999  # "no predecessor" in PathTree.pred (scipy's convention)
@@ -233,8 +233,9 @@ class Network:
         order, indptr, head = (self.rev, self.rindptr, self.rhead) if reverse else (self.fwd, self.indptr, self.head)
         n, m = self.n_nodes, len(w)
         dist, pred, root = np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int64)
-        multi_sssp(indptr, order, head, w[order], roots, float(limit), dist, pred, root,
-                   np.empty(m + len(roots) + 1), np.empty(m + len(roots) + 1, dtype=np.int32))
+        wc = w[order]
+        dijkstra(indptr, order, head, wc, wc, roots, float(limit), np.zeros(1, dtype=bool), 0, dist, pred, np.empty(n),
+                 root, np.empty(m + len(roots) + 1), np.empty(m + len(roots) + 1, dtype=np.int32))
         return NearestTree(dist, pred, root, self.dst if reverse else self.src, reverse)
 
     def path_sum(self, edge_ids: list[int], attr: str) -> float:

@@ -17,6 +17,7 @@ from numba import get_num_threads
 from ..network import EdgeKey
 from ..scenario import Damage
 from .kernels import (
+    dijkstra,
     euler_all,
     od_par,
     od_ser,
@@ -24,7 +25,6 @@ from .kernels import (
     repair_block,
     repair_par,
     route_incidence,
-    sssp,
     tree_kernel,
 )
 from .network import WEIGHTS, Network
@@ -91,8 +91,9 @@ class ODMatrix:
             is_target = np.zeros(net.n_nodes, dtype=bool)
             is_target[t] = True
             wc = self.w[net.fwd]
-            sssp(net.indptr, net.fwd, net.head, wc, wc, o, np.inf, is_target, 1, dist, pred, auxd,
-                  np.empty(len(wc) + 1), np.empty(len(wc) + 1, dtype=np.int32))
+            dijkstra(net.indptr, net.fwd, net.head, wc, wc, np.array([o]), np.inf, is_target, 1, dist, pred, auxd,
+                     np.empty(net.n_nodes, dtype=np.int64), np.empty(len(wc) + 1),
+                     np.empty(len(wc) + 1, dtype=np.int32))
         path, node = [], t
         while node != o:
             e = int(pred[node])
