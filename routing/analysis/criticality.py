@@ -262,13 +262,32 @@ def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinat
                 groups: str | Groups | Mapping[str, Iterable[int]] = "segment", baseline: ODMatrix | None = None,
                 map_fn: Callable[[Callable, Iterable], Iterable] | None = None,
                 progress: bool = True) -> CriticalityResult:
-    """Criticality of every candidate group: each removed alone, all OD pairs origins x destinations
-    (graph node ids; destinations default to the origins) re-evaluated by travel time.
+    """Criticality of every candidate group: each removed alone, all OD pairs re-evaluated.
 
-    ``groups``: ``"segment"`` (default), ``"edge"``, ``"osmid"``, a :class:`Groups` or a mapping
-    label -> edge indices (multi-link events). ``map_fn(fn, tasks)`` maps the chunk function
-    (default builtin ``map``); ``progress`` shows a tqdm bar over chunks.
-    The table is ranked by ``pairs_disconnected`` then ``delta_total_time_s`` (both descending).
+    Parameters
+    ----------
+    network
+        The road network (a graph is compiled first).
+    origins, destinations
+        Graph node ids of the OD pairs (origins x destinations; destinations default to the
+        origins), routed by travel time.
+    groups
+        ``"segment"`` (both directions of a road segment, default), ``"edge"``, ``"osmid"``, a
+        :class:`Groups` or a mapping label -> edge indices (multi-link events, e.g. assets).
+    baseline
+        The baseline OD matrix, if already computed.
+    map_fn
+        ``map_fn(fn, tasks)`` maps the chunk function (default builtin ``map``; an executor's
+        ``map_fn`` runs it on Dask).
+    progress
+        Show a progress bar over chunks.
+
+    Returns
+    -------
+    CriticalityResult
+        One row per candidate: increase in total OD travel time over the pairs still connected
+        (seconds), pairs disconnected, pairs whose baseline route it lies on; ranked by pairs
+        disconnected, then added time (both descending).
     """
     t0 = time.perf_counter()
     network = Network.of(network)

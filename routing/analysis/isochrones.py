@@ -58,9 +58,27 @@ def _metric_crs(network: Network) -> str:
 
 def isochrone(network: Network | nx.MultiDiGraph, sources: list[int], minutes: float, *, damage: Damage | None = None,
               direction: str = "from", buffer_m: float = 100.0, weight: str = "travel_time") -> Isochrone:
-    """Nodes, edges and area reachable within ``minutes`` (``weight="length"``: the limit is in
-    kilometres instead) from any of ``sources`` (graph node ids), or that reach one of them
-    (``direction="to"``: a service area around facilities), on the damaged network."""
+    """Nodes, edges and area reachable within a time limit.
+
+    Parameters
+    ----------
+    network
+        The road network (a graph is compiled first).
+    sources
+        Graph node ids: reachable from any of them (``direction="from"``) or reaching one of them
+        (``direction="to"``: the service area of facilities).
+    minutes
+        The limit in minutes (``weight="length"``: kilometres).
+    damage
+        The damaged network; None is the baseline.
+    buffer_m
+        The reachable road pieces are buffered by this many metres to make the area.
+
+    Returns
+    -------
+    Isochrone
+        Node times (s), edges wholly or partly reachable, and the area (lon/lat and metric).
+    """
     return isochrones(network, sources, [minutes], damage=damage, direction=direction, buffer_m=buffer_m,
                       weight=weight)[0]
 

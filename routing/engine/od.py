@@ -149,13 +149,29 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
               baseline: ODMatrix | None = None, incremental: bool | None = None) -> ODMatrix:
     """Travel time (s) and distance (m) matrices among graph nodes, minimising ``weight``.
 
-    ``damage`` (or explicit per-edge weights ``w``) gives the damaged network. With ``baseline``
-    (the matrix for the same origins, destinations and weight on a network this one only makes
-    slower), only the pairs whose baseline route uses a slowed or removed edge are searched
-    again, by the repair search; the result is the same as a full computation. ``incremental``:
-    None = only where it pays (origins x edges >= ``INCREMENTAL_MIN_WORK``), True = whenever a
-    compatible baseline is given, False = never. A weight below the baseline forces a full
-    computation.
+    Parameters
+    ----------
+    network
+        The road network (a graph is compiled first).
+    origins, destinations
+        Graph node ids; destinations default to the origins.
+    weight
+        ``"travel_time"`` (seconds) or ``"length"`` (metres): what the routes minimise.
+    damage, w
+        The damaged network, as a :class:`~routing.scenario.Damage` or explicit per-edge weights.
+    baseline
+        The matrix for the same origins, destinations and weight on a network this one only makes
+        slower: only the pairs whose baseline route uses a slowed or removed edge are searched
+        again (repair search); the result is the same as a full computation.
+    incremental
+        None = use ``baseline`` only where it pays (origins x edges >= ``INCREMENTAL_MIN_WORK``),
+        True = whenever a compatible baseline is given, False = never. A weight below the
+        baseline forces a full computation.
+
+    Returns
+    -------
+    ODMatrix
+        ``time_s`` and ``length_m`` (origins x destinations; inf = unreachable) and the routes.
     """
     if weight not in WEIGHTS:
         raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
