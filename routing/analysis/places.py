@@ -15,9 +15,12 @@ from ..settings import SNAP_WARNING_M
 
 
 def main_component_nodes(network: Network) -> np.ndarray:
-    """Node indices of the largest strongly connected component (where places are snapped)."""
+    """Node indices of the largest strongly connected component of the roads the vehicle may use
+    (where places are snapped)."""
     n = network.n_nodes
-    m = csr_matrix((np.ones(len(network.src)), (network.src, network.dst)), shape=(n, n))
+    usable = np.isfinite(network.weights())
+    src, dst = network.src[usable], network.dst[usable]
+    m = csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
     _, labels = connected_components(m, directed=True, connection="strong")
     return np.flatnonzero(labels == np.bincount(labels).argmax())
 
