@@ -139,9 +139,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_criticality(args: argparse.Namespace) -> int:
     from .analysis.criticality import asset_groups, criticality
     from .analysis.places import main_component_nodes, snap_places
-    from .engine import Network
     from .files import check_results_folder
     from .outputs.criticality import write_criticality
+    from .run import scenario_network
 
     scenario = _scenario_with_overrides(args)
     if len(scenario.od_places) < 2:
@@ -149,7 +149,7 @@ def cmd_criticality(args: argparse.Namespace) -> int:
     out = check_results_folder(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality")
     t0 = time.perf_counter()
     G = scenario.load_network()
-    network = Network(G, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
+    network = scenario_network(scenario, G)
     catalogue = scenario.catalogue()
     places = snap_places(network, [catalogue.place(n) for n in scenario.od_places], main_component_nodes(network))
     node_of = {name: int(node) for name, node in zip(places["name"], places["node"])}

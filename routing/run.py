@@ -35,7 +35,7 @@ def run_scenario(scenario: Scenario | str | Path, *, graph: nx.MultiDiGraph | No
     G = graph if graph is not None else scenario.load_network()
     catalogue = scenario.catalogue()
     damage, outcomes = apply_events(G, scenario, catalogue)
-    network = Network(G, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
+    network = scenario_network(scenario, G)
     assets = resolve_assets(G, catalogue)
 
     names = list(dict.fromkeys(scenario.od_places + (
@@ -57,6 +57,13 @@ def run_scenario(scenario: Scenario | str | Path, *, graph: nx.MultiDiGraph | No
         result.evacuation, result.evacuation_routes = table, ev_routes
         result.evacuation_capacity = evacuation_capacities(scenario, network, damage, catalogue, node_of, main_nodes)
     return result
+
+
+def scenario_network(scenario: Scenario, G: nx.MultiDiGraph) -> Network:
+    """``G`` compiled for the scenario's vehicle profile and capacity overrides."""
+    spec = scenario.network
+    vehicle = spec.vehicle.model_dump() if spec.vehicle is not None else None
+    return Network(G, profile=spec.profile, vehicle=vehicle, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
 
 
 def evacuation_capacities(scenario: Scenario, network: Network, damage: Damage, catalogue: Catalogue,

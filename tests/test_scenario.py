@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import DEMO_OSM, HOMS_OSM
 
@@ -148,3 +149,30 @@ def test_catalogue_errors_name_file_field_and_value(tmp_path):
         load_catalogue(bad)
     with pytest.raises(CatalogueError, match=r"missing.toml: catalogue file not found"):
         load_catalogue(tmp_path / "missing.toml")
+
+
+def test_a_restrict_event_turns_trucks_away_and_lets_cars_cross(tmp_path, demo_graph):
+    from routing.analysis.places import main_component_nodes, snap_places
+    from routing.engine import od_matrix
+    from routing.run import scenario_network
+
+    text = VALID.replace('action = "destroy"', 'action = "restrict"\nmax_weight_t = 7.5\nlabel = "Rastan bridge 7.5 t"')
+    car_sc = Scenario.from_file(write(tmp_path, text))
+    truck_sc = Scenario.from_file(write(tmp_path, text.replace("[network]", '[network]\nprofile = "truck"')))
+    damage, _ = apply_events(demo_graph, car_sc)
+    bridge = {e for e in demo_graph.edges(keys=True) if demo_graph.edges[e].get("bridge") == "yes"}
+    assert bridge and set(damage.restricted) >= bridge and not damage.removed_edges
+    assert all(damage.cause[e] == "restrict: Rastan bridge 7.5 t" for e in bridge)
+    times = {}
+    for sc in (car_sc, truck_sc):
+        net = scenario_network(sc, demo_graph)
+        cat = sc.catalogue()
+        places = snap_places(net, [cat.place(n) for n in sc.od_places], main_component_nodes(net))
+        hama, homs = (int(n) for n in places["node"])
+        before, after = od_matrix(net, [hama], [homs]), od_matrix(net, [hama], [homs], damage=damage)
+        crosses = bool(bridge & set(after.path(hama, homs))) if np.isfinite(after.time_s[0, 0]) else False
+        times[sc.network.profile] = (before.time_s[0, 0], after.time_s[0, 0], crosses)
+    car_before, car_after, car_crosses = times["car"]
+    truck_before, truck_after, truck_crosses = times["truck"]
+    assert car_after == car_before and car_crosses  # a car (1.5 t) still takes the bridge
+    assert not truck_crosses and truck_after > truck_before  # a 40 t truck detours or is cut off

@@ -251,7 +251,14 @@ class Network:
             w[idx] /= np.fromiter(damage.speed_factor.values(), dtype=float, count=len(idx))
         if damage.removed_edges:
             w[self.edge_ids(damage.removed_edges)] = np.inf
+        if damage.restricted:
+            w[self.edge_ids(self._barred(damage))] = np.inf
         return w
+
+    def _barred(self, damage: Damage) -> list[EdgeKey]:
+        """The restricted edges this network's vehicle may not pass."""
+        v = self.vehicle
+        return [e for e, r in damage.restricted.items() if not r.admits(v.name, v.weight_t, v.height_m)]
 
     def capacities(self, damage: Damage | None = None) -> np.ndarray:
         """Edge capacities in vehicles/hour with damage applied: removed edges 0, others times
@@ -263,6 +270,8 @@ class Network:
                 cap[idx] *= np.fromiter(damage.capacity_factor.values(), dtype=float, count=len(idx))
             if damage.removed_edges:
                 cap[self.edge_ids(damage.removed_edges)] = 0.0
+            if damage.restricted:
+                cap[self.edge_ids(self._barred(damage))] = 0.0
         return cap
 
     def check_weights(self, w: np.ndarray) -> np.ndarray:

@@ -2,10 +2,10 @@
 events are applied to a network (:func:`apply_events`)."""
 
 from .catalogue import Asset, Catalogue, Place, load_catalogue
-from .damage import Damage, EventOutcome, apply_events, incident_edges, resolve_event
+from .damage import Damage, EventOutcome, Restriction, apply_events, incident_edges, resolve_event
 from .schema import EvacuationSpec, Event, NetworkSpec, Scenario, expand_path, scenario_path, shipped_scenarios
 from .selectors import Selection, area_from_spec, area_selection, select
 
 __all__ = ["Asset", "Catalogue", "Damage", "EvacuationSpec", "Event", "EventOutcome", "NetworkSpec", "Place",
-           "Scenario", "Selection", "apply_events", "area_from_spec", "area_selection", "expand_path",
+           "Restriction", "Scenario", "Selection", "apply_events", "area_from_spec", "area_selection", "expand_path",
            "incident_edges", "load_catalogue", "resolve_event", "scenario_path", "select", "shipped_scenarios"]

@@ -17,13 +17,40 @@ from .schema import Event, Scenario
 from .selectors import Selection, select
 
 
+@dataclass(frozen=True)
+class Restriction:
+    """What may still pass a damaged road: vehicles up to ``max_weight_t`` tonnes and
+    ``max_height_m`` metres, of the profiles in ``vehicles`` (None: no such limit)."""
+
+    max_weight_t: float | None = None
+    max_height_m: float | None = None
+    vehicles: frozenset[str] | None = None
+
+    def admits(self, profile: str, weight_t: float, height_m: float) -> bool:
+        """Whether a vehicle of ``profile``, ``weight_t`` tonnes and ``height_m`` metres may pass."""
+        return ((self.vehicles is None or profile in self.vehicles)
+                and (self.max_weight_t is None or weight_t <= self.max_weight_t)
+                and (self.max_height_m is None or height_m <= self.max_height_m))
+
+    def combined(self, other: Restriction) -> Restriction:
+        """Both restrictions at once (the tighter limit of each kind)."""
+        def tighter(a: float | None, b: float | None) -> float | None:
+            return b if a is None else a if b is None else min(a, b)
+
+        vehicles = self.vehicles if other.vehicles is None else other.vehicles if self.vehicles is None \
+            else self.vehicles & other.vehicles
+        return Restriction(tighter(self.max_weight_t, other.max_weight_t),
+                           tighter(self.max_height_m, other.max_height_m), vehicles)
+
+
 @dataclass
 class Damage:
-    """Edges removed and edges degraded by a scenario's events.
+    """Edges removed, degraded and restricted by a scenario's events.
 
     ``speed_factor`` multiplies an edge's speed (0 < f <= 1; travel time is divided by it);
-    ``capacity_factor`` multiplies its capacity (vehicles/hour). ``cause`` names, per edge, the
-    event label that removed or degraded it; ``removed_nodes`` are nodes closed or destroyed
+    ``capacity_factor`` multiplies its capacity (vehicles/hour); ``restricted`` says which
+    vehicles may still use an edge (a damaged bridge reopened to light vehicles). ``cause``
+    names, per edge, the event label that hit it; ``removed_nodes`` are nodes closed or destroyed
     (all their edges are in ``removed_edges``).
     """
 
@@ -32,10 +59,11 @@ class Damage:
     speed_factor: dict[EdgeKey, float] = field(default_factory=dict)
     capacity_factor: dict[EdgeKey, float] = field(default_factory=dict)
     cause: dict[EdgeKey, str] = field(default_factory=dict)
+    restricted: dict[EdgeKey, Restriction] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
-        """True when nothing is removed or degraded."""
-        return not (self.removed_edges or self.speed_factor or self.capacity_factor)
+        """True when nothing is removed, degraded or restricted."""
+        return not (self.removed_edges or self.speed_factor or self.capacity_factor or self.restricted)
 
     def remove_edges(self, edges: set[EdgeKey], label: str) -> None:
         """Remove ``edges`` (first cause wins in ``cause``)."""
@@ -55,10 +83,19 @@ class Damage:
             self.capacity_factor[e] = self.capacity_factor.get(e, 1.0) * capacity
             self.cause.setdefault(e, label)
 
+    def restrict(self, edges: set[EdgeKey], restriction: Restriction, label: str) -> None:
+        """Let only the vehicles ``restriction`` admits use ``edges`` (cumulative over events)."""
+        for e in edges:
+            found = self.restricted.get(e)
+            self.restricted[e] = restriction if found is None else found.combined(restriction)
+            self.cause.setdefault(e, label)
+
     def merged(self, other: Damage) -> Damage:
         """A new Damage holding both this one and ``other`` (for sweeps combining events)."""
         out = Damage(set(self.removed_edges), set(self.removed_nodes), dict(self.speed_factor),
-                     dict(self.capacity_factor), dict(self.cause))
+                     dict(self.capacity_factor), dict(self.cause), dict(self.restricted))
+        for e, r in other.restricted.items():
+            out.restricted[e] = r if e not in out.restricted else out.restricted[e].combined(r)
         out.removed_edges |= other.removed_edges
         out.removed_nodes |= other.removed_nodes
         for e, f in other.speed_factor.items():
@@ -96,7 +133,8 @@ def apply_events(G: nx.MultiDiGraph, scenario: Scenario, catalogue: Catalogue | 
     """Apply the events dated on or before ``scenario.as_of`` (all when unset) to ``G`` as a mask.
 
     ``destroy``, ``close`` and ``deny_area`` remove the matched edges and every edge of the
-    matched nodes; ``degrade`` multiplies their speed and capacity. ``G`` is not modified.
+    matched nodes; ``degrade`` multiplies their speed and capacity; ``restrict`` lets only the
+    vehicles within its weight and height limits, of its profiles, pass. ``G`` is not modified.
     """
     catalogue = catalogue or scenario.catalogue()
     damage = Damage()
@@ -111,6 +149,10 @@ def apply_events(G: nx.MultiDiGraph, scenario: Scenario, catalogue: Catalogue | 
         if ev.action in ("destroy", "close", "deny_area"):
             damage.remove_edges(sel.edges, tag)
             damage.remove_nodes(G, sel.nodes, tag)
+        elif ev.action == "restrict":
+            vehicles = frozenset(ev.vehicles) if ev.vehicles is not None else None
+            damage.restrict(set(sel.edges) | incident_edges(G, sel.nodes),
+                            Restriction(ev.max_weight_t, ev.max_height_m, vehicles), tag)
         else:
             damage.degrade(set(sel.edges) | incident_edges(G, sel.nodes), ev.speed_factor, ev.capacity_factor, tag)
     return damage, outcomes

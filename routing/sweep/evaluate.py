@@ -16,6 +16,7 @@ import pandas as pd
 from ..analysis.evacuation import evacuation_capacity
 from ..analysis.places import evacuation_nodes, main_component_nodes, snap_places
 from ..engine import Network, ODMatrix, od_matrix
+from ..run import scenario_network
 from ..scenario import Damage, apply_events, incident_edges, select
 from ..settings import PERSONS_PER_VEHICLE, POPULATIONS
 from .model import Expansion, Sweep, SweepAsset
@@ -83,7 +84,7 @@ def prepare(sweep: Sweep, G: nx.MultiDiGraph) -> tuple[SweepBase, pd.DataFrame]:
     """
     sc = sweep.scenario
     catalogue = sc.catalogue()
-    network = Network(G, capacity_per_lane_vph=sc.capacity_per_lane_vph)
+    network = scenario_network(sc, G)
     background = apply_events(G, sc, catalogue)[0] if sweep.base_events else Damage()
     asset_edges = []
     for a in sweep.assets:
