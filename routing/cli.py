@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import RoutingError
+from .errors import InputError, RoutingError
 
 log = logging.getLogger("routing")
 
@@ -48,11 +48,17 @@ def _done(schematic: bool, report: Path, t0: float) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .files import results_lock
+
+    scenario = _scenario_with_overrides(args)
+    with results_lock(args.out or Path("results") / Path(args.scenario).stem) as out:  # checked before any work
+        return _run(args, scenario, out)
+
+
+def _run(args: argparse.Namespace, scenario, out: Path) -> int:
     from .outputs import write_outputs
     from .run import run_scenario
 
-    scenario = _scenario_with_overrides(args)
-    out = Path(args.out or Path("results") / Path(args.scenario).stem)
     t0 = time.perf_counter()
     log.info("loading network: %s", scenario.network.source)
     G = scenario.load_network()
@@ -120,11 +126,18 @@ def make_executor(args: argparse.Namespace):
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .outputs.sweep import write_sweep
-    from .sweep import Sweep, run_sweep
+    from .files import results_lock
+    from .sweep import Sweep
 
     sweep = Sweep.from_file(args.sweep)
-    out = Path(args.out or Path("results") / Path(args.sweep).stem)
+    with results_lock(args.out or Path("results") / Path(args.sweep).stem) as out:  # checked before any work
+        return _sweep(args, sweep, out)
+
+
+def _sweep(args: argparse.Namespace, sweep, out: Path) -> int:
+    from .outputs.sweep import write_sweep
+    from .sweep import run_sweep
+
     t0 = time.perf_counter()
     with make_executor(args) as executor:
         result = run_sweep(sweep, executor=executor, journal_dir=out)
@@ -137,16 +150,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_criticality(args: argparse.Namespace) -> int:
-    from .analysis.criticality import asset_groups, criticality
-    from .analysis.places import main_component_nodes, snap_places
-    from .engine import Network
-    from .files import check_results_folder
-    from .outputs.criticality import write_criticality
+    from .files import results_lock
 
     scenario = _scenario_with_overrides(args)
     if len(scenario.od_places) < 2:
-        raise RoutingError(f"{args.scenario}: places.od needs at least two places for criticality")
-    out = check_results_folder(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality")
+        raise InputError("needs at least two places for criticality", file=scenario.path, field="places.od",
+                         value=scenario.od_places)
+    with results_lock(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality") as out:
+        return _criticality(args, scenario, out)  # the folder was checked and locked before any work
+
+
+def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
+    from .analysis.criticality import asset_groups, criticality
+    from .analysis.places import main_component_nodes, snap_places
+    from .engine import Network
+    from .outputs.criticality import write_criticality
+
     t0 = time.perf_counter()
     G = scenario.load_network()
     network = Network(G, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
@@ -175,15 +194,20 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serial", action="store_true", help="run in this process, without Dask")
 
 
+COMPARE_MARKER = "<!-- written by corridor-routing compare -->"  # first line of a `compare --out` file
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .files import atomic_path
+    from .files import atomic_path, check_output_file
     from .outputs.compare import compare_results
 
+    if args.out:
+        check_output_file(args.out, COMPARE_MARKER)  # before any work; never overwrite a file we did not write
     comparison = compare_results(args.result_a, args.result_b)
     text = comparison.to_markdown()
     if args.out:
         with atomic_path(args.out) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(f"{COMPARE_MARKER}\n{text}", encoding="utf-8")
         print(f"{len(comparison.od_differences)} of {len(comparison.od)} OD pairs differ; comparison: {args.out}")
     else:
         print(text)
