@@ -162,7 +162,7 @@ def cmd_criticality(args: argparse.Namespace) -> int:
 
 def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
     from .analysis.criticality import asset_groups, criticality
-    from .analysis.places import main_component_nodes, snap_places
+    from .analysis.places import scenario_places
     from .engine import Network
     from .outputs.criticality import write_criticality
 
@@ -170,7 +170,7 @@ def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
     G = scenario.load_network()
     network = Network(G, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
     catalogue = scenario.catalogue()
-    places = snap_places(network, [catalogue.place(n) for n in scenario.od_places], main_component_nodes(network))
+    places, _ = scenario_places(network, scenario, catalogue, scenario.od_places)
     node_of = {name: int(node) for name, node in zip(places["name"], places["node"])}
     groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
     with make_executor(args) as executor:

@@ -83,6 +83,7 @@ ALTERNATIVE_PENALTY = 1.6  # weight multiplier on edges of routes already found 
 MAX_SHARED_LENGTH = 0.8  # an alternative sharing more than this share of its length is not distinct
 
 SNAP_WARNING_M = 2_000.0  # a place further than this from its nearest graph node is flagged
+MAX_SNAP_M = 5_000.0  # a place further than this from the network is an error ([places] max_snap_m overrides)
 
 OVERPASS_URL = "https://overpass-api.de/api/interpreter"  # $ROUTING_OVERPASS_URL overrides it
 NETWORK_TIMEOUT_S = 30.0  # seconds allowed to an Overpass or Geofabrik request (connect + each read)
