@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import InputError, RoutingError
 
@@ -28,13 +29,13 @@ def _scenario_with_overrides(args: argparse.Namespace):
     if getattr(args, "network", None):
         source = expand_path(args.network, None)
         if not Path(source).exists():
-            raise RoutingError(f"--network {args.network!r}: file not found")
+            raise InputError("network file not found", field="--network", value=args.network)
         scenario = replace(scenario, network=replace(scenario.network, source=source))
     if getattr(args, "as_of", None):
         try:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError as exc:
-            raise RoutingError(f"--as-of {args.as_of!r}: expected a date YYYY-MM-DD") from exc
+            raise InputError("expected a date YYYY-MM-DD", field="--as-of", value=args.as_of) from exc
         scenario = replace(scenario, as_of=as_of)
     return scenario
 
@@ -190,7 +191,7 @@ def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """--scheduler / --workers / --serial, for commands that run on the executor."""
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (e.g. tcp://host:8786)")
-    parser.add_argument("--workers", type=int, help="local Dask worker processes (default: one per core)")
+    parser.add_argument("--workers", type=_positive_int, help="local Dask worker processes (default: one per core)")
     parser.add_argument("--serial", action="store_true", help="run in this process, without Dask")
 
 
@@ -214,10 +215,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument reported in one line (``error: routing run: ...``), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="routing", description="Damage scenarios on OpenStreetMap road networks.")
+    parser = _Parser(prog="routing", description="Damage scenarios on OpenStreetMap road networks.")
     parser.add_argument("--version", action="version", version=f"corridor-routing {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -257,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
                                               "when each alone is removed")
     crit.add_argument("scenario", help="scenario TOML file or shipped name (its network and places.od are used; "
                                        "its events are not)")
-    crit.add_argument("--top", type=int, default=20, help="rows in the report and on the map (default 20)")
+    crit.add_argument("--top", type=_positive_int, default=20, help="rows in the report and on the map (default 20)")
     crit.add_argument("--out", help="results folder (default results/<scenario>-criticality); replaced atomically")
     crit.add_argument("--groups", choices=("segment", "edge", "osmid", "assets"), default="segment",
                       help="candidate unit: a road segment both directions (default), one directed edge, "

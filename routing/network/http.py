@@ -44,6 +44,8 @@ def request(method: str, url: str, *, what: str, hint: str, session: requests.Se
             problem = _reason(exc)
         except requests.Timeout:
             problem = f"no answer within {remaining:.0f} s"
+        except requests.RequestException as exc:  # a malformed URL, too many redirects...: no retry helps
+            raise NetworkLoadError(f"{what} failed: {type(exc).__name__}: {str(exc)[:200]}", file=url) from exc
         else:
             if response.status_code not in RETRY_STATUS:
                 return response
