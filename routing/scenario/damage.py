@@ -6,6 +6,7 @@ A damaged network is never a copied graph: it is the baseline plus a :class:`Dam
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from ..network.geometry import EdgeKey
 from .catalogue import Catalogue
 from .schema import Event, Scenario
 from .selectors import Selection, select
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -111,6 +114,8 @@ def apply_events(G: nx.MultiDiGraph, scenario: Scenario, catalogue: Catalogue | 
         if ev.action in ("destroy", "close", "deny_area"):
             damage.remove_edges(sel.edges, tag)
             damage.remove_nodes(G, sel.nodes, tag)
-        else:
+        elif ev.action == "degrade":
             damage.degrade(set(sel.edges) | incident_edges(G, sel.nodes), ev.speed_factor, ev.capacity_factor, tag)
+        else:  # "restrict": validated by the schema; vehicle limits are not applied to routes yet
+            log.warning("events[%d] %s: vehicle restrictions are not applied in this version", ev.index, ev.label)
     return damage, outcomes
