@@ -128,3 +128,20 @@ def test_bad_timeout_in_the_environment(monkeypatch, capsys, value):
     err = capsys.readouterr().err
     assert f"environment variable ROUTING_NETWORK_TIMEOUT = {value!r}: expected seconds in (0, 3600]" in err
     assert json.dumps(err).count("\\n") == 1
+
+
+def test_an_unwritable_cache_folder(tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ROUTING_CACHE_DIR", str(blocker))
+    answer = {"elements": [
+        {"type": "node", "id": 1, "lat": 34.0, "lon": 36.0}, {"type": "node", "id": 2, "lat": 34.01, "lon": 36.0},
+        {"type": "way", "id": 10, "nodes": [1, 2], "tags": {"highway": "primary"}}]}
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, overpass_url(), json=answer)
+        assert load_network("overpass", bbox=(35.9, 33.9, 36.1, 34.1)).number_of_edges() == 2  # used, not cached
+    assert "could not cache the Overpass answer" in caplog.text
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, GEOFABRIK + ".md5", body=f"{'0' * 32}  syria-latest.osm.pbf\n")
+        with pytest.raises(NetworkLoadError, match=r"a-file/geofabrik/asia: cannot create the download folder"):
+            load_network("geofabrik:asia/syria")

@@ -71,7 +71,11 @@ def download_extract(name: str, *, folder: str | Path | None = None, base_url: s
     if target.exists() and file_md5(target) == expected:
         record.write_text(f"{expected}  {target.name}\n")
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NetworkLoadError(f"cannot create the download folder ({exc.strerror or exc}); set $ROUTING_CACHE_DIR "
+                               "to a writable folder", file=target.parent) from exc
     part = target.with_name(target.name + ".part")
     part_md5 = target.with_name(target.name + ".part.md5")
     if not (part.exists() and part_md5.exists() and part_md5.read_text().strip() == expected):

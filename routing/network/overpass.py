@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import sys
 from array import array
@@ -30,6 +31,8 @@ from ..settings import OSM_COPYRIGHT, cache_dir, network_timeout_s, overpass_url
 from . import http
 from .classes import FILTER_KEYS, BBox, clip_area, is_drivable, resolve_classes
 from .osm_file import WAY_KEYS, RoadWays, kept_node_tags, require_file
+
+log = logging.getLogger(__name__)
 
 
 def overpass_filter(classes: frozenset[str]) -> str:
@@ -79,8 +82,11 @@ def download(query: str, *, url: str | None = None, cache: bool = True) -> dict[
         raise NetworkLoadError("Overpass answered without an 'elements' list (query timed out or rate limited?)",
                                file=url, field="remark", value=doc.get("remark") if isinstance(doc, dict) else doc)
     if cache:
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(doc), encoding="utf-8")
+        try:
+            with atomic_path(path) as tmp:
+                tmp.write_text(json.dumps(doc), encoding="utf-8")
+        except OSError as exc:  # the cache is an optimisation: the answer is still used
+            log.warning("could not cache the Overpass answer in %s (%s)", path, exc)
     return doc
 
 
