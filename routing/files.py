@@ -240,12 +240,13 @@ def swap_folders(new: Path, out: Path) -> None:
         os.replace(out, old)
         os.rename(new, out)
         shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(out.parent)
+    fsync_folder(out.parent)
     if new.exists():
         shutil.rmtree(new, ignore_errors=True)  # the old results, after an exchange
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """fsync a folder, so renames into it are on disk."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..files import fsync_folder
 from ..settings import cache_dir
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ def store_entry(value: Any, path: Path, *, key: str) -> None:
         except OSError:
             if not path.is_dir():  # else another process published the same entry first: keep theirs
                 raise
-        _fsync_dir(path.parent)
+        fsync_folder(path.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -220,14 +221,6 @@ def _write(path: Path, write: Callable[[Any], Any]) -> None:
         write(fh)
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_stale_temporaries(folder: Path, *, older_than_s: float = STALE_AFTER_S) -> None:
