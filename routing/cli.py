@@ -13,8 +13,9 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
-from .errors import RoutingError
+from .errors import InputError, RoutingError
 
 log = logging.getLogger("routing")
 
@@ -28,13 +29,13 @@ def _scenario_with_overrides(args: argparse.Namespace):
     if getattr(args, "network", None):
         source = expand_path(args.network, None)
         if not Path(source).exists():
-            raise RoutingError(f"--network {args.network!r}: file not found")
+            raise InputError("network file not found", field="--network", value=args.network)
         scenario = replace(scenario, network=replace(scenario.network, source=source))
     if getattr(args, "as_of", None):
         try:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError as exc:
-            raise RoutingError(f"--as-of {args.as_of!r}: expected a date YYYY-MM-DD") from exc
+            raise InputError("expected a date YYYY-MM-DD", field="--as-of", value=args.as_of) from exc
         scenario = replace(scenario, as_of=as_of)
     return scenario
 
@@ -48,11 +49,17 @@ def _done(schematic: bool, report: Path, t0: float) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .files import results_lock
+
+    scenario = _scenario_with_overrides(args)
+    with results_lock(args.out or Path("results") / Path(args.scenario).stem) as out:  # checked before any work
+        return _run(args, scenario, out)
+
+
+def _run(args: argparse.Namespace, scenario, out: Path) -> int:
     from .outputs import write_outputs
     from .run import run_scenario
 
-    scenario = _scenario_with_overrides(args)
-    out = Path(args.out or Path("results") / Path(args.scenario).stem)
     t0 = time.perf_counter()
     log.info("loading network: %s", scenario.network.source)
     G = scenario.load_network()
@@ -120,11 +127,18 @@ def make_executor(args: argparse.Namespace):
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .outputs.sweep import write_sweep
-    from .sweep import Sweep, run_sweep
+    from .files import results_lock
+    from .sweep import Sweep
 
     sweep = Sweep.from_file(args.sweep)
-    out = Path(args.out or Path("results") / Path(args.sweep).stem)
+    with results_lock(args.out or Path("results") / Path(args.sweep).stem) as out:  # checked before any work
+        return _sweep(args, sweep, out)
+
+
+def _sweep(args: argparse.Namespace, sweep, out: Path) -> int:
+    from .outputs.sweep import write_sweep
+    from .sweep import run_sweep
+
     t0 = time.perf_counter()
     with make_executor(args) as executor:
         result = run_sweep(sweep, executor=executor, journal_dir=out)
@@ -137,21 +151,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_criticality(args: argparse.Namespace) -> int:
-    from .analysis.criticality import asset_groups, criticality
-    from .analysis.places import main_component_nodes, snap_places
-    from .files import check_results_folder
-    from .outputs.criticality import write_criticality
-    from .run import scenario_network
+    from .files import results_lock
 
     scenario = _scenario_with_overrides(args)
     if len(scenario.od_places) < 2:
-        raise RoutingError(f"{args.scenario}: places.od needs at least two places for criticality")
-    out = check_results_folder(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality")
+        raise InputError("needs at least two places for criticality", file=scenario.path, field="places.od",
+                         value=scenario.od_places)
+    with results_lock(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality") as out:
+        return _criticality(args, scenario, out)  # the folder was checked and locked before any work
+
+
+def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
+    from .analysis.criticality import asset_groups, criticality
+    from .analysis.places import scenario_places
+    from .outputs.criticality import write_criticality
+    from .run import scenario_network
+
     t0 = time.perf_counter()
     G = scenario.load_network()
     network = scenario_network(scenario, G)
     catalogue = scenario.catalogue()
-    places = snap_places(network, [catalogue.place(n) for n in scenario.od_places], main_component_nodes(network))
+    places, _ = scenario_places(network, scenario, catalogue, scenario.od_places)
     node_of = {name: int(node) for name, node in zip(places["name"], places["node"])}
     groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
     with make_executor(args) as executor:
@@ -171,29 +191,51 @@ def cmd_criticality(args: argparse.Namespace) -> int:
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """--scheduler / --workers / --serial, for commands that run on the executor."""
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (e.g. tcp://host:8786)")
-    parser.add_argument("--workers", type=int, help="local Dask worker processes (default: one per core)")
+    parser.add_argument("--workers", type=_positive_int, help="local Dask worker processes (default: one per core)")
     parser.add_argument("--serial", action="store_true", help="run in this process, without Dask")
 
 
+COMPARE_MARKER = "<!-- written by corridor-routing compare -->"  # first line of a `compare --out` file
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .files import atomic_path
+    from .files import atomic_path, check_output_file
     from .outputs.compare import compare_results
 
+    if args.out:
+        check_output_file(args.out, COMPARE_MARKER)  # before any work; never overwrite a file we did not write
     comparison = compare_results(args.result_a, args.result_b)
     text = comparison.to_markdown()
     if args.out:
         with atomic_path(args.out) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(f"{COMPARE_MARKER}\n{text}", encoding="utf-8")
         print(f"{len(comparison.od_differences)} of {len(comparison.od)} OD pairs differ; comparison: {args.out}")
     else:
         print(text)
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument reported in one line (``error: routing run: ...``), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="routing", description="Damage scenarios on OpenStreetMap road networks.")
+    parser = _Parser(prog="routing", description="Damage scenarios on OpenStreetMap road networks.")
     parser.add_argument("--version", action="version", version=f"corridor-routing {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -233,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
                                               "when each alone is removed")
     crit.add_argument("scenario", help="scenario TOML file or shipped name (its network and places.od are used; "
                                        "its events are not)")
-    crit.add_argument("--top", type=int, default=20, help="rows in the report and on the map (default 20)")
+    crit.add_argument("--top", type=_positive_int, default=20, help="rows in the report and on the map (default 20)")
     crit.add_argument("--out", help="results folder (default results/<scenario>-criticality); replaced atomically")
     crit.add_argument("--groups", choices=("segment", "edge", "osmid", "assets"), default="segment",
                       help="candidate unit: a road segment both directions (default), one directed edge, "

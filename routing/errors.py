@@ -27,7 +27,13 @@ class InputError(RoutingError):
         if field:
             shown = f"{field} = {value!r}" if (has_value if has_value is not None else value is not None) else field
             where.append(shown)
-        super().__init__(": ".join([*where, problem]))
+        super().__init__(one_line(": ".join([*where, problem])))
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters escaped (``\\n``), so a
+    message stays one line whatever keys or values a file holds."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class NetworkLoadError(InputError):

@@ -11,7 +11,7 @@ import numpy as np
 from .analysis import reach
 from .analysis.assets import resolve_assets
 from .analysis.evacuation import EvacuationResult, evacuation_capacity
-from .analysis.places import evacuation_nodes, main_component_nodes, snap_places
+from .analysis.places import evacuation_nodes, scenario_places
 from .engine import Network
 from .results import ScenarioResult
 from .scenario import Catalogue, Damage, Scenario, apply_events
@@ -40,8 +40,7 @@ def run_scenario(scenario: Scenario | str | Path, *, graph: nx.MultiDiGraph | No
 
     names = list(dict.fromkeys(scenario.od_places + (
         [scenario.evacuation.origin, *scenario.evacuation.destinations] if scenario.evacuation else [])))
-    main_nodes = main_component_nodes(network)
-    places = snap_places(network, [catalogue.place(n) for n in names], main_nodes)
+    places, main_nodes = scenario_places(network, scenario, catalogue, names)
     for row in places.itertuples():
         if row.snap_warning:
             log.warning("place %s is %.1f km from the nearest road of the network", row.name, row.snap_m / 1000)

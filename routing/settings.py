@@ -9,11 +9,14 @@ MATSim OSM LinkProperties defaults; they apply only where OSM has no ``maxspeed`
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from .errors import InputError
 
 
 @dataclass(frozen=True)
@@ -126,9 +129,11 @@ ALTERNATIVE_PENALTY = 1.6  # weight multiplier on edges of routes already found 
 MAX_SHARED_LENGTH = 0.8  # an alternative sharing more than this share of its length is not distinct
 
 SNAP_WARNING_M = 2_000.0  # a place further than this from its nearest graph node is flagged
+MAX_SNAP_M = 5_000.0  # a place further than this from the network is an error ([places] max_snap_m overrides)
 
 OVERPASS_URL = "https://overpass-api.de/api/interpreter"  # $ROUTING_OVERPASS_URL overrides it
-NETWORK_TIMEOUT_S = 30.0  # seconds allowed to an Overpass or Geofabrik request (connect + each read)
+NETWORK_TIMEOUT_S = 30.0  # seconds to reach Overpass or Geofabrik, all attempts together ($ROUTING_NETWORK_TIMEOUT)
+READ_TIMEOUT_S = 180.0  # seconds a server that answered may stay silent mid-answer (Overpass queries run 180 s)
 
 
 def data_path(*parts: str) -> Path:
@@ -150,6 +155,22 @@ def shared_data_dir() -> Path:
 def overpass_url() -> str:
     """The Overpass interpreter URL: ``$ROUTING_OVERPASS_URL``, default ``OVERPASS_URL``."""
     return os.environ.get("ROUTING_OVERPASS_URL") or OVERPASS_URL
+
+
+def network_timeout_s() -> float:
+    """Seconds allowed to reach Overpass or Geofabrik (all attempts): ``$ROUTING_NETWORK_TIMEOUT``,
+    default ``NETWORK_TIMEOUT_S``."""
+    env = os.environ.get("ROUTING_NETWORK_TIMEOUT")
+    if not env:
+        return NETWORK_TIMEOUT_S
+    try:
+        seconds = float(env)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= 3600):
+        raise InputError("expected seconds in (0, 3600]", field="environment variable ROUTING_NETWORK_TIMEOUT",
+                         value=env)
+    return seconds
 
 
 def cache_dir() -> Path:

@@ -83,7 +83,22 @@ def test_cli_prints_or_writes(runs, tmp_path, capsys):
     out = tmp_path / "cmp" / "dec6-vs-dec5.md"
     assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
     assert "48 of 90 OD pairs differ" in capsys.readouterr().out
-    assert out.read_text(encoding="utf-8").startswith("# Comparison: dec6 vs dec5")
+    marker, heading = out.read_text(encoding="utf-8").splitlines()[:2]
+    assert marker == "<!-- written by corridor-routing compare -->" and heading == "# Comparison: dec6 vs dec5"
+    assert main(["compare", str(a), str(b), "--out", str(out)]) == 0  # its own file: replaced
+    capsys.readouterr()
+
+
+def test_cli_refuses_to_overwrite_a_file_it_did_not_write(runs, tmp_path, capsys):
+    a, b, _ = runs
+    notes = tmp_path / "notes.md"
+    notes.write_text("# my notes\n", encoding="utf-8")
+    assert main(["compare", str(a), str(b), "--out", str(notes)]) == 2
+    err = capsys.readouterr().err
+    assert f"{notes}: file exists and was not written by corridor-routing" in err and "Traceback" not in err
+    assert notes.read_text(encoding="utf-8") == "# my notes\n"
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path)]) == 2
+    assert "exists and is not a regular file" in capsys.readouterr().err
 
 
 def test_errors_name_the_folder_or_file(runs, tmp_path, capsys):

@@ -97,7 +97,7 @@ def test_failure_mid_write_leaves_previous_results_intact(tmp_path, monkeypatch,
     with pytest.raises(RuntimeError, match="disk full"):
         write_outputs(demo_result, out)
     assert (out / "report.md").read_text("utf-8") == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]  # no temporary folder left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".res.lock", "res"]  # no temporary folder left behind
 
 
 def test_refuses_to_overwrite_a_folder_it_did_not_write(tmp_path, demo_result, capsys):

@@ -80,7 +80,8 @@ def test_download_checks_md5_and_lands_atomically(tmp_path: Path) -> None:
         _Server(rsps)
         path = geofabrik.download_extract("asia/syria", folder=tmp_path)
     assert path == _target(tmp_path) and path.read_bytes() == PAYLOAD
-    assert sorted(p.name for p in path.parent.iterdir()) == ["syria-latest.osm.pbf"]  # no .part left
+    names = sorted(p.name for p in path.parent.iterdir())
+    assert names == ["syria-latest.osm.pbf", "syria-latest.osm.pbf.md5"]  # no .part left; the checksum record
 
 
 def test_default_folder_is_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

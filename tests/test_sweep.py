@@ -325,3 +325,27 @@ def test_cli_sweep_serial(tmp_path, capsys):
         <= {p.name for p in out.iterdir()}
     ranked = pd.read_csv(out / "asset_impact.csv")
     assert ranked["rank"].tolist() == list(range(1, 7)) and ranked["asset"].iloc[0] == "jousiyeh_crossing"
+
+
+def test_journal_lines_carry_a_checksum_and_damaged_or_foreign_lines_are_recomputed(tmp_path, caplog):
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path, "f" * 64)
+    journal.append([(0, {"x": 1.5}), (1, {"x": 2.5}), (2, {"x": 3.5}), (3, {"x": 4.5})])
+    journal.close()
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert json.loads(lines[1])["config"] == "f" * 16 and len(json.loads(lines[1])["sha256"]) == 64
+    edited = json.loads(lines[2])
+    edited["result"]["x"] = 99.0  # a value changed by hand: the checksum no longer matches
+    foreign = Journal(tmp_path / "other.jsonl", "e" * 64).record(3, {"x": 4.5})  # another sweep's line
+    path.write_text(lines[0] + lines[1] + json.dumps(edited) + "\n" + "{not json\n" + lines[3]
+                    + json.dumps(foreign) + "\n" + '{"item": 5}\n' + lines[4][:20], encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        resumed = Journal(path, "f" * 64)
+    assert resumed.done == {0: {"x": 1.5}, 2: {"x": 3.5}}
+    assert "dropped 5 damaged or foreign line(s) (line 3-4, 6-8)" in caplog.text
+    calls = []
+    results = SerialExecutor(progress=False).map(lambda shared, i: calls.append(i) or {"x": i + 0.5},
+                                                 list(range(4)), None, journal=resumed)
+    resumed.close()
+    assert calls == [1, 3] and results == [{"x": 1.5}, {"x": 1.5}, {"x": 3.5}, {"x": 3.5}]
+    assert Journal(path, "f" * 64).done == {0: {"x": 1.5}, 1: {"x": 1.5}, 2: {"x": 3.5}, 3: {"x": 3.5}}

@@ -10,19 +10,93 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..engine import Network
-from ..scenario import Catalogue, EvacuationSpec, Place, area_from_spec, area_selection
-from ..settings import SNAP_WARNING_M
+from ..errors import ScenarioError
+from ..scenario import Catalogue, EvacuationSpec, Place, Scenario, area_from_spec, area_selection
+from ..settings import MAX_SNAP_M, SNAP_WARNING_M
 
 
-def main_component_nodes(network: Network) -> np.ndarray:
-    """Node indices of the largest strongly connected component of the roads the vehicle may use
-    (where places are snapped)."""
+def component_labels(network: Network) -> np.ndarray:
+    """Per node index, its strongly connected component over the roads the vehicle may use,
+    numbered by size (0 = the largest)."""
     n = network.n_nodes
     usable = np.isfinite(network.weights())
     src, dst = network.src[usable], network.dst[usable]
     m = csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
     _, labels = connected_components(m, directed=True, connection="strong")
-    return np.flatnonzero(labels == np.bincount(labels).argmax())
+    sizes = np.bincount(labels)
+    rank = np.empty_like(sizes)
+    rank[np.argsort(-sizes, kind="stable")] = np.arange(len(sizes))
+    return rank[labels]
+
+
+def main_component_nodes(network: Network) -> np.ndarray:
+    """Node indices of the largest strongly connected component of the roads the vehicle may use
+    (where places are snapped)."""
+    return np.flatnonzero(component_labels(network) == 0)
+
+
+def place_fields(scenario: Scenario) -> dict[str, str]:
+    """Each place name a scenario uses -> the field that first names it (for messages)."""
+    fields = {name: f"places.od[{i}]" for i, name in reversed(list(enumerate(scenario.od_places)))}
+    if scenario.evacuation is not None:
+        for i, name in enumerate(scenario.evacuation.destinations):
+            fields.setdefault(name, f"evacuation.destinations[{i}]")
+        fields.setdefault(scenario.evacuation.origin, "evacuation.origin")
+    return fields
+
+
+def scenario_places(network: Network, scenario: Scenario, catalogue: Catalogue, names: list[str]
+                    ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The scenario's places ``names`` snapped to the main component (see :func:`snap_places`),
+    and the main component's node indices.
+
+    Raises :class:`~routing.errors.ScenarioError` when a place is farther than its snap limit
+    from the main component (the place's ``max_snap_m``, else the scenario's, else
+    ``settings.MAX_SNAP_M``), naming the place and the distance, or saying which separate part
+    of the network it sits on; and when fewer than two of the OD places are connected.
+    """
+    labels = component_labels(network)
+    main = np.flatnonzero(labels == 0)
+    places = [catalogue.place(n) for n in names]
+    snapped = snap_places(network, places, main)
+    nearest = snap_places(network, places, np.arange(network.n_nodes))
+    fields = place_fields(scenario)
+    far = []
+    for place, row, near in zip(places, snapped.itertuples(), nearest.itertuples()):
+        limit = place.max_snap_m or scenario.max_snap_m or MAX_SNAP_M
+        if row.snap_m > limit:
+            part = int(labels[network.node_index[near.node]])
+            far.append((place.name, row.snap_m, near.snap_m if near.snap_m <= limit else None, part, limit))
+    if far:
+        raise _places_error(scenario, fields, far, labels)
+    return snapped, main
+
+
+def _places_error(scenario: Scenario, fields: dict[str, str], far: list[tuple], labels: np.ndarray) -> ScenarioError:
+    """One message for places that cannot be snapped: the first far one, or how the OD places
+    split over the network's parts when no two of them are connected."""
+    stranded = {name for name, *_ in far}
+    connected = [n for n in scenario.od_places if n not in stranded]
+    on_other_parts = any(near_m is not None for _, _, near_m, _, _ in far)
+    if len(scenario.od_places) >= 2 and len(connected) < 2 and on_other_parts:
+        sizes = np.bincount(labels)
+        parts: dict[str, list[str]] = {}
+        for name, _, near_m, part, _ in far:
+            key = (f"part {part + 1} ({sizes[part]:,} nodes)" if near_m is not None
+                   else "no part (farther than the snap limit from every road)")
+            parts.setdefault(key, []).append(name)
+        if connected:
+            parts.setdefault(f"part 1, the largest ({sizes[0]:,} nodes)", []).extend(connected)
+        where = "; ".join(f"{', '.join(names)} on {key}" for key, names in parts.items())
+        return ScenarioError(f"no two OD places are connected on this network: {where}; use a network that joins "
+                             "them (a larger extract or bbox, road_classes = \"drive\")", file=scenario.path,
+                             field="places.od", value=scenario.od_places)
+    name, main_m, near_m, part, limit = far[0]
+    where = (f"its nearest road ({near_m / 1000:,.1f} km) is on a separate part of the network "
+             f"({np.bincount(labels)[part]:,} nodes) not connected to the rest" if near_m is not None
+             else "check its coordinates or the network's extent")
+    return ScenarioError(f"{main_m / 1000:,.1f} km from the network (limit max_snap_m = {limit:,.0f} m): {where}",
+                         file=scenario.path, field=fields.get(name, "places"), value=name)
 
 
 def _node_xy(network: Network, candidates: np.ndarray) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

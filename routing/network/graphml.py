@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import TypeGuard
 
 import networkx as nx
 import osmnx as ox
@@ -30,7 +32,35 @@ def load_graphml(path: str | Path) -> nx.MultiDiGraph:
         raise NetworkLoadError(f"not a readable GraphML file: {exc}", file=path) from exc
     if not isinstance(G, nx.MultiDiGraph) or len(G) == 0:
         raise NetworkLoadError("GraphML holds no road graph", file=path)
+    check_graph(G, path)
     return enrich(G)
+
+
+_RANGES = {"x": (-180.0, 180.0), "y": (-90.0, 90.0)}
+_EDGE_NUMBERS = ("length", "speed_kph", "travel_time", "capacity")  # non-negative where present (length: always)
+
+
+def check_graph(G: nx.MultiDiGraph, path: str | Path) -> None:
+    """Refuse a loaded graph whose nodes lack finite ``x``/``y`` degrees or whose edges lack a
+    finite non-negative ``length`` (metres), or carry a negative or non-finite speed, travel
+    time or capacity; the error names the file, the node or edge, the attribute and the value."""
+    for n, d in G.nodes(data=True):
+        for key, (low, high) in _RANGES.items():
+            value = d.get(key)
+            if not (_is_number(value) and low <= value <= high):
+                raise NetworkLoadError(f"expected a coordinate in degrees within [{low:g}, {high:g}]", file=path,
+                                       field=f"node {n}.{key}", value=value, has_value=key in d)
+    for u, v, k, d in G.edges(keys=True, data=True):
+        for key in _EDGE_NUMBERS:
+            if key in d or key == "length":
+                value = d.get(key)
+                if not (_is_number(value) and value >= 0):
+                    raise NetworkLoadError("expected a finite number >= 0", file=path,
+                                           field=f"edge ({u}, {v}, {k}).{key}", value=value, has_value=key in d)
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def save_graphml(G: nx.MultiDiGraph, path: str | Path) -> Path:

@@ -2,7 +2,7 @@
 :class:`~routing.network.osm_file.RoadWays` (then the one builder makes the graph).
 
 Downloads go to ``settings.OVERPASS_URL`` (``$ROUTING_OVERPASS_URL`` overrides it) with one
-query per area and a timeout (``settings.NETWORK_TIMEOUT_S``); answers are cached as JSON in
+query per area and a time budget to reach the server (``settings.network_timeout_s()``); answers are cached as JSON in
 ``settings.cache_dir() / "overpass"`` (written atomically), so a second load of the same area
 and classes needs no network. A place name is turned into its boundary polygon by osmnx's
 Nominatim geocoder. ``out geom`` answers (coordinates without node ids) get synthetic negative
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import sys
 from array import array
@@ -26,10 +27,13 @@ from shapely.geometry import MultiPolygon, Polygon, box
 
 from ..errors import NetworkLoadError
 from ..files import atomic_path
-from ..settings import NETWORK_TIMEOUT_S, OSM_COPYRIGHT, cache_dir, overpass_url
+from ..settings import OSM_COPYRIGHT, cache_dir, network_timeout_s, overpass_url
+from . import http
 from .classes import FILTER_KEYS, BBox, clip_area, is_drivable, resolve_classes
 from .osm_file import WAY_KEYS, RoadWays, kept_node_tags, require_file
 from .restrictions import restriction_record
+
+log = logging.getLogger(__name__)
 
 
 def overpass_filter(classes: frozenset[str]) -> str:
@@ -51,9 +55,14 @@ def overpass_query(area: Polygon, classes: frozenset[str]) -> str:
             '(.roads;.roads >;rel(bw.roads)["type"="restriction"];);out body;')
 
 
-def download(query: str, *, url: str | None = None, timeout_s: float = NETWORK_TIMEOUT_S,
-             cache: bool = True) -> dict[str, Any]:
-    """The JSON answer of Overpass to ``query`` (from the cache when there)."""
+OFFLINE_HINT = ("without internet use a local file (--network FILE.osm.pbf, or network.source = \"FILE\"), "
+                "an answer already in the cache ($ROUTING_CACHE_DIR/overpass), or a Geofabrik extract "
+                "downloaded once (network.source = \"geofabrik:asia/syria\")")
+
+
+def download(query: str, *, url: str | None = None, cache: bool = True) -> dict[str, Any]:
+    """The JSON answer of Overpass to ``query`` (from the cache when there); an unreachable
+    server is an error within ``settings.network_timeout_s()`` (see :mod:`routing.network.http`)."""
     url = url or overpass_url()
     key = hashlib.sha256(f"{url}\n{query}".encode()).hexdigest()[:32]
     path = cache_dir() / "overpass" / f"{key}.json"
@@ -64,19 +73,22 @@ def download(query: str, *, url: str | None = None, timeout_s: float = NETWORK_T
                 return doc
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             pass  # a damaged entry: download again
+    response = http.request("POST", url, data={"data": query}, what="Overpass download", hint=OFFLINE_HINT)
     try:
-        response = requests.post(url, data={"data": query}, timeout=timeout_s)
         response.raise_for_status()
         doc = response.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise NetworkLoadError(f"Overpass download failed ({type(exc).__name__}: {exc}); without internet use a "
-                               "local file (--network FILE.osm.pbf) or a cached download", file=url) from exc
+    except (requests.RequestException, ValueError, RecursionError) as exc:
+        raise NetworkLoadError(f"Overpass download failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                               f"{OFFLINE_HINT}", file=url) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("elements"), list):
         raise NetworkLoadError("Overpass answered without an 'elements' list (query timed out or rate limited?)",
                                file=url, field="remark", value=doc.get("remark") if isinstance(doc, dict) else doc)
     if cache:
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(doc), encoding="utf-8")
+        try:
+            with atomic_path(path) as tmp:
+                tmp.write_text(json.dumps(doc), encoding="utf-8")
+        except OSError as exc:  # the cache is an optimisation: the answer is still used
+            log.warning("could not cache the Overpass answer in %s (%s)", path, exc)
     return doc
 
 
@@ -84,12 +96,15 @@ def place_polygon(place: str) -> Polygon | MultiPolygon:
     """The boundary of a named place, geocoded by osmnx's Nominatim client."""
     import osmnx as ox
 
+    timeout = ox.settings.requests_timeout
+    ox.settings.requests_timeout = network_timeout_s()
     try:
         gdf = ox.geocode_to_gdf(place)
     except Exception as exc:  # osmnx raises InsufficientResponseError, requests errors, ...
-        raise NetworkLoadError(f"cannot geocode the place ({type(exc).__name__}: {exc}); without internet use a "
-                               "local file (--network FILE.osm.pbf)", field="network.source",
-                               value=f"place:{place}") from exc
+        raise NetworkLoadError(f"cannot geocode the place ({type(exc).__name__}: {str(exc)[:200]}); "
+                               f"{OFFLINE_HINT}", field="network.source", value=f"place:{place}") from exc
+    finally:
+        ox.settings.requests_timeout = timeout
     geometry = gdf.geometry.iloc[0]
     if not isinstance(geometry, (Polygon, MultiPolygon)):
         raise NetworkLoadError("the geocoder returned a point, not an area; give a bbox instead",

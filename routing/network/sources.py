@@ -103,7 +103,8 @@ def load_osm_file(path: str | Path, *, road_classes: str | Iterable[str] = "driv
         return build().to_graph()
     options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
                "simplify": simplify}
-    tables, entry = graph_cache.cached(path, options, build, code_version=CODE_VERSION, folder=cache_folder)
+    tables, entry = graph_cache.cached(path, options, build, kind=GraphTables, code_version=CODE_VERSION,
+                                       folder=cache_folder)
     graph = tables.to_graph()
     graph.graph["cache"] = entry
     return graph

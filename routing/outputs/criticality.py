@@ -20,6 +20,7 @@ from matplotlib.colors import Normalize
 from ..analysis.criticality import CriticalityResult
 from ..files import atomic_folder, atomic_path
 from ..network import EdgeKey, data_notice, edge_lines
+from .formats import md_text
 
 
 def _edge_lines(G: nx.MultiDiGraph, edges: Iterable[EdgeKey]) -> list[np.ndarray]:
@@ -103,8 +104,9 @@ def criticality_markdown(result: CriticalityResult, *, top: int = 20, notice: st
     for row in result.table.head(top).itertuples():
         rerouted = row.pairs_affected - row.pairs_disconnected
         per_pair = row.delta_total_time_s / 60 / rerouted if rerouted else 0.0
-        road = (" / ".join(x for x in (row.ref, row.name) if x) or "(unnamed)").replace("|", "/")
-        lines.append(f"| {row.rank} | {road} | {row.highway} | {row.bridge} | {row.length_m / 1000:.2f} "
+        road = md_text(" / ".join(x for x in (row.ref, row.name) if x) or "(unnamed)")
+        lines.append(f"| {row.rank} | {road} | {md_text(row.highway)} | {md_text(row.bridge)} "
+                     f"| {row.length_m / 1000:.2f} "
                      f"| {row.delta_total_time_s / 3600:.2f} | {per_pair:.1f} | {row.pairs_disconnected} "
                      f"| {row.pairs_affected} | {row.u}-{row.v} |")
     return "\n".join(lines) + "\n"

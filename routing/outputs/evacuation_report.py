@@ -8,6 +8,7 @@ import geopandas as gpd
 
 from ..analysis.evacuation import compare_evacuation
 from ..results import ScenarioResult
+from .formats import md_text
 
 METHOD_NOTE = (
     "Method: maximum flow (Ford & Fulkerson) from every road node within {radius:,.0f} m of {origin} to the "
@@ -49,20 +50,20 @@ def capacity_markdown(result: ScenarioResult) -> str:
     out += ["\n**Flow per destination** (persons/hour; where destinations share a bottleneck this is one of "
             "several equally good splits)\n", "| destination | before | after |", "|---|---|---|"]
     for name in before.destination_flow_vph:
-        out.append(f"| {name} | {before.destination_flow_persons_per_hour[name]:,.0f} | "
+        out.append(f"| {md_text(name)} | {before.destination_flow_persons_per_hour[name]:,.0f} | "
                    f"{after.destination_flow_persons_per_hour.get(name, 0):,.0f} |")
     out += ["\n**Bottleneck after damage** (minimum cut: these edges are full; their capacities add up to the "
             "maximum flow)\n", "| road | OSM way | capacity (veh/h) | before damage (veh/h) | asset |",
             "|---|---|---|---|---|"]
     for b in after.bottleneck:
         assets = [result.asset_labels.get(a, a) for a in result.assets_of_edge((b.u, b.v, b.key))]
-        out.append(f"| {b.label} | {b.osmid} | {b.capacity_vph:,} | {b.base_capacity_vph:,.0f} | "
-                   f"{', '.join(assets) or '—'} |")
+        out.append(f"| {md_text(b.label)} | {b.osmid} | {b.capacity_vph:,} | {b.base_capacity_vph:,.0f} | "
+                   f"{md_text(', '.join(assets)) or '—'} |")
     out += ["\n**Main evacuation routes after damage** (flow decomposition)\n",
             "| destination | persons/hour | minutes | km | via |", "|---|---|---|---|---|"]
     for r in after.routes[:8]:
-        out.append(f"| {r.destination} | {r.flow_persons_per_hour:,.0f} | {r.travel_time_s / 60:,.0f} | "
-                   f"{r.length_m / 1000:,.0f} | {' → '.join(r.via[:6])} |")
+        out.append(f"| {md_text(r.destination)} | {r.flow_persons_per_hour:,.0f} | {r.travel_time_s / 60:,.0f} | "
+                   f"{r.length_m / 1000:,.0f} | {md_text(' → '.join(r.via[:6]))} |")
     return "\n".join(out) + "\n"
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +36,25 @@ def write_json(doc: dict[str, Any], path: Path) -> None:
         tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_text(value: Any) -> str:
+    """Text from OpenStreetMap or a user's file made inert in Markdown: ``&``, ``<``, ``>`` as
+    HTML entities (no tags), Markdown punctuation (``\\ ` * _ [ ] | ~``) backslash-escaped (no
+    links, images, emphasis or table breaks), line breaks as spaces (no new blocks)."""
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 def md_cell(value: Any) -> str:
-    """One Markdown table cell: floats with 1-2 decimals, booleans yes/no, missing as a dash."""
+    """One Markdown table cell: floats with 1-2 decimals, booleans yes/no, missing as a dash,
+    text escaped by :func:`md_text`."""
     if isinstance(value, float):
         return "—" if not math.isfinite(value) else f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value).replace("|", "\\|") if value not in ("", None) else "—"
+    return md_text(value) if value not in ("", None) else "—"
 
 
 def md_table(df: pd.DataFrame | None, columns: dict[str, str]) -> str:

@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 import networkx as nx
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
-from ..errors import ScenarioError
+from ..errors import CatalogueError, ScenarioError
 from ..files import read_toml
 from ..network import load_network
 from ..settings import (
@@ -397,7 +397,12 @@ def _from_file(doc: ScenarioFile, path: Path | None) -> Scenario:
         extra_places={name: tbl.place(name) for name, tbl in places.custom.items()},
         catalogue_path=Path(expand_path(meta.catalogue, path)) if meta.catalogue else None,
         max_snap_m=places.max_snap_m)
-    catalogue = scenario.catalogue()  # every place name must be known now, not mid-run
+    try:
+        catalogue = scenario.catalogue()  # every place name must be known now, not mid-run
+    except CatalogueError as exc:
+        if exc.field is not None or scenario.catalogue_path is None:
+            raise  # a problem inside the catalogue: its file and field say where
+        raise fail(exc.problem, "scenario.catalogue", str(scenario.catalogue_path)) from exc
     for i, p in enumerate(scenario.od_places):
         catalogue.place(p, file=path, field=f"places.od[{i}]")
     if scenario.evacuation:

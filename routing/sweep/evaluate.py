@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.evacuation import evacuation_capacity
-from ..analysis.places import evacuation_nodes, main_component_nodes, snap_places
+from ..analysis.places import evacuation_nodes, scenario_places
 from ..engine import Network, ODMatrix, od_matrix
 from ..run import scenario_network
 from ..scenario import Damage, apply_events, incident_edges, select
@@ -90,10 +90,9 @@ def prepare(sweep: Sweep, G: nx.MultiDiGraph) -> tuple[SweepBase, pd.DataFrame]:
     for a in sweep.assets:
         sel = select(G, a.selector, catalogue=catalogue, file=sweep.path, field=f"sweep.assets[{a.index}]")
         asset_edges.append(np.sort(network.edge_ids(set(sel.edges) | incident_edges(G, sel.nodes))))
-    candidates = main_component_nodes(network)
     names = list(dict.fromkeys(sc.od_places + ([sc.evacuation.origin, *sc.evacuation.destinations]
                                                 if sc.evacuation else [])))
-    places = snap_places(network, [catalogue.place(n) for n in names], candidates)
+    places, candidates = scenario_places(network, sc, catalogue, names)
     node_of = dict(zip(places["name"], places["node"].astype(int)))
     od_nodes = [node_of[n] for n in sc.od_places]
     pairs = [(i, j) for i in range(len(od_nodes)) for j in range(len(od_nodes))

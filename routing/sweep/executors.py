@@ -23,6 +23,7 @@ Every executor computes ``fn(shared, item)`` for each item and returns the resul
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -40,6 +41,7 @@ import cloudpickle
 from tqdm.auto import tqdm
 
 from ..errors import RoutingError
+from ..files import atomic_path
 
 log = logging.getLogger(__name__)
 S = TypeVar("S")
@@ -63,48 +65,76 @@ class IncompleteRun(RoutingError):
 class Journal:
     """Append-only JSON-lines record of finished tasks, for partial results and resuming.
 
-    Line 1: ``{"fingerprint": ...}``; then one ``{"item": index, "result": ...}`` per finished task.
-    Results must be JSON-serialisable (floats round-trip exactly). An existing file with the same
-    fingerprint is resumed (``done``); with another fingerprint it is started afresh. A torn last
-    line (the writer was killed mid-line) is ignored.
+    Line 1: ``{"fingerprint": ...}`` (the hash of the sweep's configuration); then one
+    ``{"config": <fingerprint[:16]>, "item": index, "result": ..., "sha256": ...}`` per finished
+    task, where ``sha256`` covers the fingerprint, the item and the result. Results must be
+    JSON-serialisable (floats round-trip exactly). An existing file with the same fingerprint is
+    resumed (``done``); with another fingerprint it is started afresh. A line that is torn (the
+    writer was killed mid-line), not JSON, of another configuration or whose checksum does not
+    match (edited by hand, damaged on disk) is dropped with one warning, and its task recomputed.
     """
 
     def __init__(self, path: str | Path, fingerprint: str):
         self.path = Path(path)
         self.fingerprint = fingerprint
-        self.done, intact = self._read()
-        if intact:
-            os.truncate(self.path, intact)  # drop a torn last line before appending
-            self._fh = self.path.open("a", encoding="utf-8")
-            if self.done:
-                log.info("resuming: %d finished tasks read from %s", len(self.done), self.path)
-        else:
+        self.done, good, dropped = self._read()
+        if good is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = self.path.open("w", encoding="utf-8")
             self._write_lines([{"fingerprint": fingerprint}])
+            return
+        if dropped:
+            log.warning("%s: dropped %d damaged or foreign line(s) (line %s); their tasks are computed again",
+                        self.path, len(dropped), _index_ranges(dropped))
+            with atomic_path(self.path) as tmp:  # keep only the intact lines
+                tmp.write_bytes(b"".join(good))
+        self._fh = self.path.open("a", encoding="utf-8")
+        if self.done:
+            log.info("resuming: %d finished tasks read from %s", len(self.done), self.path)
 
-    def _read(self) -> tuple[dict[int, Any], int]:
-        """Results recorded under this fingerprint, and the byte length of the intact lines
-        (0 when the file is missing, unreadable or of another fingerprint)."""
+    def record(self, item: int, result: Any) -> dict[str, Any]:
+        """The journal line of one finished task (with its checksum)."""
+        return {"config": self.fingerprint[:16], "item": item, "result": result,
+                "sha256": self._checksum(item, result)}
+
+    def _checksum(self, item: int, result: Any) -> str:
+        body = json.dumps({"fingerprint": self.fingerprint, "item": item, "result": result}, sort_keys=True,
+                          allow_nan=False)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def _read(self) -> tuple[dict[int, Any], list[bytes] | None, list[int]]:
+        """Results recorded under this fingerprint, the intact lines (None when the file is
+        missing, unreadable or of another fingerprint: start afresh) and the line numbers dropped."""
         done: dict[int, Any] = {}
         try:
             with self.path.open("rb") as fh:
-                header = fh.readline()
-                if not header.endswith(b"\n") or json.loads(header).get("fingerprint") != self.fingerprint:
-                    return {}, 0
-                intact = len(header)
-                for line in fh:
-                    try:
-                        if not line.endswith(b"\n"):
-                            break  # torn last line
-                        rec = json.loads(line)
-                        done[int(rec["item"])] = rec["result"]
-                    except (ValueError, KeyError, TypeError):
-                        break
-                    intact += len(line)
-        except (OSError, ValueError, AttributeError):
-            return {}, 0
-        return done, intact
+                lines = fh.readlines()
+        except OSError:
+            return {}, None, []
+        try:
+            header = json.loads(lines[0]) if lines and lines[0].endswith(b"\n") else None
+        except ValueError:
+            header = None
+        if not isinstance(header, dict) or header.get("fingerprint") != self.fingerprint:
+            if lines:
+                log.warning("%s belongs to another sweep configuration or is damaged; starting afresh", self.path)
+            return {}, None, []
+        good, dropped = [lines[0]], []
+        for number, line in enumerate(lines[1:], start=2):
+            try:
+                rec = json.loads(line) if line.endswith(b"\n") else None
+                ok = (isinstance(rec, dict) and set(rec) == {"config", "item", "result", "sha256"}
+                      and isinstance(rec["item"], int) and not isinstance(rec["item"], bool) and rec["item"] >= 0
+                      and rec["config"] == self.fingerprint[:16]
+                      and rec["sha256"] == self._checksum(rec["item"], rec["result"]))
+            except (ValueError, RecursionError):
+                ok = False
+            if ok and isinstance(rec, dict):
+                done[rec["item"]] = rec["result"]
+                good.append(line)
+            else:
+                dropped.append(number)
+        return done, good, dropped
 
     def _write_lines(self, records: list[dict[str, Any]]) -> None:
         self._fh.write("".join(json.dumps(r, allow_nan=False) + "\n" for r in records))
@@ -113,7 +143,7 @@ class Journal:
 
     def append(self, results: list[tuple[int, Any]]) -> None:
         """Record finished tasks (item index, result): one line each, flushed to disk."""
-        self._write_lines([{"item": i, "result": r} for i, r in results])
+        self._write_lines([self.record(i, r) for i, r in results])
 
     def close(self) -> None:
         self._fh.close()
