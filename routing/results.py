@@ -41,6 +41,23 @@ def _text(value: Any) -> str:
     return tag_text(value, "; ") or ""
 
 
+def event_names(events: list[EventOutcome], asset_labels: dict[str, str]) -> list[str]:
+    """A readable, unique name per event: its label (the asset's label for an asset event), else
+    its note, else ``"<action> events[i]"``; a repeated name gets ``(events[i])`` appended."""
+    names = []
+    for o in events:
+        ev = o.event
+        asset = ev.selector.get("asset") if isinstance(ev.selector.get("asset"), str) else None
+        if asset and ev.label == asset:
+            name = asset_labels.get(asset.casefold(), asset_labels.get(asset, asset))
+        elif ev.label and ev.label != "selection":
+            name = ev.label
+        else:
+            name = ev.note or f"{ev.action} events[{ev.index}]"
+        names.append(name)
+    return [f"{n} (events[{o.event.index}])" if names.count(n) > 1 else n for n, o in zip(names, events)]
+
+
 def _road_names(data: dict[str, Any]) -> dict[str, str]:
     """An edge's display ``name`` (English first) and ``ref`` (else int_ref)."""
     return {"name": _text(data.get("name:en") or data.get("name")),
@@ -70,6 +87,39 @@ class ScenarioResult:
     evacuation_routes: list[Route] = field(default_factory=list)
     evacuation_capacity: dict[str, EvacuationResult] | None = None
     assets: dict[str, AssetMatch] = field(default_factory=dict)  # catalogue assets found on this network
+    event_labels: list[str] = field(default_factory=list)  # a readable name per event (see event_names)
+
+    # ------------------------------------------------------------ events and the as-of date
+    def event_label(self, outcome: EventOutcome) -> str:
+        """The readable name of one of ``events``."""
+        if len(self.event_labels) == len(self.events):
+            return self.event_labels[self.events.index(outcome)]
+        return event_names([outcome], self.asset_labels)[0]
+
+    @property
+    def applied_events(self) -> list[EventOutcome]:
+        """Events applied (all of them without an as-of date)."""
+        return [o for o in self.events if o.applied]
+
+    @property
+    def events_not_applied(self) -> list[EventOutcome]:
+        """Events dated after the scenario's as-of date, so left out."""
+        return [o for o in self.events if not o.applied]
+
+    def as_of_summary(self) -> dict[str, Any]:
+        """The as-of date (or None), how many of the events were applied, and which were not."""
+        return {"as_of": self.scenario.as_of, "events_total": len(self.events),
+                "events_applied": len(self.applied_events),
+                "events_not_applied": [{"name": self.event_label(o), "date": o.event.date, "action": o.event.action}
+                                       for o in self.events_not_applied]}
+
+    def as_of_text(self) -> str:
+        """One line for title blocks: ``As of 2024-12-05: 0 of 3 events applied (not applied: ...)``;
+        ``3 of 3 events applied`` without an as-of date."""
+        n, total = len(self.applied_events), len(self.events)
+        head = (f"As of {self.scenario.as_of}: " if self.scenario.as_of else "") + f"{n} of {total} events applied"
+        missing = [f"{o.event.action} {self.event_label(o)} ({o.event.date})" for o in self.events_not_applied]
+        return head + (f"; not applied (dated later): {', '.join(missing)}" if missing else "")
 
     # ------------------------------------------------------------ data notice
     @property
@@ -189,12 +239,13 @@ class ScenarioResult:
                 "od_pairs": len(self.od), "od_status": counts}
 
     def events_table(self) -> pd.DataFrame:
-        """One row per event: date, action, target, edges and nodes matched, applied?, note."""
+        """One row per event: date, action, target (its readable name), edges and nodes matched,
+        applied?, note."""
         return pd.DataFrame([{"date": str(o.event.date or ""), "action": o.event.action,
-                              "target": self.asset_labels.get(o.event.label, o.event.label),
-                              "edges": o.edges, "nodes": o.nodes,
+                              "target": self.event_label(o), "edges": o.edges, "nodes": o.nodes,
                               "applied": "yes" if o.applied else "no (after as_of)",
-                              "note": o.event.note} for o in self.events])
+                              "note": o.event.note} for o in self.events],
+                            columns=["date", "action", "target", "edges", "nodes", "applied", "note"])
 
     def _repr_html_(self) -> str:
         """A compact HTML summary for Jupyter: notice, headline counts, events, changed OD pairs, evacuation."""

@@ -13,7 +13,7 @@ from .analysis.assets import resolve_assets
 from .analysis.evacuation import EvacuationResult, evacuation_capacity
 from .analysis.places import evacuation_nodes, main_component_nodes, snap_places
 from .engine import Network
-from .results import ScenarioResult
+from .results import ScenarioResult, event_names
 from .scenario import Catalogue, Damage, Scenario, apply_events
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,17 @@ def run_scenario(scenario: Scenario | str | Path, *, graph: nx.MultiDiGraph | No
         if row.snap_warning:
             log.warning("place %s is %.1f km from the nearest road of the network", row.name, row.snap_m / 1000)
     node_of = dict(zip(places["name"], places["node"]))
-    od, routes = reach.od_table(network, {n: node_of[n] for n in scenario.od_places}, damage=damage, assets=assets)
+    labels = event_names(outcomes, {k.casefold(): a.label for k, a in catalogue.assets.items()})
+    events = {name: o.damage for name, o in zip(labels, outcomes) if o.applied}
+    od, routes = reach.od_table(network, {n: node_of[n] for n in scenario.od_places}, damage=damage, assets=assets,
+                                events=events)
     result = ScenarioResult(scenario=scenario, graph=G, network=network, damage=damage, events=outcomes,
-                            places=places, od=od, routes=routes, assets=assets)
+                            places=places, od=od, routes=routes, assets=assets, event_labels=labels)
     if scenario.evacuation:
         ev = scenario.evacuation
         table, ev_routes = reach.evacuation_routes(
             network, ev.origin, node_of[ev.origin], {d: node_of[d] for d in ev.destinations}, damage=damage,
-            alternatives=ev.alternatives, assets=assets)
+            alternatives=ev.alternatives, assets=assets, events=events)
         result.evacuation, result.evacuation_routes = table, ev_routes
         result.evacuation_capacity = evacuation_capacities(scenario, network, damage, catalogue, node_of, main_nodes)
     return result
