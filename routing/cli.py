@@ -58,8 +58,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     G = scenario.load_network()
     log.info("network: %d nodes, %d edges (%.1f s)%s", len(G), G.number_of_edges(), time.perf_counter() - t0,
              "  [SCHEMATIC, not OpenStreetMap data]" if G.graph.get("schematic") else "")
-    log.info("applying %d events and computing routes", len(scenario.events))
+    log.info("applying the events and computing routes")
     result = run_scenario(scenario, graph=G)
+    log.info("%s", result.as_of_text())
     log.info("writing %s", out)
     write_outputs(result, out, maps=not args.no_maps)
     s = result.summary()

@@ -24,8 +24,9 @@ from .network import EdgeKey, data_notice, edge_line, tag_text
 from .scenario import Damage, EventOutcome, Scenario, incident_edges
 
 OD_COLUMNS = {"origin": "from", "destination": "to", "baseline_km": "km before", "baseline_min": "min before",
-              "damaged_km": "km after", "damaged_min": "min after", "detour_ratio": "detour ×",
-              "status": "status", "baseline_assets": "assets before", "damaged_assets": "assets after"}
+              "damaged_km": "km after", "damaged_min": "min after", "detour_ratio": "travel time × (after / before)",
+              "status": "status", "cut_by": "cut by", "baseline_assets": "assets before",
+              "damaged_assets": "assets after"}
 EVAC_COLUMNS = {"rank": "rank", "destination": "destination", "baseline_min": "min before",
                 "damaged_min": "min after", "damaged_km": "km after", "alternatives_after": "routes after",
                 "damaged_assets": "assets used after", "cut_by": "cut by"}
@@ -88,6 +89,7 @@ class ScenarioResult:
     evacuation_capacity: dict[str, EvacuationResult] | None = None
     assets: dict[str, AssetMatch] = field(default_factory=dict)  # catalogue assets found on this network
     event_labels: list[str] = field(default_factory=list)  # a readable name per event (see event_names)
+    warnings: list[str] = field(default_factory=list)  # set-up problems every output repeats (one line each)
 
     # ------------------------------------------------------------ events and the as-of date
     def event_label(self, outcome: EventOutcome) -> str:
@@ -131,6 +133,11 @@ class ScenarioResult:
     def data_notice(self) -> str:
         """The notice every output carries (schematic banner or data licence)."""
         return data_notice(self.graph)
+
+    @property
+    def way_id_heading(self) -> str:
+        """How to title way ids: ``OSM way``, or ``way id (schematic, not OSM)`` on the schematic network."""
+        return "way id (schematic, not OSM)" if self.schematic else "OSM way"
 
     @property
     def asset_labels(self) -> dict[str, str]:
