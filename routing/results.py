@@ -12,7 +12,10 @@ from typing import Any
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
+import shapely
+from scipy.cluster.hierarchy import fclusterdata
 from shapely.geometry import MultiLineString, Point
 from shapely.ops import linemerge
 
@@ -30,6 +33,20 @@ OD_COLUMNS = {"origin": "from", "destination": "to", "baseline_km": "km before",
 EVAC_COLUMNS = {"rank": "rank", "destination": "destination", "baseline_min": "min before",
                 "damaged_min": "min after", "damaged_km": "km after", "alternatives_after": "routes after",
                 "damaged_assets": "assets used after", "cut_by": "cut by"}
+
+
+EFFECTS = {"destroy": "destroyed", "close": "closed", "degrade": "degraded", "deny_area": "area denied"}
+MARKER_CLUSTER_M = 1_500.0  # damage of one event farther apart than this (metres) gets separate map markers
+
+
+def _clusters(xy: np.ndarray, distance_m: float) -> list[list[int]]:
+    """Indices of lon/lat points grouped by single linkage: points within ``distance_m`` (metres,
+    equirectangular approximation) of a point of a group join it."""
+    if len(xy) == 1:
+        return [[0]]
+    scale = np.array([111_320.0 * np.cos(np.radians(xy[:, 1].mean())), 110_540.0])
+    labels = fclusterdata(xy * scale, t=distance_m, criterion="distance", method="single")
+    return [list(np.flatnonzero(labels == k)) for k in np.unique(labels)]
 
 
 def _gdf(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
@@ -184,30 +201,95 @@ class ScenarioResult:
         """OD and evacuation routes, baseline and damaged, as lines (EPSG:4326)."""
         return _gdf(self._route_rows(self.routes, "od") + self._route_rows(self.evacuation_routes, "evacuation"))
 
+    def _cause_names(self) -> dict[str, str]:
+        """Damage cause tag (``"destroy: rastan_bridge"``) -> the event's readable name."""
+        return {f"{o.event.action}: {o.event.label}": self.event_label(o) for o in self.applied_events}
+
     def damaged_edges_gdf(self) -> gpd.GeoDataFrame:
-        """Removed and degraded edges with OSM id, name, ref, bridge and the event that hit them."""
+        """Removed and degraded edges with OSM id, name, ref, bridge, the event that hit them (``event``
+        tag and ``event_name``) and ``by_closed_node`` (removed because an end node was closed: the
+        approach roads of a closed crossing, which maps mark by the node, not as destroyed roads)."""
         rows = []
+        names = self._cause_names()
+        closed = self.damage.removed_nodes
         hit = set(self.damage.removed_edges) | set(self.damage.speed_factor) | set(self.damage.capacity_factor)
         for e in sorted(hit, key=str):
             d = self.graph.edges[e]
+            removed = e in self.damage.removed_edges
+            cause = self.damage.cause.get(e, "")
             rows.append({"u": e[0], "v": e[1], "key": e[2], "osmid": str(d.get("osmid")), **_road_names(d),
                          "highway": _text(d.get("highway")), "bridge": _text(d.get("bridge")),
-                         "effect": "removed" if e in self.damage.removed_edges else "degraded",
+                         "effect": "removed" if removed else "degraded",
                          "speed_factor": self.damage.speed_factor.get(e, 1.0),
                          "capacity_factor": self.damage.capacity_factor.get(e, 1.0),
-                         "event": self.damage.cause.get(e, ""), "geometry": self.edge_geometry(e)})
+                         "event": cause, "event_name": names.get(cause, cause),
+                         "by_closed_node": removed and (e[0] in closed or e[1] in closed),
+                         "geometry": self.edge_geometry(e)})
         return _gdf(rows)
 
     def closed_nodes_gdf(self) -> gpd.GeoDataFrame:
-        """Closed or destroyed nodes (border posts, junctions) with name, barrier and the events."""
-        G, rows = self.graph, []
+        """Closed or destroyed nodes (border posts, junctions) with name, barrier and the events
+        (cause tags in ``events``, readable names in ``event_names``)."""
+        G, rows, names = self.graph, [], self._cause_names()
         for n in sorted(self.damage.removed_nodes, key=str):
             d = G.nodes[n]
             causes = sorted({self.damage.cause[e] for e in incident_edges(G, {n}) if e in self.damage.cause})
             name = str(d.get("name:en") or d.get("name") or "")
             rows.append({"node": n, "osmid": str(d.get("osmid", n)), "name": name,
                          "barrier": str(d.get("barrier") or ""), "events": causes,
-                         "geometry": Point(d["x"], d["y"])})
+                         "event_names": [names.get(c, c) for c in causes], "geometry": Point(d["x"], d["y"])})
+        return _gdf(rows)
+
+    def route_changes_gdf(self) -> gpd.GeoDataFrame:
+        """The edges of the routes that change, before vs after: ``change`` is ``"unchanged"`` (on
+        such a route before and after), ``"lost"`` (before only) or ``"new"`` (after only).
+
+        Routes compared: the OD pairs whose status is not "unchanged" and the fastest evacuation
+        route to each destination. Columns: u, v, key, change, routes (how many of those routes
+        use the edge, before and after), geometry."""
+        changed = set(zip(*[self.od.loc[self.od["status"] != "unchanged", c] for c in ("origin", "destination")]))
+        routes = [r for r in self.routes if (r.origin, r.destination) in changed]
+        routes += [r for r in self.evacuation_routes if r.rank == 1]
+        uses: dict[str, dict[EdgeKey, int]] = {"baseline": {}, "damaged": {}}
+        for r in routes:
+            for e in r.edges:
+                uses[r.state][e] = uses[r.state].get(e, 0) + 1
+        rows = []
+        for e in sorted(set(uses["baseline"]) | set(uses["damaged"]), key=str):
+            before, after = uses["baseline"].get(e, 0), uses["damaged"].get(e, 0)
+            rows.append({"u": e[0], "v": e[1], "key": e[2],
+                         "change": "unchanged" if before and after else "lost" if before else "new",
+                         "routes": before + after, "geometry": self.edge_geometry(e)})
+        return _gdf(rows)
+
+    def damage_markers_gdf(self) -> gpd.GeoDataFrame:
+        """Where maps mark the damage: one point per applied event and place it damaged.
+
+        A closed node is marked where it is (its approach roads are not); destroyed or degraded
+        edges at the midpoint of the edge nearest their centre. What one event damaged in places
+        more than ``MARKER_CLUSTER_M`` apart gets one marker per place. Columns: event (name),
+        action, effect ("destroyed", "closed", "degraded", "area denied"), edges, nodes, and
+        minx, miny, maxx, maxy: the bounds of what it damaged there (degrees)."""
+        rows = []
+        for o in self.applied_events:
+            d = o.damage
+            nodes = sorted(d.removed_nodes, key=str)
+            edges = sorted({e for e in d.removed_edges if e[0] not in d.removed_nodes and e[1] not in d.removed_nodes}
+                           | set(d.speed_factor) | set(d.capacity_factor), key=str)
+            items = [Point(self.graph.nodes[n]["x"], self.graph.nodes[n]["y"]) for n in nodes]
+            items += [self.edge_geometry(e) for e in edges]
+            if not items:
+                continue
+            marks = items[:len(nodes)] + [line.interpolate(0.5, normalized=True) for line in items[len(nodes):]]
+            for group in _clusters(np.array([(m.x, m.y) for m in marks]), MARKER_CLUSTER_M):
+                centre = np.mean([(marks[i].x, marks[i].y) for i in group], axis=0)
+                best = min(group, key=lambda i: (marks[i].x - centre[0]) ** 2 + (marks[i].y - centre[1]) ** 2)
+                minx, miny, maxx, maxy = shapely.GeometryCollection([items[i] for i in group]).bounds
+                rows.append({"event": self.event_label(o), "action": o.event.action,
+                             "effect": EFFECTS[o.event.action],
+                             "edges": sum(1 for i in group if i >= len(nodes)),
+                             "nodes": sum(1 for i in group if i < len(nodes)),
+                             "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy, "geometry": marks[best]})
         return _gdf(rows)
 
     def places_gdf(self) -> gpd.GeoDataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 import osmnx as ox
@@ -78,7 +80,7 @@ def evacuation_nodes(network: Network, spec: EvacuationSpec, catalogue: Catalogu
 
 
 def check_evacuation_areas(spec: EvacuationSpec, catalogue: Catalogue, *, network: Network | None = None,
-                           origin_nodes: list[int] | None = None, file: object = None) -> list[str]:
+                           origin_nodes: list[int] | None = None, file: str | Path | None = None) -> list[str]:
     """Refuse origin and destination areas that overlap; warn when they nearly touch.
 
     The areas are discs: ``origin_radius_m`` around the origin, ``destination_radius_m`` around a

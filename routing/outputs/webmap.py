@@ -35,7 +35,8 @@ from shapely.geometry import mapping
 from ..errors import RoutingError
 from ..files import atomic_path
 from ..results import ScenarioResult
-from .maps import AFTER_COLOUR, BASE_COLOUR, BROKEN_COLOUR, EVAC_COLOUR
+from .style import AFTER_COLOUR, BROKEN_COLOUR, EVAC_COLOUR
+from .style import BEFORE_COLOUR as BASE_COLOUR
 
 log = logging.getLogger(__name__)
 
