@@ -35,7 +35,8 @@ EVAC_COLUMNS = {"rank": "rank", "destination": "destination", "baseline_min": "m
                 "damaged_assets": "assets used after", "cut_by": "cut by"}
 
 
-EFFECTS = {"destroy": "destroyed", "close": "closed", "degrade": "degraded", "deny_area": "area denied"}
+EFFECTS = {"destroy": "destroyed", "close": "closed", "degrade": "degraded", "deny_area": "area denied",
+           "restrict": "restricted"}
 MARKER_CLUSTER_M = 1_500.0  # damage of one event farther apart than this (metres) gets separate map markers
 
 

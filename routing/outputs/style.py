@@ -27,7 +27,8 @@ EFFECT_MARKERS: dict[str, tuple[str, str, str, str]] = {
     "destroyed": ("X", "✕", BROKEN_COLOUR, "destroyed"),
     "closed": ("o", "⛔", BROKEN_COLOUR, "closed"),
     "area denied": ("s", "⛝", BROKEN_COLOUR, "area denied"),
-    "degraded": ("^", "!", DEGRADED_COLOUR, "degraded (restricted)"),
+    "degraded": ("^", "!", DEGRADED_COLOUR, "degraded"),
+    "restricted": ("v", "⚠", DEGRADED_COLOUR, "restricted (vehicle limits)"),
 }
 
 
