@@ -15,7 +15,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.cluster.hierarchy import fclusterdata
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 from shapely.geometry import MultiLineString, Point
 from shapely.ops import linemerge
 
@@ -40,13 +41,15 @@ EFFECTS = {"destroy": "destroyed", "close": "closed", "degrade": "degraded", "de
 MARKER_CLUSTER_M = 1_500.0  # damage of one event farther apart than this (metres) gets separate map markers
 
 
-def _clusters(xy: np.ndarray, distance_m: float) -> list[list[int]]:
-    """Indices of lon/lat points grouped by single linkage: points within ``distance_m`` (metres,
-    equirectangular approximation) of a point of a group join it."""
-    if len(xy) == 1:
+def _clusters(geoms: list[Any], distance_m: float) -> list[list[int]]:
+    """Indices of geometries (lon/lat) grouped by single linkage: a geometry within ``distance_m``
+    metres (about: degrees × 111 km) of one of a group joins it, so a long damaged road is one group."""
+    if len(geoms) == 1:
         return [[0]]
-    scale = np.array([111_320.0 * np.cos(np.radians(xy[:, 1].mean())), 110_540.0])
-    labels = fclusterdata(xy * scale, t=distance_m, criterion="distance", method="single")
+    pairs = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=distance_m / 111_320.0)
+    n = len(geoms)
+    _, labels = connected_components(csr_matrix((np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(n, n)),
+                                     directed=False)
     return [list(np.flatnonzero(labels == k)) for k in np.unique(labels)]
 
 
@@ -282,7 +285,7 @@ class ScenarioResult:
             if not items:
                 continue
             marks = items[:len(nodes)] + [line.interpolate(0.5, normalized=True) for line in items[len(nodes):]]
-            for group in _clusters(np.array([(m.x, m.y) for m in marks]), MARKER_CLUSTER_M):
+            for group in _clusters(items, MARKER_CLUSTER_M):
                 centre = np.mean([(marks[i].x, marks[i].y) for i in group], axis=0)
                 best = min(group, key=lambda i: (marks[i].x - centre[0]) ** 2 + (marks[i].y - centre[1]) ** 2)
                 minx, miny, maxx, maxy = shapely.GeometryCollection([items[i] for i in group]).bounds

@@ -49,27 +49,29 @@ from .style import (
     BROKEN_COLOUR,
     DEGRADED_COLOUR,
     EFFECT_MARKERS,
+    FLOW_COLOUR,
+    METRES_PER_DEGREE,
     PLACE_COLOUR,
     UNCHANGED_COLOUR,
+    cos_lat,
     event_caption,
+    map_extent,
+    one_direction,
     road_tier,
+    short_name,
 )
 
 PANEL_WIDTH_IN = 7.5  # inches per panel
 DPI = 110
-PAD = 0.08  # extent margin around places and damage, share of the larger span
-MIN_SPAN_M = 2_000.0  # smallest extent (metres)
 ZOOM_MAX_SHARE = 0.12  # a damaged asset smaller than this share of the extent gets a zoom below the map
 ZOOM_MIN_SHARE = 0.03  # a zoom shows at least this share of the extent around the asset
 MAX_ZOOMS = 3
 TITLE_CHARS = 80  # a scenario name wraps at this many characters above each panel
 ZOOM_TITLE_CHARS = 30
-FLOW_COLOUR = "#a9dba0"  # evacuation max-flow: EVAC_COLOUR, lightened and opaque (overlaps do not darken)
 LEADER_MIN_PX = 8.0  # a label moved farther than this from its point gets a leader line
 LEGEND_ROW_IN = 0.2  # inches per legend row (two entries a row)
 TITLES_IN = 1.3  # inches for the titles above and the data notice below each panel
 WHITE_HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
-METRES_PER_DEGREE = 111_320.0
 
 
 @dataclass
@@ -106,39 +108,6 @@ def _lines(geoms: Iterable) -> list[np.ndarray]:
     return np.split(coords, np.flatnonzero(np.diff(index)) + 1)
 
 
-def _one_direction(gdf: gpd.GeoDataFrame, *, by: str | None = None) -> gpd.GeoDataFrame:
-    """Edges with a reverse twin (the same value in column ``by``, if given) drawn once: a two-way
-    road is two directed edges on one line, and two dashed lines on top of each other look solid."""
-    if not len(gdf):
-        return gdf
-    tags = gdf[by] if by else [None] * len(gdf)
-    pairs = set(zip(gdf["u"], gdf["v"], tags))
-    keep = [u < v or (v, u, t) not in pairs for u, v, t in zip(gdf["u"], gdf["v"], tags)]
-    return gdf[keep]
-
-
-def _cos(lat: float) -> float:
-    return max(float(np.cos(np.radians(lat))), 1e-6)
-
-
-def map_extent(result: ScenarioResult, markers: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
-    """West, east, south, north (degrees) holding every place and every damage marker, with a margin
-    (``PAD``) and at least ``MIN_SPAN_M`` across; one long road does not stretch it."""
-    xs = list(result.places["lon"]) + list(markers.geometry.x if len(markers) else [])
-    ys = list(result.places["lat"]) + list(markers.geometry.y if len(markers) else [])
-    if not xs:
-        xs = [d["x"] for _, d in result.graph.nodes(data=True)]
-        ys = [d["y"] for _, d in result.graph.nodes(data=True)]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    c = _cos((y0 + y1) / 2)
-    span = max((x1 - x0) * c, y1 - y0, MIN_SPAN_M / METRES_PER_DEGREE)  # degrees of latitude
-    pad = PAD * span
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    half_x = max((x1 - x0) / 2 + pad / c, MIN_SPAN_M / METRES_PER_DEGREE / 2 / c)
-    half_y = max((y1 - y0) / 2 + pad, MIN_SPAN_M / METRES_PER_DEGREE / 2)
-    return cx - half_x, cx + half_x, cy - half_y, cy + half_y
-
-
 # ------------------------------------------------------------------ layers
 @dataclass
 class Layers:
@@ -157,7 +126,7 @@ class Layers:
 def _layers(result: ScenarioResult, extent: tuple[float, float, float, float],
             markers: gpd.GeoDataFrame) -> Layers:
     x0, x1, y0, y1 = extent
-    edges = _one_direction(result.edges_gdf())
+    edges = one_direction(result.edges_gdf())
     if len(edges):
         mx, my = (x1 - x0) * 0.2, (y1 - y0) * 0.2
         edges = edges.cx[x0 - mx:x1 + mx, y0 - my:y1 + my]
@@ -173,8 +142,8 @@ def _layers(result: ScenarioResult, extent: tuple[float, float, float, float],
     cut_off: set[str] = set()
     if result.evacuation is not None:
         cut_off |= set(result.evacuation.loc[~result.evacuation["damaged_reachable"].astype(bool), "destination"])
-    return Layers(network=network, network_gdf=edges, changes=_one_direction(result.route_changes_gdf(), by="change"),
-                  damaged=_one_direction(damaged, by="effect"),
+    return Layers(network=network, network_gdf=edges, changes=one_direction(result.route_changes_gdf(), by="change"),
+                  damaged=one_direction(damaged, by="effect"),
                   markers=markers, places=result.places_gdf(), cut_off=cut_off,
                   flows={s: result.flow_gdf(s) for s in ("baseline", "damaged")})
 
@@ -288,7 +257,7 @@ def _place_labels(ax: Axes, layers: Layers, state: str) -> list[Text]:
 
 
 def _event_labels(ax: Axes, markers: gpd.GeoDataFrame) -> list[Text]:
-    return [ax.text(x, y, event_caption(_short(ev), effect), fontsize=8, weight="bold",
+    return [ax.text(x, y, event_caption(short_name(ev), effect), fontsize=8, weight="bold",
                     color=DEGRADED_COLOUR if effect == "degraded" else BROKEN_COLOUR, ha="left", va="top", zorder=13,
                     path_effects=WHITE_HALO)
             for x, y, ev, effect in zip(markers.geometry.x, markers.geometry.y, markers["event"], markers["effect"])]
@@ -300,7 +269,7 @@ def _fit_limits(ax: Axes, extent: tuple[float, float, float, float]) -> None:
     draw, done once)."""
     box = ax.get_window_extent()
     x0, x1, y0, y1 = extent
-    c = _cos((y0 + y1) / 2)
+    c = cos_lat((y0 + y1) / 2)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     half_x, half_y = (x1 - x0) / 2, (y1 - y0) / 2
     want = box.height / box.width  # y span / (x span * cos)
@@ -320,7 +289,7 @@ def _decorate(ax: Axes, extent: tuple[float, float, float, float], *, zoom: bool
     ax.set_ylim(y0, y1)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.add_artist(ScaleBar(METRES_PER_DEGREE * _cos((y0 + y1) / 2), units="m", location="lower left",
+    ax.add_artist(ScaleBar(METRES_PER_DEGREE * cos_lat((y0 + y1) / 2), units="m", location="lower left",
                            length_fraction=0.3 if zoom else 0.2, box_alpha=0.75, border_pad=0.3,
                            font_properties={"size": 6 if zoom else 8}, rotation="horizontal-only"))
     if not zoom:
@@ -335,7 +304,7 @@ def zoom_windows(layers: Layers, extent: tuple[float, float, float, float]
     """(title, west-east-south-north window) of a zoom around each damaged asset small against the
     extent (at most ``MAX_ZOOMS``, in event order)."""
     x0, x1, y0, y1 = extent
-    c = _cos((y0 + y1) / 2)
+    c = cos_lat((y0 + y1) / 2)
     span = max((x1 - x0) * c, y1 - y0)
     m = layers.markers
     if not len(m):
@@ -345,13 +314,8 @@ def zoom_windows(layers: Layers, extent: tuple[float, float, float, float]
     for row in m[size < ZOOM_MAX_SHARE * span].head(MAX_ZOOMS).itertuples():
         half = max(1.5 * max((row.maxx - row.minx) * c, row.maxy - row.miny), ZOOM_MIN_SHARE * span)
         x, y = row.geometry.x, row.geometry.y
-        out.append((f"{len(out) + 1} · {_short(row.event)}", (x - half / c, x + half / c, y - half, y + half)))
+        out.append((f"{len(out) + 1} · {short_name(row.event)}", (x - half / c, x + half / c, y - half, y + half)))
     return out
-
-
-def _short(event: str) -> str:
-    """An event's name without its parenthetical detail ("Rastan bridge (M5 ...)" -> "Rastan bridge")."""
-    return textwrap.shorten(event.split(" (")[0] or event, 40)
 
 
 def _clip(gdf: gpd.GeoDataFrame, window: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
@@ -414,7 +378,7 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     layers = _layers(result, extent, markers)
     zooms = zoom_windows(layers, extent)
     x0, x1, y0, y1 = extent
-    ratio = (y1 - y0) / ((x1 - x0) * _cos((y0 + y1) / 2))
+    ratio = (y1 - y0) / ((x1 - x0) * cos_lat((y0 + y1) / 2))
     main_h = float(np.clip(PANEL_WIDTH_IN * ratio, 4.5, 10.5))
     zoom_h = PANEL_WIDTH_IN / MAX_ZOOMS if zooms else 0.0
     fig = plt.figure(figsize=(2 * PANEL_WIDTH_IN, main_h + zoom_h + 2.4), dpi=DPI, layout="constrained",
