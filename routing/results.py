@@ -53,9 +53,10 @@ def _clusters(geoms: list[Any], distance_m: float) -> list[list[int]]:
     return [list(np.flatnonzero(labels == k)) for k in np.unique(labels)]
 
 
-def _gdf(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+def _gdf(rows: list[dict[str, Any]], columns: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """A GeoDataFrame (EPSG:4326) of ``rows``; with no rows, one with ``columns`` and a geometry."""
     if not rows:
-        return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs="EPSG:4326")
+        return gpd.GeoDataFrame({**{c: [] for c in columns}, "geometry": []}, geometry="geometry", crs="EPSG:4326")
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
 
 
@@ -229,7 +230,8 @@ class ScenarioResult:
                          "event": cause, "event_name": names.get(cause, cause),
                          "by_closed_node": removed and (e[0] in closed or e[1] in closed),
                          "geometry": self.edge_geometry(e)})
-        return _gdf(rows)
+        return _gdf(rows, ("u", "v", "key", "osmid", "name", "ref", "highway", "bridge", "effect", "speed_factor",
+                           "capacity_factor", "event", "event_name", "by_closed_node"))
 
     def closed_nodes_gdf(self) -> gpd.GeoDataFrame:
         """Closed or destroyed nodes (border posts, junctions) with name, barrier and the events
@@ -264,7 +266,7 @@ class ScenarioResult:
             rows.append({"u": e[0], "v": e[1], "key": e[2],
                          "change": "unchanged" if before and after else "lost" if before else "new",
                          "routes": before + after, "geometry": self.edge_geometry(e)})
-        return _gdf(rows)
+        return _gdf(rows, ("u", "v", "key", "change", "routes"))
 
     def damage_markers_gdf(self) -> gpd.GeoDataFrame:
         """Where maps mark the damage: one point per applied event and place it damaged.
@@ -294,7 +296,7 @@ class ScenarioResult:
                              "edges": sum(1 for i in group if i >= len(nodes)),
                              "nodes": sum(1 for i in group if i < len(nodes)),
                              "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy, "geometry": marks[best]})
-        return _gdf(rows)
+        return _gdf(rows, ("event", "action", "effect", "edges", "nodes", "minx", "miny", "maxx", "maxy"))
 
     def places_gdf(self) -> gpd.GeoDataFrame:
         """Places with their snapped graph node and snapping distance (metres)."""

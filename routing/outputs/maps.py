@@ -358,8 +358,15 @@ def _spread_labels(ax: Axes, labels: list[Text]) -> None:
     renderer = _canvas(ax.get_figure(root=True)).get_renderer()
     kept: list = []
     to_data = ax.transData.inverted()
+    frame = ax.get_window_extent(renderer).padded(-2)
     for text, (x, y) in zip(labels, anchors):
         box = text.get_window_extent(renderer)
+        dx = max(frame.x0 - box.x0, 0) + min(frame.x1 - box.x1, 0)  # back inside the axes, if it is not
+        dy = max(frame.y0 - box.y0, 0) + min(frame.y1 - box.y1, 0)
+        if dx or dy:
+            px, py = ax.transData.transform(text.get_position())
+            text.set_position(to_data.transform((px + dx, py + dy)))
+            box = text.get_window_extent(renderer)
         if any(box.overlaps(other) for other in kept):
             text.set_visible(False)
             continue
