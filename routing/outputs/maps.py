@@ -365,7 +365,8 @@ def _spread_labels(ax: Axes, labels: list[Text]) -> None:
         dy = max(frame.y0 - box.y0, 0) + min(frame.y1 - box.y1, 0)
         if dx or dy:
             px, py = ax.transData.transform(text.get_position())
-            text.set_position(to_data.transform((px + dx, py + dy)))
+            nx_, ny_ = to_data.transform((px + dx, py + dy))
+            text.set_position((float(nx_), float(ny_)))
             box = text.get_window_extent(renderer)
         if any(box.overlaps(other) for other in kept):
             text.set_visible(False)
