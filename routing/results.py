@@ -25,7 +25,7 @@ from .analysis.evacuation import EvacuationResult
 from .analysis.reach import Route
 from .engine import Network
 from .network import EdgeKey, data_notice, edge_line, tag_text
-from .scenario import Damage, EventOutcome, Scenario, incident_edges
+from .scenario import Damage, Event, EventOutcome, Scenario, incident_edges
 
 OD_COLUMNS = {"origin": "from", "destination": "to", "baseline_km": "km before", "baseline_min": "min before",
               "damaged_km": "km after", "damaged_min": "min after", "detour_ratio": "travel time × (after / before)",
@@ -64,20 +64,20 @@ def _text(value: Any) -> str:
     return tag_text(value, "; ") or ""
 
 
+def event_title(ev: Event, asset_labels: dict[str, str]) -> str:
+    """An event's readable name: its ``label`` (the asset's label for an asset event without one),
+    else its note, else ``"<action> events[i]"``. ``asset_labels`` maps asset keys (casefolded) to labels."""
+    asset = ev.selector.get("asset") if isinstance(ev.selector.get("asset"), str) else None
+    if asset and ev.label == asset:
+        return asset_labels.get(asset.casefold(), asset)
+    if ev.label and ev.label != "selection":
+        return ev.label
+    return ev.note or f"{ev.action} events[{ev.index}]"
+
+
 def event_names(events: list[EventOutcome], asset_labels: dict[str, str]) -> list[str]:
-    """A readable, unique name per event: its label (the asset's label for an asset event), else
-    its note, else ``"<action> events[i]"``; a repeated name gets ``(events[i])`` appended."""
-    names = []
-    for o in events:
-        ev = o.event
-        asset = ev.selector.get("asset") if isinstance(ev.selector.get("asset"), str) else None
-        if asset and ev.label == asset:
-            name = asset_labels.get(asset.casefold(), asset_labels.get(asset, asset))
-        elif ev.label and ev.label != "selection":
-            name = ev.label
-        else:
-            name = ev.note or f"{ev.action} events[{ev.index}]"
-        names.append(name)
+    """:func:`event_title` of each event, unique: a repeated name gets ``(events[i])`` appended."""
+    names = [event_title(o.event, asset_labels) for o in events]
     return [f"{n} (events[{o.event.index}])" if names.count(n) > 1 else n for n, o in zip(names, events)]
 
 

@@ -263,7 +263,7 @@ def _event_labels(ax: Axes, markers: gpd.GeoDataFrame) -> list[Text]:
             for x, y, ev, effect in zip(markers.geometry.x, markers.geometry.y, markers["event"], markers["effect"])]
 
 
-def _fit_limits(ax: Axes, extent: tuple[float, float, float, float]) -> None:
+def fit_limits(ax: Axes, extent: tuple[float, float, float, float]) -> None:
     """Set the limits to ``extent`` widened in x or y so that a metre is as long north-south as
     east-west on the axes box as laid out (what ``set_aspect(adjustable="datalim")`` does at every
     draw, done once)."""
@@ -281,8 +281,8 @@ def _fit_limits(ax: Axes, extent: tuple[float, float, float, float]) -> None:
     ax.set_ylim(cy - half_y, cy + half_y)
 
 
-def _decorate(ax: Axes, extent: tuple[float, float, float, float], *, zoom: bool = False) -> None:
-    """Extent, scale bar and (main panels) a north arrow; no degree ticks (:func:`_fit_limits`
+def decorate(ax: Axes, extent: tuple[float, float, float, float], *, zoom: bool = False) -> None:
+    """Extent, scale bar and (main panels) a north arrow; no degree ticks (:func:`fit_limits`
     sets the true aspect once the layout is known)."""
     x0, x1, y0, y1 = extent
     ax.set_xlim(x0, x1)
@@ -346,7 +346,7 @@ def _layout_is_final(ax: Axes) -> Iterator[None]:
         del holder.draw_without_rendering
 
 
-def _spread_labels(ax: Axes, labels: list[Text]) -> None:
+def spread_labels(ax: Axes, labels: list[Text]) -> None:
     """Move labels apart (adjustText) with a thin leader line back to their point, then hide any
     label that still overlaps an earlier one (event labels come first, then places)."""
     if not labels:
@@ -355,7 +355,7 @@ def _spread_labels(ax: Axes, labels: list[Text]) -> None:
     with _layout_is_final(ax):
         adjust_text(labels, x=anchors[:, 0], y=anchors[:, 1], ax=ax, expand=(1.15, 1.3), ensure_inside_axes=True,
                     iter_lim=150, prevent_crossings=False)
-    renderer = _canvas(ax.get_figure(root=True)).get_renderer()
+    renderer = agg_canvas(ax.get_figure(root=True)).get_renderer()
     kept: list = []
     to_data = ax.transData.inverted()
     frame = ax.get_window_extent(renderer).padded(-2)
@@ -404,11 +404,11 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
         ax = sf.add_subplot(grid[0, :])
         panel = panels[state] = Panel(ax, state)
         _draw_content(ax, layers, panel)
-        _decorate(ax, extent)
+        decorate(ax, extent)
         for i, (title, window) in enumerate(zooms):
             zax = sf.add_subplot(grid[1, i])
             _draw_content(zax, layers, panel, window)
-            _decorate(zax, window, zoom=True)
+            decorate(zax, window, zoom=True)
             zax.set_title(textwrap.fill(title + (" (before)" if state == "baseline" else ""), ZOOM_TITLE_CHARS),
                           fontsize=7.5, loc="left", pad=2)
             wx0, wx1, wy0, wy1 = window
@@ -442,10 +442,10 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     engine.execute(fig)  # one layout pass, then fixed
     fig.set_layout_engine("none")
     for panel in panels.values():
-        _fit_limits(panel.ax, extent)
+        fit_limits(panel.ax, extent)
         for zax, (_, window) in zip(panel.zooms, zooms):
-            _fit_limits(zax, window)
-        _spread_labels(panel.ax, panel.labels)
+            fit_limits(zax, window)
+        spread_labels(panel.ax, panel.labels)
     return MapFigure(fig, subfigs, panels, extent)
 
 
@@ -454,7 +454,7 @@ def write_maps(result: ScenarioResult, folder: Path) -> list[Path]:
     ``folder`` (each atomically) from one rendering; returns the paths."""
     drawn = draw_maps(result)
     fig = drawn.figure
-    canvas = _canvas(fig)
+    canvas = agg_canvas(fig)
     canvas.draw()
     image = np.asarray(canvas.buffer_rgba())
     height = image.shape[0]
@@ -468,7 +468,7 @@ def write_maps(result: ScenarioResult, folder: Path) -> list[Path]:
     return paths
 
 
-def _canvas(fig: Figure | None) -> FigureCanvasAgg:
+def agg_canvas(fig: Figure | None) -> FigureCanvasAgg:
     """The figure's Agg canvas (this module draws with Agg only)."""
     assert fig is not None and isinstance(fig.canvas, FigureCanvasAgg)
     return fig.canvas

@@ -25,6 +25,7 @@ import base64
 import html
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -32,14 +33,16 @@ from typing import Any, cast
 
 import folium
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import shapely
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
-from shapely.geometry import mapping
+from shapely.geometry import Point, mapping
 
 from ..errors import RoutingError
 from ..files import atomic_path
+from ..network import EdgeKey, data_notice, edge_line, road_label, tag_text
 from ..results import ScenarioResult
 from .style import (
     AFTER_COLOUR,
@@ -459,4 +462,56 @@ def write_web_map(result: ScenarioResult, path: str | Path, **options: Any) -> P
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.write_text(web_map(result, **options).get_root().render(), encoding="utf-8")
+    return path
+
+
+SELECTION_COLOURS = ("#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+def write_selection_map(G: nx.MultiDiGraph, matches: Mapping[str, tuple[Iterable[EdgeKey], Iterable[int]]],
+                        path: str | Path) -> Path:
+    """An interactive map of what selectors matched (``routing validate --map``): one toggleable
+    layer per match (name -> (edges, nodes)), its roads thick and its nodes as circles, over the
+    network; opens fitted to the matches. Written atomically; returns the path."""
+    geoms = {name: ([edge_line(G, e) for e in edges], [(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes])
+             for name, (edges, nodes) in matches.items()}
+    xs = [c[0] for lines, points in geoms.values() for g in lines for c in g.coords] + [
+        x for _, points in geoms.values() for x, _ in points]
+    ys = [c[1] for lines, points in geoms.values() for g in lines for c in g.coords] + [
+        y for _, points in geoms.values() for _, y in points]
+    if not xs:
+        xs = [d["x"] for _, d in G.nodes(data=True)]
+        ys = [d["y"] for _, d in G.nodes(data=True)]
+    m = OfflineMap(location=[(min(ys) + max(ys)) / 2, (min(xs) + max(xs)) / 2], zoom_start=10, tiles=None,
+                   control_scale=True, zoom_snap=0.1)
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap tiles (online)").add_to(m)
+    m.fit_bounds([[min(ys), min(xs)], [max(ys), max(xs)]], padding=(40, 40))
+    if G.number_of_edges() <= NETWORK_MAX_EDGES:
+        group = folium.FeatureGroup(name="Network")
+        group.add_to(m)
+        rows = [(edge_line(G, (u, v, k)), {"label": road_label(d), "highway": tag_text(d.get("highway")) or "",
+                                             "color": road_tier(tag_text(d.get("highway"), ";") or "")[1]})
+                for u, v, k, d in G.edges(keys=True, data=True) if u <= v or not G.has_edge(v, u)]
+        _geojson(group, rows, {"weight": 1.5, "opacity": 0.8}, {"label": "road", "highway": "highway"})
+    for i, (name, (lines, points)) in enumerate(geoms.items()):
+        colour = SELECTION_COLOURS[i % len(SELECTION_COLOURS)]
+        group = folium.FeatureGroup(name=html.escape(name))
+        group.add_to(m)
+        if lines:
+            _geojson(group, [(g, {"label": name}) for g in lines], {"color": colour, "weight": 6, "opacity": 0.85},
+                     {"label": "matched by"})
+        if points:
+            _geojson(group, [(Point(p), {"label": name}) for p in points],
+                     {"color": "white", "weight": 2, "fill": True, "fillColor": colour, "fillOpacity": 1},
+                     {"label": "matched by"}, marker=folium.CircleMarker(radius=8))
+    notice = html.escape(G.graph.get("data_notice") or data_notice(G))
+    _root(m).html.add_child(Element(
+        "<div id='routing-notice' style='position:fixed;bottom:52px;left:10px;z-index:1000;max-width:46%;"
+        "padding:6px 9px;font:12px/1.35 sans-serif;background:rgba(255,255,255,0.92);border:2px solid #333;"
+        f"border-radius:4px'><b>What the selectors match</b><br>{notice}</div>"), name="routing_notice")
+    _root(m).header.add_child(Element(f"<style>{LABEL_CSS}</style>"), name="routing_css")
+    folium.LayerControl(collapsed=False).add_to(m)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(m.get_root().render(), encoding="utf-8")
     return path
