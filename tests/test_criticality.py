@@ -216,10 +216,9 @@ def test_osmid_candidates_that_remove_the_same_edges_are_one_row():
 
 def test_table_names_candidates_and_counts_pairs_one_way(demo_graph, tmp_path):
     from routing.analysis.assets import resolve_assets
+    from routing.analysis.places import main_component_nodes, snap_places
     from routing.outputs.criticality import write_criticality
     from routing.scenario import load_catalogue
-
-    from routing.analysis.places import main_component_nodes, snap_places
 
     net = Network(demo_graph)
     catalogue = load_catalogue()
