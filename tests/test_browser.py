@@ -123,7 +123,7 @@ def test_vector_layers_draw_offline(page):
         });""")
     assert {"Homs", "Hama", "Tartus", "Arida crossing"} <= {x["text"] for x in labels}
     shown = [x for x in labels if x["shown"]]
-    assert any(x["text"] == "Homs" for x in shown)
+    assert len(shown) >= 0.75 * len(labels)  # at the default zoom most labels find room
     for i, a in enumerate(shown):  # labels that would overlap are hidden until one zooms in
         for b in shown[:i]:
             (l1, t1, r1, b1), (l2, t2, r2, b2) = a["box"], b["box"]

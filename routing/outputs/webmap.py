@@ -147,7 +147,7 @@ LABEL_CSS = (".leaflet-tooltip.routing-label { padding: 0 4px; font: 11px/1.4 sa
              ".leaflet-tooltip.routing-damage { padding: 1px 5px; font: bold 12px/1.4 sans-serif; color: #b00000; "
              "background: rgba(255,255,255,0.92); border: 1px solid #b00000; }")
 # Permanent labels must not cover a damage marker or each other. Damage labels (above their marker
-# by default) try below, right and left of it; place labels (right) try the left; a label that fits
+# by default) try below, right and left of it; place labels (right) try left, above and below; a label that fits
 # nowhere is hidden until zooming in separates it. Runs when the map opens and after each zoom or
 # layer change. ``MARKER`` is MARKER_PX.
 DECLUTTER_JS = """
@@ -174,7 +174,8 @@ DECLUTTER_JS = """
                  [-(w / 2 + MARKER / 2 + 4), h / 2 + MARKER / 2]]);
     });
     document.querySelectorAll('.leaflet-tooltip.routing-label').forEach(function (el) {
-      place(el, [[0, 0], [-(el.offsetWidth + 24), 0]]);
+      var w = el.offsetWidth, h = el.offsetHeight;
+      place(el, [[0, 0], [-(w + 24), 0], [-(w / 2 + 12), -(h + 4)], [-(w / 2 + 12), h + 4]]);
     });
   }
   MAP.on('zoomend moveend overlayadd overlayremove', declutter);
