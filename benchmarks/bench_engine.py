@@ -183,7 +183,7 @@ def bench_criticality(G: nx.MultiDiGraph, eng: Network, places: list[int], sampl
         row = table.iloc[int(r)]
         delta, cut = naive_networkx(G, list(row.edges), places[:nx_origins], places, base)
         if nx_origins == len(places):  # the sample is comparable with our full result
-            worst = max(worst, abs(delta - row.delta_total_time_s) if cut == row.pairs_disconnected else math.inf)
+            worst = max(worst, abs(delta - row.delta_total_time_s) if cut == row.pairs_cut_off else math.inf)
     per_candidate = (time.perf_counter() - t0) / len(rows) * len(places) / nx_origins
     s = result.summary
     naive_all = per_candidate * s["candidates"]
@@ -196,7 +196,7 @@ def bench_criticality(G: nx.MultiDiGraph, eng: Network, places: list[int], sampl
             "max_abs_diff_sampled_s": worst if nx_origins == len(places) else None,
             "ratio_naive_over_ours": naive_all / t_ours, "ratio_pruned_naive_over_ours": naive_pruned / t_ours,
             "top": [(int(r.rank), r.ref or r.name, r.highway, round(float(r.delta_total_time_s) / 3600, 2),
-                     int(r.pairs_disconnected)) for r in table.head(5).itertuples()]}
+                     int(r.pairs_cut_off)) for r in table.head(5).itertuples()]}
 
 
 # ---------------------------------------------------------------- 3. damage scenario vs OSRM

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import NoReturn
 
@@ -40,6 +41,11 @@ def _scenario_with_overrides(args: argparse.Namespace):
     return scenario
 
 
+def progress_bar(args: argparse.Namespace) -> bool:
+    """Progress bars: with ``--progress``, else only when stderr is a terminal (and not ``--quiet``)."""
+    return bool(args.progress or (sys.stderr.isatty() and not args.quiet))
+
+
 def _done(schematic: bool, report: Path, t0: float) -> int:
     """The closing lines every command prints: the data notice and where the report is."""
     if schematic:
@@ -65,27 +71,67 @@ def _run(args: argparse.Namespace, scenario, out: Path) -> int:
     G = scenario.load_network()
     log.info("network: %d nodes, %d edges (%.1f s)%s", len(G), G.number_of_edges(), time.perf_counter() - t0,
              "  [SCHEMATIC, not OpenStreetMap data]" if G.graph.get("schematic") else "")
-    log.info("applying %d events and computing routes", len(scenario.events))
+    log.info("applying the events and computing routes")
     result = run_scenario(scenario, graph=G)
+    log.info("%s", result.as_of_text())
     log.info("writing %s", out)
     write_outputs(result, out, maps=not args.no_maps)
     s = result.summary()
-    print(f"{scenario.name}: {s['edges_removed']} edges removed, {s['nodes_closed']} nodes closed; "
+    print(f"{scenario.name}: {plural(s['edges_removed'], 'edge')} removed, {plural(s['nodes_closed'], 'node')} closed; "
           + ", ".join(f"{n} {k}" for k, n in sorted(s["od_status"].items())) + " OD pairs")
     return _done(result.schematic, out / "report.md", t0)
 
 
+def plural(n: int, noun: str) -> str:
+    """``"1 node"``, ``"2 nodes"``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    scenario = _scenario_with_overrides(args)
+    head = (f"{scenario.path}: valid ({plural(len(scenario.events), 'event')}, "
+            f"{plural(len(scenario.od_places), 'OD place')})")
+    if not (args.resolve or args.map):  # --map implies --resolve
+        print(head)
+        return 0
+    from .analysis.assets import resolve_assets, summarise_selection
+    from .network import EdgeKey
+    from .results import event_title
     from .scenario import resolve_event
 
-    scenario = _scenario_with_overrides(args)
-    print(f"{scenario.path}: valid ({len(scenario.events)} events, {len(scenario.od_places)} OD places)")
-    if args.resolve:
-        G = scenario.load_network()
-        catalogue = scenario.catalogue()
-        for ev in scenario.events:
-            sel = resolve_event(G, ev, catalogue, scenario.path)
-            print(f"  events[{ev.index}] {ev.action} {ev.label}: {len(sel.edges)} edges, {len(sel.nodes)} nodes")
+    G = scenario.load_network()
+    catalogue = scenario.catalogue()
+    labels = {k.casefold(): a.label for k, a in catalogue.assets.items()}
+    matches: dict[str, tuple[Collection[EdgeKey], Collection[int]]] = {}
+    for ev in scenario.events:  # every event resolves (or the one error is reported) before anything is printed
+        sel = resolve_event(G, ev, catalogue, scenario.path)
+        name = f"events[{ev.index}] {ev.action}: {event_title(ev, labels)}" + (f" ({ev.date})" if ev.date else "")
+        matches[name] = (sel.edges, sel.nodes)
+    assets = resolve_assets(G, catalogue)
+    for key, a in assets.items():
+        matches[f"asset {key}: {a.label}"] = (a.edges, a.nodes)
+    print(head)
+    print(f"network: {G.graph.get('source', scenario.network.source)} ({plural(G.number_of_nodes(), 'node')}, "
+          f"{plural(G.number_of_edges(), 'edge')})")
+    for name, (edges, nodes) in matches.items():
+        m = summarise_selection(G, edges, nodes)
+        print(f"  {name}: {plural(m.edges, 'edge')}, {plural(m.nodes, 'node')}, {m.km:,.2f} km of road")
+        if m.roads:
+            print(f"      roads: {'; '.join(m.roads[:8])}{' …' if len(m.roads) > 8 else ''}")
+            ways = "way ids (schematic, not OSM)" if G.graph.get("schematic") else "OSM ways"
+            print(f"      {ways}: {', '.join(m.ways[:12])}{f' … ({len(m.ways)})' if len(m.ways) > 12 else ''}")
+        if m.node_names:
+            print(f"      nodes: {'; '.join(m.node_names[:8])}{' …' if len(m.node_names) > 8 else ''}")
+        if m.bbox:
+            print("      bbox (w, s, e, n): " + ", ".join(f"{c:.5f}" for c in m.bbox))
+    missing = len(catalogue.assets) - len(assets)
+    if missing:
+        print(f"  ({plural(missing, 'catalogue asset')} not on this network)")
+    if args.map:
+        from .outputs.webmap import write_selection_map
+
+        write_selection_map(G, matches, args.map)
+        print(f"map of the matches: {args.map}")
     return 0
 
 
@@ -118,12 +164,15 @@ def make_executor(args: argparse.Namespace):
     if args.serial:
         if args.scheduler or args.workers:
             raise RoutingError("--serial runs in this process: drop --scheduler/--workers")
-        return SerialExecutor(progress=not args.quiet)
+        return SerialExecutor(progress=progress_bar(args))
     import distributed  # noqa: F401 - sets up its loggers on import; quiet them after that
 
     if not args.verbose:
         logging.getLogger("distributed").setLevel(logging.WARNING)
-    return DaskExecutor(args.scheduler, args.workers, progress=not args.quiet)
+        # a LocalCluster closing at the end of a normal run stops its worker processes; distributed
+        # warns "Worker process still alive after 4.0 seconds, killing" about each one it had to stop
+        logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
+    return DaskExecutor(args.scheduler, args.workers, progress=progress_bar(args))
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -162,9 +211,10 @@ def cmd_criticality(args: argparse.Namespace) -> int:
 
 
 def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
+    from .analysis.assets import resolve_assets
     from .analysis.criticality import asset_groups, criticality
     from .analysis.places import scenario_places
-    from .outputs.criticality import write_criticality
+    from .outputs.criticality import candidate_name, write_criticality
     from .run import scenario_network
 
     t0 = time.perf_counter()
@@ -176,22 +226,26 @@ def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
     groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
     with make_executor(args) as executor:
         result = criticality(network, list(dict.fromkeys(node_of.values())), groups=groups,
-                             progress=not args.quiet, map_fn=executor.map_fn)
+                             progress=progress_bar(args), map_fn=executor.map_fn,
+                             assets=resolve_assets(G, catalogue))
     if args.groups == "assets":
         result.summary["grouping"] = "assets"
     write_criticality(result, out, graph=G, places=node_of, top=args.top)
     top = result.table.head(min(args.top, 5))
     print(f"criticality of {len(result.table)} candidates ({args.groups}) among {len(node_of)} places; top:")
     for row in top.itertuples():
-        label = row.group if args.groups == "assets" else (row.ref or row.name or f"edge {row.u}->{row.v}")
-        print(f"  {row.pairs_disconnected} pairs cut, +{row.delta_total_time_s / 60:,.1f} min: {label}")
+        label = row.group if args.groups == "assets" else candidate_name(row)
+        print(f"  #{row.rank} {label} ({row.osmid}): {row.pairs_cut_off} pairs cut off, {row.pairs_rerouted} "
+              f"rerouted, +{row.delta_total_time_s / 60:,.1f} min")
     return _done(bool(G.graph.get("schematic")), out / "criticality.md", t0)
 
 
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """--scheduler / --workers / --serial, for commands that run on the executor."""
-    parser.add_argument("--scheduler", help="address of a running Dask scheduler (e.g. tcp://host:8786)")
-    parser.add_argument("--workers", type=_positive_int, help="local Dask worker processes (default: one per core)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="address of a running Dask scheduler (e.g. tcp://host:8786)")
+    parser.add_argument("--workers", type=_positive_int, metavar="N",
+                        help="local Dask worker processes (default: one per core)")
     parser.add_argument("--serial", action="store_true", help="run in this process, without Dask")
 
 
@@ -232,6 +286,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
+NETWORK_HELP = ("use this network instead of the scenario's network.source: an OSM file (.osm, .osm.gz, .osm.bz2, "
+                ".osm.pbf), Overpass JSON (.json) or GraphML (.graphml)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -239,26 +297,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"corridor-routing {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--progress", action="store_true",
+                        help="show progress bars even when the output is not a terminal (they are shown on a "
+                             "terminal anyway, never with --quiet unless this is given)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a scenario and write report, metrics, GeoPackage and maps")
     run.add_argument("scenario", help="scenario TOML file, or the name of a shipped scenario ('demo'; see "
                                       "'routing scenarios')")
-    run.add_argument("--out", help="results folder (default results/<scenario name>); replaced atomically")
-    run.add_argument("--network", help="use this network file instead of the scenario's "
-                                       "(.osm, .osm.gz, .osm.pbf, .json from Overpass, .graphml)")
-    run.add_argument("--as-of", help="apply only events dated on or before this date (YYYY-MM-DD)")
+    run.add_argument("--out", metavar="FOLDER",
+                     help="results folder, replaced as a whole when the run succeeds (default: "
+                          "./results/<SCENARIO's file name without .toml>, e.g. results/demo for 'routing run demo')")
+    run.add_argument("--network", metavar="FILE", help=NETWORK_HELP)
+    run.add_argument("--as-of", metavar="YYYY-MM-DD",
+                     help="apply only the events dated on or before this date; the report, metrics.json and the "
+                          "maps say how many were applied and which were not")
     run.add_argument("--no-maps", action="store_true", help="skip the maps (PNGs and map.html)")
     run.set_defaults(func=cmd_run)
 
-    val = sub.add_parser("validate", help="check a scenario file; --resolve also resolves its events on the network")
+    val = sub.add_parser("validate", help="check a scenario file; --resolve also shows what its events match")
     val.add_argument("scenario", help="scenario TOML file or shipped scenario name")
-    val.add_argument("--resolve", action="store_true", help="also load the network and show what each event matches")
-    val.add_argument("--network", help="use this network file instead of the scenario's")
+    val.add_argument("--resolve", action="store_true",
+                     help="also load the network and show what each event and each catalogue asset matches: "
+                          "roads (ref, name), OSM way ids, km of road, nodes, bounding box")
+    val.add_argument("--map", metavar="FILE.html", help="also draw those matches on an interactive map "
+                                                        "(implies --resolve)")
+    val.add_argument("--network", metavar="FILE", help=NETWORK_HELP)
     val.set_defaults(func=cmd_validate)
 
     places = sub.add_parser("places", help="list the places and assets catalogue")
-    places.add_argument("--catalogue", help="catalogue TOML (default: the places.toml shipped in the package)")
+    places.add_argument("--catalogue", metavar="FILE", help="catalogue TOML (default: the places.toml shipped in "
+                                                              "the package)")
     places.set_defaults(func=cmd_places)
 
     scenarios = sub.add_parser("scenarios", help="list the scenario and sweep files shipped in the package")
@@ -266,8 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="run a scenario sweep (combinations or Monte-Carlo draws) on Dask")
     sweep.add_argument("sweep", help="sweep TOML file, or a shipped sweep's name ('sweep-western-syria')")
-    sweep.add_argument("--out", help="results folder (default results/<sweep file name>); partial results are "
-                                     "kept there if a run fails, and a re-run resumes from them")
+    sweep.add_argument("--out", metavar="FOLDER",
+                       help="results folder (default: ./results/<SWEEP's file name without .toml>); partial "
+                            "results are kept there if a run fails, and a re-run resumes from them")
     add_executor_options(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
@@ -276,11 +346,14 @@ def build_parser() -> argparse.ArgumentParser:
     crit.add_argument("scenario", help="scenario TOML file or shipped name (its network and places.od are used; "
                                        "its events are not)")
     crit.add_argument("--top", type=_positive_int, default=20, help="rows in the report and on the map (default 20)")
-    crit.add_argument("--out", help="results folder (default results/<scenario>-criticality); replaced atomically")
+    crit.add_argument("--out", metavar="FOLDER",
+                      help="results folder, replaced as a whole (default: ./results/<SCENARIO's file name without "
+                           ".toml>-criticality, e.g. results/demo-criticality)")
     crit.add_argument("--groups", choices=("segment", "edge", "osmid", "assets"), default="segment",
                       help="candidate unit: a road segment both directions (default), one directed edge, "
-                           "an OSM way, or each catalogue asset (multi-link)")
-    crit.add_argument("--network", help="use this network file instead of the scenario's")
+                           "an OSM way (ways that remove the same edges are one candidate), or each catalogue "
+                           "asset (multi-link)")
+    crit.add_argument("--network", metavar="FILE", help=NETWORK_HELP)
     add_executor_options(crit)
     crit.set_defaults(func=cmd_criticality, as_of=None)
 
@@ -288,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "(summary, events, OD pairs, evacuation)")
     compare.add_argument("result_a", help="results folder of run A (holds metrics.json)")
     compare.add_argument("result_b", help="results folder of run B")
-    compare.add_argument("--out", help="write the comparison to this Markdown file instead of printing it")
+    compare.add_argument("--out", metavar="FILE.md", help="write the comparison to this Markdown file instead of "
+                                                         "printing it")
     compare.set_defaults(func=cmd_compare)
 
     return parser

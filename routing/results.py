@@ -12,7 +12,11 @@ from typing import Any
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 from shapely.geometry import MultiLineString, Point
 from shapely.ops import linemerge
 
@@ -21,24 +25,60 @@ from .analysis.evacuation import EvacuationResult
 from .analysis.reach import Route
 from .engine import Network
 from .network import EdgeKey, data_notice, edge_line, tag_text
-from .scenario import Damage, EventOutcome, Scenario, incident_edges
+from .scenario import Damage, Event, EventOutcome, Scenario, incident_edges
 
 OD_COLUMNS = {"origin": "from", "destination": "to", "baseline_km": "km before", "baseline_min": "min before",
-              "damaged_km": "km after", "damaged_min": "min after", "detour_ratio": "detour ×",
-              "status": "status", "baseline_assets": "assets before", "damaged_assets": "assets after"}
+              "damaged_km": "km after", "damaged_min": "min after", "detour_ratio": "travel time × (after / before)",
+              "status": "status", "cut_by": "cut by", "baseline_assets": "assets before",
+              "damaged_assets": "assets after"}
 EVAC_COLUMNS = {"rank": "rank", "destination": "destination", "baseline_min": "min before",
                 "damaged_min": "min after", "damaged_km": "km after", "alternatives_after": "routes after",
                 "damaged_assets": "assets used after", "cut_by": "cut by"}
 
 
-def _gdf(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+EFFECTS = {"destroy": "destroyed", "close": "closed", "degrade": "degraded", "deny_area": "area denied",
+           "restrict": "restricted"}
+MARKER_CLUSTER_M = 1_500.0  # damage of one event farther apart than this (metres) gets separate map markers
+
+
+def _clusters(geoms: list[Any], distance_m: float) -> list[list[int]]:
+    """Indices of geometries (lon/lat) grouped by single linkage: a geometry within ``distance_m``
+    metres (about: degrees × 111 km) of one of a group joins it, so a long damaged road is one group."""
+    if len(geoms) == 1:
+        return [[0]]
+    pairs = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=distance_m / 111_320.0)
+    n = len(geoms)
+    _, labels = connected_components(csr_matrix((np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(n, n)),
+                                     directed=False)
+    return [list(np.flatnonzero(labels == k)) for k in np.unique(labels)]
+
+
+def _gdf(rows: list[dict[str, Any]], columns: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """A GeoDataFrame (EPSG:4326) of ``rows``; with no rows, one with ``columns`` and a geometry."""
     if not rows:
-        return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs="EPSG:4326")
+        return gpd.GeoDataFrame({**{c: [] for c in columns}, "geometry": []}, geometry="geometry", crs="EPSG:4326")
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
 
 
 def _text(value: Any) -> str:
     return tag_text(value, "; ") or ""
+
+
+def event_title(ev: Event, asset_labels: dict[str, str]) -> str:
+    """An event's readable name: its ``label`` (the asset's label for an asset event without one),
+    else its note, else ``"<action> events[i]"``. ``asset_labels`` maps asset keys (casefolded) to labels."""
+    asset = ev.selector.get("asset") if isinstance(ev.selector.get("asset"), str) else None
+    if asset and ev.label == asset:
+        return asset_labels.get(asset.casefold(), asset)
+    if ev.label and ev.label != "selection":
+        return ev.label
+    return ev.note or f"{ev.action} events[{ev.index}]"
+
+
+def event_names(events: list[EventOutcome], asset_labels: dict[str, str]) -> list[str]:
+    """:func:`event_title` of each event, unique: a repeated name gets ``(events[i])`` appended."""
+    names = [event_title(o.event, asset_labels) for o in events]
+    return [f"{n} (events[{o.event.index}])" if names.count(n) > 1 else n for n, o in zip(names, events)]
 
 
 def _road_names(data: dict[str, Any]) -> dict[str, str]:
@@ -70,6 +110,40 @@ class ScenarioResult:
     evacuation_routes: list[Route] = field(default_factory=list)
     evacuation_capacity: dict[str, EvacuationResult] | None = None
     assets: dict[str, AssetMatch] = field(default_factory=dict)  # catalogue assets found on this network
+    event_labels: list[str] = field(default_factory=list)  # a readable name per event (see event_names)
+    warnings: list[str] = field(default_factory=list)  # set-up problems every output repeats (one line each)
+
+    # ------------------------------------------------------------ events and the as-of date
+    def event_label(self, outcome: EventOutcome) -> str:
+        """The readable name of one of ``events``."""
+        if len(self.event_labels) == len(self.events):
+            return self.event_labels[self.events.index(outcome)]
+        return event_names([outcome], self.asset_labels)[0]
+
+    @property
+    def applied_events(self) -> list[EventOutcome]:
+        """Events applied (all of them without an as-of date)."""
+        return [o for o in self.events if o.applied]
+
+    @property
+    def events_not_applied(self) -> list[EventOutcome]:
+        """Events dated after the scenario's as-of date, so left out."""
+        return [o for o in self.events if not o.applied]
+
+    def as_of_summary(self) -> dict[str, Any]:
+        """The as-of date (or None), how many of the events were applied, and which were not."""
+        return {"as_of": self.scenario.as_of, "events_total": len(self.events),
+                "events_applied": len(self.applied_events),
+                "events_not_applied": [{"name": self.event_label(o), "date": o.event.date, "action": o.event.action}
+                                       for o in self.events_not_applied]}
+
+    def as_of_text(self) -> str:
+        """One line for title blocks: ``As of 2024-12-05: 0 of 3 events applied (not applied: ...)``;
+        ``3 of 3 events applied`` without an as-of date."""
+        n, total = len(self.applied_events), len(self.events)
+        head = (f"As of {self.scenario.as_of}: " if self.scenario.as_of else "") + f"{n} of {total} events applied"
+        missing = [f"{o.event.action} {self.event_label(o)} ({o.event.date})" for o in self.events_not_applied]
+        return head + (f"; not applied (dated later): {', '.join(missing)}" if missing else "")
 
     # ------------------------------------------------------------ data notice
     @property
@@ -81,6 +155,11 @@ class ScenarioResult:
     def data_notice(self) -> str:
         """The notice every output carries (schematic banner or data licence)."""
         return data_notice(self.graph)
+
+    @property
+    def way_id_heading(self) -> str:
+        """How to title way ids: ``OSM way``, or ``way id (schematic, not OSM)`` on the schematic network."""
+        return "way id (schematic, not OSM)" if self.schematic else "OSM way"
 
     @property
     def asset_labels(self) -> dict[str, str]:
@@ -127,31 +206,97 @@ class ScenarioResult:
         """OD and evacuation routes, baseline and damaged, as lines (EPSG:4326)."""
         return _gdf(self._route_rows(self.routes, "od") + self._route_rows(self.evacuation_routes, "evacuation"))
 
+    def _cause_names(self) -> dict[str, str]:
+        """Damage cause tag (``"destroy: rastan_bridge"``) -> the event's readable name."""
+        return {f"{o.event.action}: {o.event.label}": self.event_label(o) for o in self.applied_events}
+
     def damaged_edges_gdf(self) -> gpd.GeoDataFrame:
-        """Removed and degraded edges with OSM id, name, ref, bridge and the event that hit them."""
+        """Removed and degraded edges with OSM id, name, ref, bridge, the event that hit them (``event``
+        tag and ``event_name``) and ``by_closed_node`` (removed because an end node was closed: the
+        approach roads of a closed crossing, which maps mark by the node, not as destroyed roads)."""
         rows = []
+        names = self._cause_names()
+        closed = self.damage.removed_nodes
         hit = set(self.damage.removed_edges) | set(self.damage.speed_factor) | set(self.damage.capacity_factor)
         for e in sorted(hit, key=str):
             d = self.graph.edges[e]
+            removed = e in self.damage.removed_edges
+            cause = self.damage.cause.get(e, "")
             rows.append({"u": e[0], "v": e[1], "key": e[2], "osmid": str(d.get("osmid")), **_road_names(d),
                          "highway": _text(d.get("highway")), "bridge": _text(d.get("bridge")),
-                         "effect": "removed" if e in self.damage.removed_edges else "degraded",
+                         "effect": "removed" if removed else "degraded",
                          "speed_factor": self.damage.speed_factor.get(e, 1.0),
                          "capacity_factor": self.damage.capacity_factor.get(e, 1.0),
-                         "event": self.damage.cause.get(e, ""), "geometry": self.edge_geometry(e)})
-        return _gdf(rows)
+                         "event": cause, "event_name": names.get(cause, cause),
+                         "by_closed_node": removed and (e[0] in closed or e[1] in closed),
+                         "geometry": self.edge_geometry(e)})
+        return _gdf(rows, ("u", "v", "key", "osmid", "name", "ref", "highway", "bridge", "effect", "speed_factor",
+                           "capacity_factor", "event", "event_name", "by_closed_node"))
 
     def closed_nodes_gdf(self) -> gpd.GeoDataFrame:
-        """Closed or destroyed nodes (border posts, junctions) with name, barrier and the events."""
-        G, rows = self.graph, []
+        """Closed or destroyed nodes (border posts, junctions) with name, barrier and the events
+        (cause tags in ``events``, readable names in ``event_names``)."""
+        G, rows, names = self.graph, [], self._cause_names()
         for n in sorted(self.damage.removed_nodes, key=str):
             d = G.nodes[n]
             causes = sorted({self.damage.cause[e] for e in incident_edges(G, {n}) if e in self.damage.cause})
             name = str(d.get("name:en") or d.get("name") or "")
             rows.append({"node": n, "osmid": str(d.get("osmid", n)), "name": name,
                          "barrier": str(d.get("barrier") or ""), "events": causes,
-                         "geometry": Point(d["x"], d["y"])})
+                         "event_names": [names.get(c, c) for c in causes], "geometry": Point(d["x"], d["y"])})
         return _gdf(rows)
+
+    def route_changes_gdf(self) -> gpd.GeoDataFrame:
+        """The edges of the routes that change, before vs after: ``change`` is ``"unchanged"`` (on
+        such a route before and after), ``"lost"`` (before only) or ``"new"`` (after only).
+
+        Routes compared: the OD pairs whose status is not "unchanged" and the fastest evacuation
+        route to each destination. Columns: u, v, key, change, routes (how many of those routes
+        use the edge, before and after), geometry."""
+        changed = set(zip(*[self.od.loc[self.od["status"] != "unchanged", c] for c in ("origin", "destination")]))
+        routes = [r for r in self.routes if (r.origin, r.destination) in changed]
+        routes += [r for r in self.evacuation_routes if r.rank == 1]
+        uses: dict[str, dict[EdgeKey, int]] = {"baseline": {}, "damaged": {}}
+        for r in routes:
+            for e in r.edges:
+                uses[r.state][e] = uses[r.state].get(e, 0) + 1
+        rows = []
+        for e in sorted(set(uses["baseline"]) | set(uses["damaged"]), key=str):
+            before, after = uses["baseline"].get(e, 0), uses["damaged"].get(e, 0)
+            rows.append({"u": e[0], "v": e[1], "key": e[2],
+                         "change": "unchanged" if before and after else "lost" if before else "new",
+                         "routes": before + after, "geometry": self.edge_geometry(e)})
+        return _gdf(rows, ("u", "v", "key", "change", "routes"))
+
+    def damage_markers_gdf(self) -> gpd.GeoDataFrame:
+        """Where maps mark the damage: one point per applied event and place it damaged.
+
+        A closed node is marked where it is (its approach roads are not); destroyed or degraded
+        edges at the midpoint of the edge nearest their centre. What one event damaged in places
+        more than ``MARKER_CLUSTER_M`` apart gets one marker per place. Columns: event (name),
+        action, effect ("destroyed", "closed", "degraded", "area denied"), edges, nodes, and
+        minx, miny, maxx, maxy: the bounds of what it damaged there (degrees)."""
+        rows = []
+        for o in self.applied_events:
+            d = o.damage
+            nodes = sorted(d.removed_nodes, key=str)
+            edges = sorted({e for e in d.removed_edges if e[0] not in d.removed_nodes and e[1] not in d.removed_nodes}
+                           | set(d.speed_factor) | set(d.capacity_factor), key=str)
+            items = [Point(self.graph.nodes[n]["x"], self.graph.nodes[n]["y"]) for n in nodes]
+            items += [self.edge_geometry(e) for e in edges]
+            if not items:
+                continue
+            marks = items[:len(nodes)] + [line.interpolate(0.5, normalized=True) for line in items[len(nodes):]]
+            for group in _clusters(items, MARKER_CLUSTER_M):
+                centre = np.mean([(marks[i].x, marks[i].y) for i in group], axis=0)
+                best = min(group, key=lambda i: (marks[i].x - centre[0]) ** 2 + (marks[i].y - centre[1]) ** 2)
+                minx, miny, maxx, maxy = shapely.GeometryCollection([items[i] for i in group]).bounds
+                rows.append({"event": self.event_label(o), "action": o.event.action,
+                             "effect": EFFECTS[o.event.action],
+                             "edges": sum(1 for i in group if i >= len(nodes)),
+                             "nodes": sum(1 for i in group if i < len(nodes)),
+                             "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy, "geometry": marks[best]})
+        return _gdf(rows, ("event", "action", "effect", "edges", "nodes", "minx", "miny", "maxx", "maxy"))
 
     def places_gdf(self) -> gpd.GeoDataFrame:
         """Places with their snapped graph node and snapping distance (metres)."""
@@ -189,12 +334,13 @@ class ScenarioResult:
                 "od_pairs": len(self.od), "od_status": counts}
 
     def events_table(self) -> pd.DataFrame:
-        """One row per event: date, action, target, edges and nodes matched, applied?, note."""
+        """One row per event: date, action, target (its readable name), edges and nodes matched,
+        applied?, note."""
         return pd.DataFrame([{"date": str(o.event.date or ""), "action": o.event.action,
-                              "target": self.asset_labels.get(o.event.label, o.event.label),
-                              "edges": o.edges, "nodes": o.nodes,
+                              "target": self.event_label(o), "edges": o.edges, "nodes": o.nodes,
                               "applied": "yes" if o.applied else "no (after as_of)",
-                              "note": o.event.note} for o in self.events])
+                              "note": o.event.note} for o in self.events],
+                            columns=["date", "action", "target", "edges", "nodes", "applied", "note"])
 
     def _repr_html_(self) -> str:
         """A compact HTML summary for Jupyter: notice, headline counts, events, changed OD pairs, evacuation."""

@@ -6,15 +6,14 @@ import logging
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 
 from .analysis import reach
 from .analysis.assets import resolve_assets
 from .analysis.evacuation import EvacuationResult, evacuation_capacity
-from .analysis.places import evacuation_nodes, scenario_places
+from .analysis.places import check_evacuation_areas, evacuation_nodes, scenario_places
 from .engine import Network
-from .results import ScenarioResult
-from .scenario import Catalogue, Damage, Scenario, apply_events
+from .results import ScenarioResult, event_names
+from .scenario import Damage, Scenario, apply_events
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +40,27 @@ def run_scenario(scenario: Scenario | str | Path, *, graph: nx.MultiDiGraph | No
     names = list(dict.fromkeys(scenario.od_places + (
         [scenario.evacuation.origin, *scenario.evacuation.destinations] if scenario.evacuation else [])))
     places, main_nodes = scenario_places(network, scenario, catalogue, names)
-    for row in places.itertuples():
-        if row.snap_warning:
-            log.warning("place %s is %.1f km from the nearest road of the network", row.name, row.snap_m / 1000)
+    warnings = [f"place {row.name} is {row.snap_m / 1000:.1f} km from the nearest road of the network"
+                for row in places.itertuples() if row.snap_warning]
     node_of = dict(zip(places["name"], places["node"]))
-    od, routes = reach.od_table(network, {n: node_of[n] for n in scenario.od_places}, damage=damage, assets=assets)
+    labels = event_names(outcomes, {k.casefold(): a.label for k, a in catalogue.assets.items()})
+    events = {name: o.damage for name, o in zip(labels, outcomes) if o.applied}
+    od, routes = reach.od_table(network, {n: node_of[n] for n in scenario.od_places}, damage=damage, assets=assets,
+                                events=events)
     result = ScenarioResult(scenario=scenario, graph=G, network=network, damage=damage, events=outcomes,
-                            places=places, od=od, routes=routes, assets=assets)
+                            places=places, od=od, routes=routes, assets=assets, event_labels=labels, warnings=warnings)
     if scenario.evacuation:
         ev = scenario.evacuation
+        origin, destinations = evacuation_nodes(network, ev, catalogue, {k: int(v) for k, v in node_of.items()},
+                                                main_nodes)
+        warnings += check_evacuation_areas(ev, catalogue, network=network, origin_nodes=origin, file=scenario.path)
         table, ev_routes = reach.evacuation_routes(
             network, ev.origin, node_of[ev.origin], {d: node_of[d] for d in ev.destinations}, damage=damage,
-            alternatives=ev.alternatives, assets=assets)
+            alternatives=ev.alternatives, assets=assets, events=events)
         result.evacuation, result.evacuation_routes = table, ev_routes
-        result.evacuation_capacity = evacuation_capacities(scenario, network, damage, catalogue, node_of, main_nodes)
+        result.evacuation_capacity = evacuation_capacities(scenario, network, damage, origin, destinations)
+    for warning in warnings:
+        log.warning("%s", warning)
     return result
 
 
@@ -65,15 +71,12 @@ def scenario_network(scenario: Scenario, G: nx.MultiDiGraph) -> Network:
     return Network(G, profile=spec.profile, vehicle=vehicle, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
 
 
-def evacuation_capacities(scenario: Scenario, network: Network, damage: Damage, catalogue: Catalogue,
-                          node_of: dict[str, int], candidates: np.ndarray) -> dict[str, EvacuationResult]:
-    """Max-flow evacuation capacity before and after, between the areas of
-    :func:`~routing.analysis.places.evacuation_nodes` (``candidates``: node indices of the main
-    component)."""
+def evacuation_capacities(scenario: Scenario, network: Network, damage: Damage, origin: list[int],
+                          destinations: dict[str, list[int]]) -> dict[str, EvacuationResult]:
+    """Max-flow evacuation capacity before and after, from the ``origin`` nodes to the
+    ``destinations`` (graph node ids, from :func:`~routing.analysis.places.evacuation_nodes`)."""
     ev = scenario.evacuation
     assert ev is not None
-    origin, destinations = evacuation_nodes(network, ev, catalogue, {k: int(v) for k, v in node_of.items()},
-                                            candidates)
     return {state: evacuation_capacity(network, origin, destinations, damage=dmg,
                                        persons_per_vehicle=ev.persons_per_vehicle, populations=ev.populations,
                                        horizon_hours=ev.horizon_hours)

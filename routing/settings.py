@@ -124,6 +124,7 @@ PERSONS_PER_VEHICLE = 3.0
 POPULATIONS: tuple[int, ...] = (280_000, 1_500_000)  # persons: displaced in a week, and the upper estimate
 ORIGIN_RADIUS_M = 5_000.0  # road nodes this close to the origin place form the origin area
 DESTINATION_RADIUS_M = 3_000.0  # area of a town destination (border crossings: their node only)
+MIN_AREA_GAP_M = 2_000.0  # origin and destination areas closer than this (metres) draw a warning; overlapping: an error
 ALTERNATIVES = 3  # distinct evacuation routes per destination
 ALTERNATIVE_PENALTY = 1.6  # weight multiplier on edges of routes already found (penalty method)
 MAX_SHARED_LENGTH = 0.8  # an alternative sharing more than this share of its length is not distinct

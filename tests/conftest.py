@@ -17,6 +17,7 @@ HOMS_OSM = shared_data_dir() / "osm" / "homs_maskanah_major_roads.osm"
 HOMS_JSON = shared_data_dir() / "osm" / "homs_maskanah_major_roads.overpass.json"
 DEMO_OSM = data_path("demo", "western-syria-schematic.osm")
 DEMO_SCENARIO = data_path("scenarios", "demo-western-syria.toml")
+ANDORRA_SCENARIO = data_path("scenarios", "andorra-border-closure.toml")  # real OSM, $ROUTING_SHARED_DATA
 
 
 def helsinki_pbf() -> Path:

@@ -15,6 +15,7 @@ import pytest
 
 from routing.analysis.criticality import TABLE_COLUMNS, Groups, chain_classes, criticality, edge_groups, selector_groups
 from routing.engine import Network, od_matrix
+from routing.network import load_network
 from routing.outputs.criticality import criticality_map, write_criticality
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -64,7 +65,7 @@ def assert_equal(result, reference: dict[str, tuple[float, int]]) -> None:
     for label, (delta, cut) in reference.items():
         row = table.loc[label]
         assert row.delta_total_time_s == pytest.approx(delta, rel=1e-9, abs=1e-6), label
-        assert row.pairs_disconnected == cut, label
+        assert row.pairs_cut_off == cut, label
 
 
 @pytest.mark.parametrize("by", ["segment", "edge", "osmid"])
@@ -92,7 +93,7 @@ def test_equals_naive_on_synthetic_roads_with_chains() -> None:
         reference = naive_engine(eng, groups, nodes)
         assert_equal(type(result)(on_route, result.baseline, groups, result.summary), reference)
         off = result.table[result.table.pairs_affected == 0]
-        assert (off.delta_total_time_s == 0).all() and (off.pairs_disconnected == 0).all()
+        assert (off.delta_total_time_s == 0).all() and (off.pairs_cut_off == 0).all()
 
 
 def test_equals_networkx_on_real_homs_graph(homs_graph: nx.MultiDiGraph) -> None:
@@ -100,7 +101,7 @@ def test_equals_networkx_on_real_homs_graph(homs_graph: nx.MultiDiGraph) -> None
     nodes = list(homs_graph.nodes)[::2]
     result = criticality(eng, nodes, progress=False)
     assert_equal(result, naive_networkx(homs_graph, eng, result.groups, nodes))
-    assert (result.table.pairs_disconnected > 0).any() and (result.table.delta_total_time_s > 0).any()
+    assert (result.table.pairs_cut_off > 0).any() and (result.table.delta_total_time_s > 0).any()
 
 
 def test_multi_link_groups_bridges_in_an_area() -> None:
@@ -163,10 +164,10 @@ def test_table_ranking_map_fn_and_outputs(tmp_path: Path, homs_graph: nx.MultiDi
     table = serial.table
     assert list(table.columns) == [*TABLE_COLUMNS, "edges"]
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
-    keys = list(zip(table.pairs_disconnected, table.delta_total_time_s))  # disconnections rank first
+    keys = list(zip(table.pairs_cut_off, table.delta_total_time_s))  # disconnections rank first
     assert keys == sorted(keys, reverse=True)
     assert np.allclose(threaded.table.delta_total_time_s, table.delta_total_time_s)
-    assert threaded.table.pairs_disconnected.tolist() == table.pairs_disconnected.tolist()
+    assert threaded.table.pairs_cut_off.tolist() == table.pairs_cut_off.tolist()
     assert (table.length_m > 0).all() and (table.n_edges >= 1).all()
 
     places = {f"P{i}": n for i, n in enumerate(nodes)}
@@ -190,9 +191,58 @@ def test_cli_criticality_by_asset_on_the_demo_scenario(tmp_path, capsys):
     out = tmp_path / "crit"
     assert main(["-q", "criticality", str(DEMO_SCENARIO), "--groups", "assets", "--serial", "--out", str(out)]) == 0
     table = pd.read_csv(out / "criticality.csv")
-    assert table.loc[0, "group"] == "m5_highway" and table.loc[0, "pairs_disconnected"] > 0
+    assert table.loc[0, "group"] == "m5_highway" and table.loc[0, "pairs_cut_off"] > 0
     bridge = table.set_index("group").loc["rastan_bridge"]
     assert bridge.delta_total_time_s > 0 and bridge.n_edges == 2  # both carriageways fail together
     assert "SCHEMATIC" in (out / "criticality.md").read_text("utf-8")
     assert (out / "criticality.png").stat().st_size > 10_000
     assert "schematic demo network" in capsys.readouterr().out
+
+
+def test_osmid_candidates_that_remove_the_same_edges_are_one_row():
+    """Helsinki: 725 OSM ways but fewer distinct edge sets (ways merged into one edge): one row
+    per edge set, equal to the edge sets computed straight from the graph's osmid attributes."""
+    from conftest import helsinki_pbf
+
+    G = load_network(helsinki_pbf())
+    net = Network(G)
+    groups = edge_groups(net, "osmid")
+    sets = [tuple(sorted(groups.members(g))) for g in range(len(groups))]
+    by_way: dict[int, set[int]] = {}
+    for u, v, k, osmid in G.edges(keys=True, data="osmid"):
+        for way in osmid if isinstance(osmid, list) else [osmid]:
+            by_way.setdefault(way, set()).add(net.edge_index[(u, v, k)])
+    assert len(sets) == len(set(sets)) < len(by_way)
+    assert set(sets) == {tuple(sorted(s)) for s in by_way.values()}
+    ways = sum(len(label.split(", ")) for label in groups.labels)
+    assert ways == len(by_way) > 700  # every way is still named, in the row of its edge set
+    merged = [label for label in groups.labels if label.startswith("ways ")]
+    assert merged and all(len(label.split(", ")) >= 2 for label in merged)
+
+
+def test_table_names_candidates_and_counts_pairs_one_way(demo_graph, tmp_path):
+    from routing.analysis.assets import resolve_assets
+    from routing.analysis.places import main_component_nodes, snap_places
+    from routing.outputs.criticality import write_criticality
+    from routing.scenario import load_catalogue
+
+    net = Network(demo_graph)
+    catalogue = load_catalogue()
+    snapped = snap_places(net, [catalogue.place(n) for n in ("Hama", "Homs", "Baalbek", "Tartus")],
+                          main_component_nodes(net))
+    places = {name: int(node) for name, node in zip(snapped["name"], snapped["node"])}
+    result = criticality(net, list(places.values()), assets=resolve_assets(demo_graph, catalogue), progress=False)
+    t = result.table
+    assert (t.pairs_affected == t.pairs_cut_off + t.pairs_rerouted).all()
+    assert (t.pairs_rerouted >= 0).all()
+    bridge = t[t.assets.str.contains("rastan_bridge")]
+    assert len(bridge) and bridge.iloc[0].road.startswith("M5") and bridge.iloc[0].osmid
+    write_criticality(result, tmp_path / "c", graph=demo_graph, places=places, top=10)
+    md = (tmp_path / "c" / "criticality.md").read_text(encoding="utf-8")
+    assert "| pairs cut off | pairs rerouted | pairs affected |" in md and "way ids (schematic, not OSM)" in md
+    csv = pd.read_csv(tmp_path / "c" / "criticality.csv")
+    assert {"road", "osmid", "assets", "pairs_cut_off", "pairs_rerouted", "pairs_affected"} <= set(csv.columns)
+    first = t.iloc[0]
+    row = next(line for line in md.splitlines() if line.startswith("| 1 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[-3:] == [str(first.pairs_cut_off), str(first.pairs_rerouted), str(first.pairs_affected)]

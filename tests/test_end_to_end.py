@@ -48,7 +48,7 @@ def test_homs_reaches_lebanon_without_arida_or_jousiyeh(demo_result):
     ev = demo_result.evacuation.set_index("destination")
     assert not ev.loc["Arida crossing", "damaged_reachable"] and not ev.loc["Jousiyeh crossing", "damaged_reachable"]
     assert ev.loc["Tartus", "damaged_reachable"] and ev.loc["Latakia", "damaged_reachable"]
-    assert "arida_crossing" in ev.loc["Arida crossing", "cut_by"]
+    assert ev.loc["Arida crossing", "cut_by"] == "Arida border crossing (Syria–Lebanon, coastal road)"
 
 
 def test_evacuation_alternatives_are_distinct_and_ordered(demo_result):

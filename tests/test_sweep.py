@@ -108,15 +108,25 @@ def kill_one_worker(ex: DaskExecutor, journal: Path, after: int) -> threading.Th
 # ---------------------------------------------------------------- expansion and validation
 
 def test_expansion_is_deterministic(demo_sweep):
-    a, b = demo_sweep.expand(), demo_sweep.expand()
+    sampled = dataclasses.replace(demo_sweep, draws=60)  # 2^6 = 64 sets > 60 draws: Monte-Carlo
+    a, b = sampled.expand(), sampled.expand()
+    assert not a.exact and a.method == "60 Monte-Carlo draws"
     assert [s.tolist() for s in a.failure_sets] == [s.tolist() for s in b.failure_sets]
-    assert np.array_equal(a.draw_task, b.draw_task) and len(a.draw_task) == demo_sweep.draws
-    other = dataclasses.replace(demo_sweep, seed=demo_sweep.seed + 1).expand()
+    assert np.array_equal(a.draw_task, b.draw_task) and len(a.draw_task) == sampled.draws
+    other = dataclasses.replace(sampled, seed=sampled.seed + 1).expand()
     assert not np.array_equal(other.failed_matrix(6), a.failed_matrix(6))
-    share = a.failed_matrix(len(demo_sweep.assets)).mean(axis=0)
-    p = np.array([x.failure_probability for x in demo_sweep.assets])
-    assert np.all(np.abs(share - p) < 0.05)  # 2,000 draws: within 5 points of each probability
-    assert len(a.failure_sets) <= 2 ** len(p)  # identical draws computed once
+    assert len(a.failure_sets) <= len(a.draw_task)  # identical draws computed once
+
+
+def test_small_failure_space_is_enumerated_exactly(demo_sweep):
+    """6 assets: 64 failure sets, fewer than the 2,000 draws asked for: every set once, weighted by
+    its probability; the probabilities of each asset's failure are exact."""
+    ex = demo_sweep.expand()
+    assert ex.exact and len(ex.failure_sets) == 64 == len(ex.draw_task)
+    assert ex.method == "exact: all 64 failure sets, weighted by probability"
+    assert ex.weight.sum() == pytest.approx(1.0)
+    share = (ex.failed_matrix(6) * ex.weight[:, None]).sum(axis=0) / ex.weight.sum()
+    assert np.allclose(share, [a.failure_probability for a in demo_sweep.assets])
 
 
 def test_combinations_enumerate_every_subset_weighted_by_probability(tmp_path):
@@ -126,6 +136,38 @@ def test_combinations_enumerate_every_subset_weighted_by_probability(tmp_path):
     assert np.allclose(ex.weight, [0.375, 0.375, 0.125, 0.125]) and ex.coverage == pytest.approx(1.0)
     capped = Sweep.from_file(write_sweep(tmp_path, 'mode = "combinations"\nmax_failed = 1\n' + ASSETS)).expand()
     assert len(capped.failure_sets) == 3 and capped.coverage == pytest.approx(0.875)
+
+
+def test_exact_sweep_has_no_sampling_artefact(serial_result):
+    """The issue's case: sampled, the M1 asset showed "Δ pairs cut −1.33"; exactly it is 0, and
+    its evacuation loss is the largest of all assets."""
+    ranked = serial_result.asset_impact.set_index("asset")
+    m1 = ranked.loc["m1_homs_tall_kalakh"]
+    assert m1["delta_disconnected_pairs"] == 0.0 and not m1["delta_disconnected_pairs_nonzero"]
+    assert m1["delta_evacuation_persons_per_hour"] == ranked["delta_evacuation_persons_per_hour"].min() < 0
+    assert (ranked["delta_disconnected_pairs"] >= 0).all()
+    assert (ranked["delta_disconnected_pairs_ci_low"] == ranked["delta_disconnected_pairs"]).all()  # no interval
+    cutting = ranked[ranked["expected_disconnected_pairs"] > 0]
+    assert set(cutting.index) == {"jousiyeh_crossing", "arida_crossing", "dabbousieh_crossing"}
+    assert cutting["rank"].max() < ranked.drop(cutting.index)["rank"].min()  # the stated criterion
+
+
+def test_monte_carlo_effects_carry_confidence_intervals(demo_sweep, demo_graph):
+    from routing.outputs.sweep import sweep_markdown
+
+    result = run_sweep(dataclasses.replace(demo_sweep, draws=40), graph=demo_graph,
+                       executor=SerialExecutor(progress=False))
+    assert not result.expansion.exact
+    t = result.asset_impact.set_index("asset")
+    for key in ("disconnected_pairs", "extra_min", "evacuation_persons_per_hour"):
+        low, mid, high = t[f"delta_{key}_ci_low"], t[f"delta_{key}"], t[f"delta_{key}_ci_high"]
+        assert (low <= mid).all() and (mid <= high).all() and (high > low).all()
+        assert (t[f"delta_{key}_nonzero"] == ((low > 0) | (high < 0))).all()
+    # an asset that never cuts a pair (exactly 0) is not distinguishable from zero in the sample either
+    assert not t.loc["m1_homs_tall_kalakh", "delta_disconnected_pairs_nonzero"]
+    assert t.loc["jousiyeh_crossing", "delta_disconnected_pairs_nonzero"]
+    md = sweep_markdown(result)
+    assert "≈0" in md and "95 % confidence interval" in md and "ranked by expected OD pairs cut off" in md
 
 
 def test_exact_combinations_give_monotone_impacts(tmp_path, demo_graph):
@@ -183,7 +225,8 @@ def test_outputs_carry_the_schematic_notice(serial_result, tmp_path):
     assert "SCHEMATIC" in report and "NOT OpenStreetMap data" in report
     metrics = json.loads((out / "sweep_metrics.json").read_text(encoding="utf-8"))
     assert metrics["schematic_network"] is True and "SCHEMATIC" in metrics["data_notice"]
-    assert metrics["sweep"]["draws"] == 2000
+    assert metrics["sweep"]["draws"] == 64 and metrics["sweep"]["draws_requested"] == 2000  # enumerated exactly
+    assert metrics["sweep"]["exact"] is True
     assert 0 < metrics["evacuation_capacity"]["mean_persons_per_hour"] \
         <= metrics["evacuation_capacity"]["reference_persons_per_hour"]
 
@@ -320,7 +363,7 @@ def test_cli_sweep_serial(tmp_path, capsys):
     out = tmp_path / "sweep"
     assert main(["-q", "sweep", str(SWEEP), "--out", str(out), "--serial"]) == 0
     printed = capsys.readouterr().out
-    assert "2000 draws" in printed and "NOT OpenStreetMap data" in printed
+    assert "64 draws (64 distinct failure sets)" in printed and "NOT OpenStreetMap data" in printed
     assert {"sweep_report.md", "sweep_metrics.json", "od_connectivity.csv", "asset_impact.csv", "draws.csv"} \
         <= {p.name for p in out.iterdir()}
     ranked = pd.read_csv(out / "asset_impact.csv")

@@ -14,8 +14,8 @@ from routing.outputs import write_outputs
 from routing.outputs.webmap import LAYERS, leaflet_assets, web_map, write_web_map
 from routing.scenario import Scenario
 
-EXPECTED_DEMO_LAYERS = ["Network", "Evacuation flow before", "Evacuation flow after", "Routes before",
-                        "Routes after", "Evacuation routes before", "Evacuation routes after",
+EXPECTED_DEMO_LAYERS = ["Network", "Evacuation flow before", "Evacuation flow after", "What changed",
+                        "Routes before", "Routes after", "Evacuation routes before", "Evacuation routes after",
                         "Destroyed / closed", "Places"]
 
 
@@ -62,7 +62,8 @@ def test_demo_map_layers_in_order(demo_result):
     assert list(layer_groups(m)) == EXPECTED_DEMO_LAYERS
     assert [n for n in LAYERS.values() if n in EXPECTED_DEMO_LAYERS] == EXPECTED_DEMO_LAYERS
     shown = {name: g.show for name, g in layer_groups(m).items()}
-    assert shown["Routes before"] and shown["Routes after"] and shown["Destroyed / closed"]
+    assert shown["What changed"] and shown["Destroyed / closed"] and shown["Places"] and shown["Network"]
+    assert not shown["Routes before"] and not shown["Routes after"]  # whole routes: on demand
     assert not shown["Evacuation routes before"] and not shown["Evacuation flow before"]
     assert any(isinstance(c, folium.LayerControl) for c in m._children.values())
 
@@ -72,19 +73,28 @@ def test_destroyed_and_closed_popups_name_osm_id_ref_and_event(demo_result):
     feats = features(groups["Destroyed / closed"])
     lines = [f["properties"] for f in feats if f["geometry"]["type"] == "LineString"]
     points = [f["properties"] for f in feats if f["geometry"]["type"] == "Point"]
-    assert len(lines) == len(demo_result.damage.removed_edges)
+    # a closed crossing is marked at the crossing; its approach roads are not painted as destroyed
+    damaged = demo_result.damaged_edges_gdf()
+    assert len(lines) == (~damaged["by_closed_node"]).sum() == 2
     bridge = [p for p in lines if p["bridge"] == "yes"]
     assert len(bridge) == 2 and all("M5" in p["ref"] for p in bridge)
     assert all("destroy: Rastan bridge" in p["event"] and p["osmid"] for p in bridge)
-    assert {p["name"] for p in points} == {"Arida border crossing", "Jousiyeh border crossing"}
-    assert all(p["barrier"] == "border_control" and "close:" in p["event"] for p in points)
+    nodes = [p for p in points if "barrier" in p]
+    assert {p["name"] for p in nodes} == {"Arida border crossing", "Jousiyeh border crossing"}
+    assert all(p["barrier"] == "border_control" and "close:" in p["event"] for p in nodes)
+    markers = [p for p in points if "matched" in p]
+    assert sorted(p["label"] for p in markers) == ["Arida border crossing: closed", "Jousiyeh border crossing: closed",
+                                                   "Rastan bridge: destroyed"]
     geojson = next(c for c in groups["Destroyed / closed"]._children.values() if isinstance(c, folium.GeoJson))
     popup = next(c for c in geojson._children.values() if isinstance(c, folium.GeoJsonPopup))
     assert {"osmid", "name", "ref", "event"} <= set(popup.fields)
 
 
-def test_routes_are_those_of_pairs_that_change(demo_result):
+def test_what_changed_and_the_routes_of_pairs_that_change(demo_result):
     groups = layer_groups(web_map(demo_result))
+    changes = {f["properties"]["change"] for f in features(groups["What changed"])}
+    assert changes == {"route part new after the damage", "route part lost (as before the damage)",
+                       "route part that stays the same"}
     od = demo_result.od
     changed = od[od["status"] != "unchanged"]
     before = {(f["properties"]["origin"], f["properties"]["destination"]) for f in features(groups["Routes before"])}
@@ -98,7 +108,12 @@ def test_routes_are_those_of_pairs_that_change(demo_result):
 
 def test_places_and_flow_layers(demo_result):
     groups = layer_groups(web_map(demo_result))
-    assert [f["properties"]["name"] for f in features(groups["Places"])] == list(demo_result.places["name"])
+    places = {f["properties"]["name"]: f["properties"] for f in features(groups["Places"])}
+    assert set(places) == set(demo_result.places["name"])
+    assert list(places)[:3] == ["Homs", "Tartus", "Latakia"]  # evacuation origin and destinations first
+    assert places["Jousiyeh crossing"]["evacuation"] == ("cut off by Jousiyeh border crossing "
+                                                         "(Syria–Lebanon, Qusayr–Qaa road)")
+    assert places["Tartus"]["evacuation"].startswith("reachable: ")
     flows = [f["properties"] for f in features(groups["Evacuation flow after"])]
     assert flows and all(p["flow"].endswith("veh/h") and 1 <= p["weight"] <= 10 for p in flows)
 
@@ -106,7 +121,7 @@ def test_places_and_flow_layers(demo_result):
 def test_optional_layers_follow_the_result(demo_result):
     bare = dataclasses.replace(demo_result, evacuation_capacity=None, evacuation_routes=[])
     m = web_map(bare, network=False, tiles=None)
-    assert list(layer_groups(m)) == ["Routes before", "Routes after", "Destroyed / closed", "Places"]
+    assert list(layer_groups(m)) == ["What changed", "Routes before", "Routes after", "Destroyed / closed", "Places"]
     html = m.get_root().render()
     assert "tile.openstreetmap.org" not in html and "L.map(" in html
 
@@ -139,9 +154,13 @@ note = "convoy traffic <checkpoints>"
     (tmp_path / "s.toml").write_text(toml, encoding="utf-8")
     result = run_scenario(Scenario.from_file(tmp_path / "s.toml"))
     groups = layer_groups(web_map(result))
-    assert "Degraded" in groups and not features(groups["Destroyed / closed"])
-    props = [f["properties"] for f in features(groups["Degraded"])]
+    assert "Degraded / restricted" in groups and "Destroyed / closed" not in groups
+    feats = features(groups["Degraded / restricted"])
+    props = [f["properties"] for f in feats if f["geometry"]["type"] == "LineString"]
     assert props and all(p["effect"] == "speed ×0.5, capacity ×0.25" for p in props)
+    # one marker per stretch of the degraded road (ref=M5 has gaps where OSM tags only int_ref=M45)
+    labels = [f["properties"]["label"] for f in feats if f["geometry"]["type"] == "Point"]
+    assert labels and set(labels) == {"convoy traffic &lt;checkpoints&gt;: degraded"}
     assert all("&lt;checkpoints&gt;" in p["event"] for p in props)  # popups render HTML: text is escaped
 
 

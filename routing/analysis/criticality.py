@@ -43,10 +43,11 @@ from tqdm.auto import tqdm
 from ..engine import Network, ODMatrix, RepairContext, RoutingGraph, od_matrix
 from ..network import tag_text
 from ..scenario import Catalogue, incident_edges, select
+from .assets import AssetMatch, assets_on_path
 
 GROUPINGS = ("segment", "edge", "osmid")
-TABLE_COLUMNS = ["rank", "group", "u", "v", "osmid", "name", "ref", "highway", "bridge", "length_m", "n_edges",
-                 "delta_total_time_s", "pairs_disconnected", "pairs_affected"]
+TABLE_COLUMNS = ["rank", "group", "road", "osmid", "assets", "u", "v", "name", "ref", "highway", "bridge", "length_m",
+                 "n_edges", "delta_total_time_s", "pairs_cut_off", "pairs_rerouted", "pairs_affected"]
 MAX_CHUNKS = 200  # progress-bar granularity / executor tasks
 
 
@@ -112,8 +113,12 @@ def edge_groups(network: Network, by: str = "segment") -> Groups:
         else:
             for way in ids:
                 members.setdefault(way, []).append(i)
-    if by == "osmid":
-        return Groups.from_mapping({f"way {way}": edges for way, edges in members.items()})
+    if by == "osmid":  # ways that remove the identical edge set (merged edges) are one candidate
+        ways_of: dict[tuple[int, ...], list[Any]] = {}
+        for way, edges in members.items():
+            ways_of.setdefault(tuple(sorted(edges)), []).append(way)
+        return Groups.from_mapping({("way " if len(ways) == 1 else "ways ") + ", ".join(map(str, ways)): list(edges)
+                                    for edges, ways in ways_of.items()})
     labels: dict[str, list[int]] = {}
     seen: dict[tuple[int, int], int] = {}
     for (a, b, _), edges in members.items():
@@ -271,7 +276,7 @@ class CriticalityResult:
 def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinations: list[int] | None = None, *,
                 groups: str | Groups | Mapping[str, Iterable[int]] = "segment", baseline: ODMatrix | None = None,
                 map_fn: Callable[[Callable, Iterable], Iterable] | None = None,
-                progress: bool = True) -> CriticalityResult:
+                progress: bool = True, assets: Mapping[str, AssetMatch] | None = None) -> CriticalityResult:
     """Criticality of every candidate group: each removed alone, all OD pairs re-evaluated.
 
     Parameters
@@ -320,7 +325,7 @@ def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinat
     for ids, d, c, a in tqdm(results, total=len(tasks), disable=not progress, desc="criticality", unit="chunk"):
         delta[ids], cut[ids], affected[ids] = d, c, a
     delta, cut, affected = delta[rep], cut[rep], affected[rep]
-    table = _table(network, groups, delta, cut, affected)
+    table = _table(network, groups, delta, cut, affected, assets or {})
     summary = {"origins": len(baseline.origins), "destinations": len(baseline.destinations),
                "od_pairs_connected": int((np.isfinite(baseline.time_s) & ~baseline.same_node).sum()),
                "baseline_total_time_s": float(baseline.time_s[np.isfinite(baseline.time_s)].sum()),
@@ -332,12 +337,13 @@ def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinat
     return CriticalityResult(table, baseline, groups, summary)
 
 
-def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray, affected: np.ndarray) -> pd.DataFrame:
-    """One row per group naming its edges (first edge's u, v; tags of its edges), ranked."""
+def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray, affected: np.ndarray,
+           assets: Mapping[str, AssetMatch]) -> pd.DataFrame:
+    """One row per group naming its edges (road, OSM ways, assets; first edge's u, v; tags), ranked."""
     G = network.graph
     data = [G.edges[e] for e in network.edges]
-    rows: dict[str, list] = {c: [] for c in ("group", "u", "v", "osmid", "name", "ref", "highway", "bridge",
-                                            "length_m", "n_edges", "edges")}
+    rows: dict[str, list] = {c: [] for c in ("group", "road", "osmid", "assets", "u", "v", "name", "ref", "highway",
+                                            "bridge", "length_m", "n_edges", "edges")}
     for g, label in enumerate(groups.labels):
         members = groups.members(g).tolist()
         first = data[members[0]]
@@ -354,10 +360,14 @@ def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray,
         def tag(name: str, members: list[int] = members) -> str:
             return next((t for e in members if (t := tag_text(data[e].get(name), "; "))), "")
 
+        name, ref = tag("name:en") or tag("name"), tag("ref") or tag("int_ref")
+        keys = [network.edges[e] for e in members]
         rows["group"].append(label)
+        rows["road"].append(" ".join(x for x in (ref, name) if x))
+        rows["osmid"].append("; ".join(str(w) for w in ways))
+        rows["assets"].append(", ".join(assets_on_path(keys, assets)))
         rows["u"].append(u)
         rows["v"].append(v)
-        rows["osmid"].append("; ".join(str(w) for w in ways))
         rows["name"].append(tag("name"))
         rows["ref"].append(tag("ref"))
         rows["highway"].append(tag_text(first.get("highway"), "; ") or "")
@@ -368,10 +378,11 @@ def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray,
         rows["edges"].append(tuple(network.edges[e] for e in members))
     table = pd.DataFrame(rows)
     table["delta_total_time_s"] = delta
-    table["pairs_disconnected"] = cut
+    table["pairs_cut_off"] = cut
+    table["pairs_rerouted"] = affected - cut
     table["pairs_affected"] = affected
     # cutting people off is worse than slowing them down: disconnections rank first
-    table = table.sort_values(["pairs_disconnected", "delta_total_time_s", "pairs_affected"], ascending=False,
+    table = table.sort_values(["pairs_cut_off", "delta_total_time_s", "pairs_affected"], ascending=False,
                               kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table[[*TABLE_COLUMNS, "edges"]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 import osmnx as ox
@@ -10,9 +12,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..engine import Network
-from ..errors import ScenarioError
+from ..errors import InputError, ScenarioError
 from ..scenario import Catalogue, EvacuationSpec, Place, Scenario, area_from_spec, area_selection
-from ..settings import MAX_SNAP_M, SNAP_WARNING_M
+from ..settings import MAX_SNAP_M, MIN_AREA_GAP_M, SNAP_WARNING_M
 
 
 def component_labels(network: Network) -> np.ndarray:
@@ -151,3 +153,50 @@ def evacuation_nodes(network: Network, spec: EvacuationSpec, catalogue: Catalogu
             area |= set(nodes_within(network, place, spec.destination_radius_m, candidates))
         destinations[name] = sorted(area - origin)
     return sorted(origin), destinations
+
+
+def check_evacuation_areas(spec: EvacuationSpec, catalogue: Catalogue, *, network: Network | None = None,
+                           origin_nodes: list[int] | None = None, file: str | Path | None = None) -> list[str]:
+    """Refuse origin and destination areas that overlap; warn when they nearly touch.
+
+    The areas are discs: ``origin_radius_m`` around the origin, ``destination_radius_m`` around a
+    town destination, a border crossing is a point. When the origin and a destination overlap the
+    evacuation measures nothing: :class:`~routing.errors.InputError` naming the radius to shrink.
+    When the gap between them is under ``settings.MIN_AREA_GAP_M`` (metres), the routes and the
+    capacity cover only that gap: a warning (returned, one line each) says which radius to shrink.
+    With ``origin_area`` (a polygon) the gap is measured from its nodes (``origin_nodes``, graph
+    ids on ``network``) and only destination radii can be named.
+    """
+    origin = catalogue.place(spec.origin)
+    polygon = spec.origin_area is not None
+    if polygon and (network is None or not origin_nodes):
+        return []
+    warnings = []
+    for name in spec.destinations:
+        place = catalogue.place(name)
+        r_dest = 0.0 if place.kind == "border_crossing" else spec.destination_radius_m
+        if polygon:
+            assert network is not None and origin_nodes is not None
+            xs, ys = _node_xy(network, network.node_ids(origin_nodes))
+            away = float(np.min(ox.distance.great_circle(np.full_like(ys, place.lat), np.full_like(xs, place.lon),
+                                                         ys, xs)))
+            gap, origin_text = away - r_dest, "the origin_area"
+            shrink = ["origin_area"] + (["destination_radius_m"] if r_dest else [])
+        else:
+            away = float(ox.distance.great_circle(origin.lat, origin.lon, place.lat, place.lon))
+            gap = away - spec.origin_radius_m - r_dest
+            origin_text = f"the origin area ({spec.origin_radius_m / 1000:g} km around {origin.name})"
+            shrink = ["origin_radius_m"] + (["destination_radius_m"] if r_dest else [])
+        if gap >= MIN_AREA_GAP_M:
+            continue
+        dest_text = f"{name} ({f'{r_dest / 1000:g} km around it' if r_dest else 'a point'}, {away / 1000:.1f} km away)"
+        fix = f"shrink {' or '.join(shrink)}"
+        if gap <= 0:
+            value = "polygon" if polygon else spec.origin_radius_m
+            raise InputError(f"{origin_text} and destination {dest_text} overlap by {-gap / 1000:.1f} km, so the "
+                             f"evacuation would measure nothing: {fix}", file=file,
+                             field=f"evacuation.{shrink[0]}", value=value)
+        warnings.append(f"evacuation: {origin_text} and destination {dest_text} are only {gap / 1000:.1f} km apart: "
+                        f"routes and capacity measure that gap only; {fix} so that they are at least "
+                        f"{MIN_AREA_GAP_M / 1000:g} km apart")
+    return warnings

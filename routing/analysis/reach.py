@@ -16,6 +16,7 @@ from ..network import EdgeKey
 from ..scenario import Damage
 from ..settings import ALTERNATIVE_PENALTY, ALTERNATIVES, MAX_SHARED_LENGTH
 from .assets import AssetMatch, assets_on_path
+from .cuts import cut_causes
 
 
 @dataclass
@@ -33,11 +34,14 @@ class Route:
 
 
 def od_table(network: Network, place_nodes: Mapping[str, int], *, damage: Damage,
-             assets: Mapping[str, AssetMatch], weight: str = "travel_time") -> tuple[pd.DataFrame, list[Route]]:
+             assets: Mapping[str, AssetMatch], weight: str = "travel_time",
+             events: Mapping[str, Damage] | None = None) -> tuple[pd.DataFrame, list[Route]]:
     """Fastest routes among all ordered pairs of places, baseline and damaged.
 
-    Returns the table (one row per ordered pair: reachable?, km, minutes, detour ratio, assets
-    used, status) and the routes drawn from it. ``place_nodes`` maps place name -> graph node.
+    Returns the table (one row per ordered pair: reachable?, km, minutes, travel-time ratio
+    after/before, assets used, status, ``cut_by``) and the routes drawn from it. ``place_nodes``
+    maps place name -> graph node; ``events`` maps each applied event's name to what it alone
+    did, for ``cut_by`` (see :mod:`routing.analysis.cuts`; empty without ``events``).
     """
     names = list(place_nodes)
     idx = [network.node_index[place_nodes[n]] for n in names]
@@ -71,8 +75,14 @@ def od_table(network: Network, place_nodes: Mapping[str, int], *, damage: Damage
             row["detour_ratio"] = damaged_min / base_min if row["damaged_reachable"] else float("nan")
             row["delta_min"] = damaged_min - base_min
             row["status"] = _status(row, same_path=paths["baseline"] == paths["damaged"])
+            row["cut_by"] = ""
             rows.append(row)
-    return pd.DataFrame(rows), routes
+    table = pd.DataFrame(rows)
+    if events and len(table):
+        for origin, group in table[table["status"] == "cut off"].groupby("origin", sort=False):
+            causes = cut_causes(network, place_nodes[origin], [place_nodes[d] for d in group["destination"]], events)
+            table.loc[group.index, "cut_by"] = [c.text() for c in causes]
+    return table, routes
 
 
 def _status(row: dict, same_path: bool) -> str:
@@ -127,12 +137,13 @@ def twin_edges(network: Network, edge_ids: list[int]) -> np.ndarray:
 
 
 def evacuation_routes(network: Network, origin: str, origin_node: int, destinations: Mapping[str, int], *,
-                      damage: Damage, alternatives: int = ALTERNATIVES,
-                      assets: Mapping[str, AssetMatch]) -> tuple[pd.DataFrame, list[Route]]:
+                      damage: Damage, alternatives: int = ALTERNATIVES, assets: Mapping[str, AssetMatch],
+                      events: Mapping[str, Damage] | None = None) -> tuple[pd.DataFrame, list[Route]]:
     """Fastest and alternative routes from the origin to each safe destination, before/after.
 
     ``destinations`` maps name -> graph node. The table lists destinations nearest first
-    (damaged travel time), with the cause when cut off.
+    (damaged travel time); ``cut_by`` names the events (``events``: name -> what that event alone
+    did) whose damage cuts a destination off, found by recomputation (:mod:`routing.analysis.cuts`).
     """
     rows, routes = [], []
     for dest, node in destinations.items():
@@ -152,9 +163,10 @@ def evacuation_routes(network: Network, origin: str, origin_node: int, destinati
             "damaged_km": dmg_routes[0].length_m / 1000 if dmg_routes else float("nan"),
             "alternatives_after": len(dmg_routes),
             "damaged_assets": ", ".join(dmg_routes[0].assets) if dmg_routes else "",
-            "cut_by": "" if dmg_routes else ", ".join(base[0].assets) if base else "",
         })
     table = pd.DataFrame(rows)
+    causes = cut_causes(network, origin_node, list(destinations.values()), events) if events else []
+    table["cut_by"] = [c.text() for c in causes] if causes else ""
     table = table.sort_values(["damaged_reachable", "damaged_min"], ascending=[False, True], na_position="last")
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table.reset_index(drop=True), routes

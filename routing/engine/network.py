@@ -252,10 +252,10 @@ class Network:
         if damage.removed_edges:
             w[self.edge_ids(damage.removed_edges)] = np.inf
         if damage.restricted:
-            w[self.edge_ids(self._barred(damage))] = np.inf
+            w[self.edge_ids(self.barred(damage))] = np.inf
         return w
 
-    def _barred(self, damage: Damage) -> list[EdgeKey]:
+    def barred(self, damage: Damage) -> list[EdgeKey]:
         """The restricted edges this network's vehicle may not pass."""
         v = self.vehicle
         return [e for e, r in damage.restricted.items() if not r.admits(v.name, v.weight_t, v.height_m)]
@@ -271,7 +271,7 @@ class Network:
             if damage.removed_edges:
                 cap[self.edge_ids(damage.removed_edges)] = 0.0
             if damage.restricted:
-                cap[self.edge_ids(self._barred(damage))] = 0.0
+                cap[self.edge_ids(self.barred(damage))] = 0.0
         return cap
 
     def check_weights(self, w: np.ndarray) -> np.ndarray:

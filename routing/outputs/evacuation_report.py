@@ -53,7 +53,7 @@ def capacity_markdown(result: ScenarioResult) -> str:
         out.append(f"| {md_text(name)} | {before.destination_flow_persons_per_hour[name]:,.0f} | "
                    f"{after.destination_flow_persons_per_hour.get(name, 0):,.0f} |")
     out += ["\n**Bottleneck after damage** (minimum cut: these edges are full; their capacities add up to the "
-            "maximum flow)\n", "| road | OSM way | capacity (veh/h) | before damage (veh/h) | asset |",
+            "maximum flow)\n", f"| road | {result.way_id_heading} | capacity (veh/h) | before damage (veh/h) | asset |",
             "|---|---|---|---|---|"]
     for b in after.bottleneck:
         assets = [result.asset_labels.get(a, a) for a in result.assets_of_edge((b.u, b.v, b.key))]

@@ -23,14 +23,25 @@ def network_summary(result: ScenarioResult) -> dict[str, Any]:
             "capacity_overrides_vph_per_lane": dict(result.scenario.capacity_per_lane_vph)}
 
 
+def effective_road_classes(result: ScenarioResult) -> dict[str, dict[str, Any]]:
+    """The per-class defaults this run used: speeds, lanes and capacity per lane (vehicles/hour/lane)
+    with the scenario's ``[capacity]`` overrides applied (``overridden`` marks them)."""
+    overrides = result.scenario.capacity_per_lane_vph
+    table = defaults_summary()["road_classes"]
+    return {k: {**v, "capacity_per_lane_vph": overrides.get(k, v["capacity_per_lane_vph"]),
+                "overridden": k in overrides} for k, v in table.items()}
+
+
 def metrics(result: ScenarioResult) -> dict[str, Any]:
     """Everything in the report as plain data (units in key names)."""
     sc = result.scenario
     doc = {
-        "scenario": {"name": sc.name, "file": str(sc.path) if sc.path else None, "as_of": sc.as_of,
-                     "description": sc.description.strip()},
+        "scenario": {"name": sc.name, "file": str(sc.path) if sc.path else None,
+                     **result.as_of_summary(), "description": sc.description.strip(),
+                     "description_covers_events_not_applied": bool(result.events_not_applied)},
         "data_notice": result.data_notice,
         "schematic_network": result.schematic,
+        "warnings": list(result.warnings),
         "network": network_summary(result),
         "events": result.events_table().to_dict("records"),
         "summary": result.summary(),
@@ -38,7 +49,7 @@ def metrics(result: ScenarioResult) -> dict[str, Any]:
         "od": result.od.to_dict("records"),
         "evacuation_routes": result.evacuation.to_dict("records") if result.evacuation is not None else None,
         "evacuation_capacity": {k: v.to_dict() for k, v in (result.evacuation_capacity or {}).items()} or None,
-        "defaults": defaults_summary(),
+        "defaults": {**defaults_summary(), "road_classes": effective_road_classes(result)},
     }
     return json_clean(doc)
 
@@ -49,7 +60,13 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
     notice = result.data_notice
     out = [f"# {sc.name}\n"]
     out.append(f"> **{'⚠ ' if result.schematic else ''}Data:** {notice}\n")
+    out.append(f"**{result.as_of_text()}.**\n")
+    for warning in result.warnings:
+        out.append(f"> **Warning:** {warning} (results that depend on it are unreliable)\n")
     if sc.description.strip():
+        if result.events_not_applied:
+            out.append(f"> Events after the as-of date ({sc.as_of}) are not applied; the description below "
+                       "describes the full scenario, not these results.\n")
         out.append(sc.description.strip() + "\n")
     out.append("## Network\n")
     out.append(f"- source: `{net['source']}`\n- {net['nodes']:,} nodes, {net['edges']:,} directed edges, "
@@ -57,7 +74,7 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
     if net["load_report"]:
         counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in net["load_report"].items())
         out.append(f"- loading: {counts}\n")
-    out.append("\n## Events applied\n")
+    out.append("\n## Events\n")
     out.append(md_table(result.events_table(), {c: c for c in ("date", "action", "target", "edges", "nodes",
                                                                "applied", "note")}))
     s = result.summary()
@@ -67,18 +84,18 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
                f"{s['edges_degraded']} edges degraded. Of {s['od_pairs']} ordered place pairs: "
                + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ".\n\n")
     changed = result.od[result.od["status"] != "unchanged"] if len(result.od) else result.od
-    out.append("Pairs whose route changed (the full table is `od.csv`):\n\n")
+    out.append("Pairs whose route changed (the full table is `od.csv`). *travel time ×* is the fastest travel "
+               "time after the damage divided by the time before (a ratio of minutes, not of kilometres: a detour "
+               "can be shorter and still slower); *cut by* names the events whose damage, alone taken away, "
+               "reconnects the pair (found by recomputation).\n\n")
     out.append(md_table(changed, OD_COLUMNS))
-    snapped = result.places[result.places["snap_warning"]]
-    if len(snapped):
-        out.append("\n**Places far from the network** (results for them are unreliable): "
-                   + ", ".join(f"{r.name} ({r.snap_m / 1000:.1f} km)" for r in snapped.itertuples()) + "\n")
     if result.evacuation is not None and sc.evacuation is not None:
         ev = sc.evacuation
         out.append(f"\n## Evacuation routes from {ev.origin}\n")
         out.append(f"Safe destinations, nearest first after the damage; up to {ev.alternatives} distinct "
                    f"alternatives each (penalty method: each found route's edges cost ×{ALTERNATIVE_PENALTY:g} for "
-                   "the next search).\n\n")
+                   "the next search). *cut by*: the events whose damage, alone taken away, reconnects the "
+                   "destination (recomputed; \"A + B (together)\" when only both together do).\n\n")
         out.append(md_table(result.evacuation, EVAC_COLUMNS))
     if result.evacuation_capacity:
         out.append(capacity_markdown(result))
@@ -87,13 +104,13 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
         for name in images:
             out.append(f"![{name}]({name})\n")
     out.append("\n## Defaults used\n")
-    out.append("Speeds and capacities where OSM has no `maxspeed`/`lanes` (MATSim OSM defaults):\n\n")
-    d = defaults_summary()["road_classes"]
+    overridden = net["capacity_overrides_vph_per_lane"]
+    out.append("Speeds and capacities where OSM has no `maxspeed`/`lanes` (MATSim OSM defaults"
+               + ("; capacities marked * are this scenario's `[capacity]` overrides" if overridden else "")
+               + "):\n\n")
     lines = ["| class | km/h | lanes/direction | veh/h/lane |", "|---|---|---|---|"]
-    lines += [f"| {k} | {v['speed_kph']:g} | {v['lanes_per_direction']} | {v['capacity_per_lane_vph']:g} |"
-              for k, v in d.items()]
+    lines += [f"| {k} | {v['speed_kph']:g} | {v['lanes_per_direction']} | {v['capacity_per_lane_vph']:g}"
+              f"{' *' if v['overridden'] else ''} |" for k, v in effective_road_classes(result).items()]
     out.append("\n".join(lines) + "\n")
-    if net["capacity_overrides_vph_per_lane"]:
-        out.append(f"\nScenario capacity overrides (veh/h/lane): {net['capacity_overrides_vph_per_lane']}\n")
     out.append(f"\n---\n{notice}\n")
     return "\n".join(out)

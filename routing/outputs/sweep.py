@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..files import atomic_folder
-from ..sweep.aggregate import SweepResult
+from ..sweep.aggregate import METRICS, RANKING, SweepResult
 from .formats import json_clean, md_table, write_json
 
 OD_COLUMNS = {"origin": "from", "destination": "to", "reference_min": "min (no failure)",
@@ -17,7 +19,26 @@ ASSET_COLUMNS = {"rank": "rank", "asset": "asset", "action": "action", "failure_
                  "edges": "edges", "delta_disconnected_pairs": "Δ pairs cut if failed",
                  "delta_extra_min": "Δ extra OD min if failed", "delta_evacuation_persons_per_hour":
                  "Δ evacuation persons/h if failed", "expected_disconnected_pairs": "expected pairs cut",
-                 "expected_extra_min": "expected extra min"}
+                 "expected_extra_min": "expected extra min",
+                 "expected_evacuation_loss_persons_per_hour": "expected evacuation loss (persons/h)"}
+NOT_DISTINGUISHABLE = "≈0"  # marks a Monte-Carlo effect whose 95 % confidence interval contains zero
+
+
+def effect_table(assets: pd.DataFrame, exact: bool) -> pd.DataFrame:
+    """The asset ranking for the report: each Monte-Carlo Δ with its 95 % confidence interval, and
+    ``≈0`` where the interval contains zero (exact enumerations have no sampling error)."""
+    out = assets.copy()
+    for key in METRICS:
+        col = f"delta_{key}"
+        decimals = 0 if key.startswith("evacuation") else 2
+        if exact:
+            out[col] = [f"{v:,.{decimals}f}" if pd.notna(v) else "—" for v in assets[col]]
+            continue
+        out[col] = [f"{v:,.{decimals}f} [{lo:,.{decimals}f}, {hi:,.{decimals}f}]"
+                    + ("" if nz else f" {NOT_DISTINGUISHABLE}") if pd.notna(v) else "—"
+                    for v, lo, hi, nz in zip(assets[col], assets[f"{col}_ci_low"], assets[f"{col}_ci_high"],
+                                             assets[f"{col}_nonzero"])]
+    return out
 
 
 def sweep_metrics(result: SweepResult) -> dict[str, Any]:
@@ -25,7 +46,10 @@ def sweep_metrics(result: SweepResult) -> dict[str, Any]:
     sw = result.sweep
     return json_clean({
         "sweep": {"name": sw.name, "file": sw.path, "base_scenario": sw.scenario.path, "mode": sw.mode,
-                  "draws": len(result.expansion.draw_task), "seed": sw.seed if sw.mode == "monte_carlo" else None,
+                  "draws": len(result.expansion.draw_task),
+                  "draws_requested": sw.draws if sw.mode == "monte_carlo" else None,
+                  "seed": sw.seed if sw.mode == "monte_carlo" else None,
+                  "exact": result.expansion.exact, "method": result.expansion.method, "ranking": RANKING,
                   "max_failed": sw.max_failed if sw.mode == "combinations" else None,
                   "distinct_failure_sets": len(result.expansion.failure_sets),
                   "probability_coverage": result.expansion.coverage, "base_events": sw.base_events},
@@ -47,6 +71,9 @@ def sweep_markdown(result: SweepResult) -> str:
     sw, ex = result.sweep, result.expansion
     out = [f"# {sw.name}\n", f"> **{'⚠ ' if result.schematic else ''}Data:** {result.data_notice}\n"]
     how = (f"{len(ex.draw_task):,} Monte-Carlo draws (seed {sw.seed}), each asset failing independently"
+           if not ex.exact else
+           f"every failure set of the {len(sw.assets)} assets enumerated exactly ({len(ex.failure_sets):,} sets "
+           "of non-zero probability, each weighted by its probability; no sampling error)"
            if sw.mode == "monte_carlo" else
            f"every combination of at most {sw.max_failed} failed assets ({len(ex.draw_task):,} subsets, "
            f"weighted by probability; they cover {ex.coverage:.1%} of the probability mass)")
@@ -79,14 +106,15 @@ def sweep_markdown(result: SweepResult) -> str:
                    + f". P(below half the reference) = {e['p_below_half_reference']:.3f}, "
                    f"P(no capacity) = {e['p_zero']:.3f}.\n")
     out.append("\n## Assets ranked by expected impact\n")
-    out.append("Δ = mean over draws where the asset failed minus mean over draws where it did not; "
-               "expected = Δ × p(fail). Ranked by expected pairs cut, then extra minutes, then evacuation "
-               "capacity lost. Extra minutes are summed over the pairs still connected, so an asset whose "
-               "failure cuts pairs can show a negative Δ extra minutes."
-               + (" Monte-Carlo Δs carry sampling error: failures only remove or slow roads, so a small "
-                  "negative Δ pairs cut is noise (more draws shrink it)." if sw.mode == "monte_carlo" else "")
-               + "\n\n")
-    out.append(md_table(result.asset_impact, ASSET_COLUMNS))
+    out.append("Δ = mean over draws where the asset failed minus mean over draws where it did not (probability-"
+               "weighted); expected = Δ × p(fail). " + RANKING
+               + (". Computed exactly: no sampling error." if ex.exact else
+                  f"; an effect whose 95 % confidence interval (in brackets) contains zero is marked "
+                  f"{NOT_DISTINGUISHABLE} (not distinguishable from zero) and counts as zero in the ranking. "
+                  "More draws narrow the intervals.")
+               + " Extra minutes are summed over the pairs still connected, so an asset whose failure cuts "
+               "pairs can show a negative Δ extra minutes.\n\n")
+    out.append(md_table(effect_table(result.asset_impact, ex.exact), ASSET_COLUMNS))
     out.append("\n## Files\n- `od_connectivity.csv`: every ordered OD pair\n- `asset_impact.csv`: the ranking\n"
                "- `draws.csv`: one row per draw\n- `sweep_metrics.json`: everything above as data\n")
     out.append("\nFailures are independent across assets; a destroyed or closed asset loses every edge it "

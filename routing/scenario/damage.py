@@ -115,12 +115,13 @@ def incident_edges(G: nx.MultiDiGraph, nodes: set[int]) -> set[EdgeKey]:
 
 @dataclass
 class EventOutcome:
-    """What one event matched on the network."""
+    """What one event matched on the network, and what it alone did (``damage``; empty when not applied)."""
 
     event: Event
     edges: int
     nodes: int
     applied: bool  # False when the event is dated after the scenario's as_of date
+    damage: Damage = field(default_factory=Damage)
 
 
 def resolve_event(G: nx.MultiDiGraph, ev: Event, catalogue: Catalogue, file: Path | None) -> Selection:
@@ -142,17 +143,20 @@ def apply_events(G: nx.MultiDiGraph, scenario: Scenario, catalogue: Catalogue | 
     for ev in scenario.events:
         applied = scenario.as_of is None or ev.date is None or ev.date <= scenario.as_of
         sel = resolve_event(G, ev, catalogue, scenario.path)
-        outcomes.append(EventOutcome(ev, len(sel.edges), len(sel.nodes), applied))
+        outcome = EventOutcome(ev, len(sel.edges), len(sel.nodes), applied)
+        outcomes.append(outcome)
         if not applied:
             continue
         tag = f"{ev.action}: {ev.label}"
-        if ev.action in ("destroy", "close", "deny_area"):
-            damage.remove_edges(sel.edges, tag)
-            damage.remove_nodes(G, sel.nodes, tag)
-        elif ev.action == "restrict":
-            vehicles = frozenset(ev.vehicles) if ev.vehicles is not None else None
-            damage.restrict(set(sel.edges) | incident_edges(G, sel.nodes),
-                            Restriction(ev.max_weight_t, ev.max_height_m, vehicles), tag)
-        else:
-            damage.degrade(set(sel.edges) | incident_edges(G, sel.nodes), ev.speed_factor, ev.capacity_factor, tag)
+        for target in (damage, outcome.damage):
+            if ev.action in ("destroy", "close", "deny_area"):
+                target.remove_edges(sel.edges, tag)
+                target.remove_nodes(G, sel.nodes, tag)
+            elif ev.action == "restrict":
+                vehicles = frozenset(ev.vehicles) if ev.vehicles is not None else None
+                target.restrict(set(sel.edges) | incident_edges(G, sel.nodes),
+                                Restriction(ev.max_weight_t, ev.max_height_m, vehicles), tag)
+            else:
+                target.degrade(set(sel.edges) | incident_edges(G, sel.nodes), ev.speed_factor, ev.capacity_factor,
+                               tag)
     return damage, outcomes

@@ -13,6 +13,28 @@ from .evaluate import SweepBase
 from .model import Expansion, Sweep
 
 QUANTILES = (0.05, 0.5, 0.9, 0.95)
+Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+METRICS = ("disconnected_pairs", "extra_min", "evacuation_persons_per_hour")
+RANKING = ("Assets are ranked by expected OD pairs cut off (p(fail) × Δ pairs cut), then expected extra OD "
+           "minutes, then expected evacuation capacity lost (persons/hour)")
+
+
+def difference_of_means(values: np.ndarray, failed: np.ndarray, weights: np.ndarray,
+                        exact: bool) -> tuple[float, float, float]:
+    """Δ = mean where ``failed`` minus mean where not (``weights``), and its 95 % confidence interval.
+
+    ``exact`` (every failure set enumerated with its probability): the interval is Δ itself.
+    Monte-Carlo draws (equal weights): Welch's normal interval, Δ ± 1.96·sqrt(s²_f/n_f + s²_i/n_i);
+    infinite when a side has fewer than two draws. NaN values (no evacuation) are left out."""
+    ok = ~np.isnan(values)
+    f, i = failed & ok, ~failed & ok
+    delta = _wmean(values[f], weights[f]) - _wmean(values[i], weights[i])
+    if exact or np.isnan(delta):
+        return delta, delta, delta
+    if f.sum() < 2 or i.sum() < 2:
+        return delta, -np.inf, np.inf
+    se = float(np.sqrt(values[f].var(ddof=1) / f.sum() + values[i].var(ddof=1) / i.sum()))
+    return delta, delta - Z95 * se, delta + Z95 * se
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:
@@ -86,24 +108,30 @@ def aggregate(sweep: Sweep, expansion: Expansion, base: SweepBase, od_pairs: pd.
     for a in sweep.assets:
         f = failed[:, a.index]
         row: dict[str, Any] = {"index": a.index, "asset": a.name, "label": a.label, "action": a.action,
-               "failure_probability": a.failure_probability, "failed_share": _share(f, w),
-               "edges": len(base.asset_edges[a.index])}
-        for key, values in (("disconnected_pairs", disconnected), ("extra_min", extra_min),
-                            ("evacuation_persons_per_hour", evac)):
+                               "failure_probability": a.failure_probability, "failed_share": _share(f, w),
+                               "edges": len(base.asset_edges[a.index])}
+        for key, values in zip(METRICS, (disconnected, extra_min, evac)):
             row[f"{key}_if_failed"] = _wmean(values[f], w[f])
             row[f"{key}_if_intact"] = _wmean(values[~f], w[~f])
-            row[f"delta_{key}"] = row[f"{key}_if_failed"] - row[f"{key}_if_intact"]
-        row["expected_disconnected_pairs"] = a.failure_probability * row["delta_disconnected_pairs"]
-        row["expected_extra_min"] = a.failure_probability * row["delta_extra_min"]
-        row["expected_evacuation_loss_persons_per_hour"] = -a.failure_probability * row[
-            "delta_evacuation_persons_per_hour"]
+            delta, low, high = difference_of_means(values.astype(float), f, w, expansion.exact)
+            row[f"delta_{key}"], row[f"delta_{key}_ci_low"], row[f"delta_{key}_ci_high"] = delta, low, high
+            # distinguishable from zero: exact and not 0, or a confidence interval that excludes 0
+            row[f"delta_{key}_nonzero"] = bool(delta != 0 and (low > 0 or high < 0)) if not np.isnan(delta) else False
+        for key, sign, name in (("disconnected_pairs", 1, "expected_disconnected_pairs"),
+                                ("extra_min", 1, "expected_extra_min"),
+                                ("evacuation_persons_per_hour", -1, "expected_evacuation_loss_persons_per_hour")):
+            row[name] = sign * a.failure_probability * row[f"delta_{key}"]
+            # the ranking counts an effect not distinguishable from zero as zero
+            row[f"rank_{name}"] = row[name] if row[f"delta_{key}_nonzero"] else 0.0
         arows.append(row)
     assets = pd.DataFrame(arows)
-    for col in [c for c in assets.columns if c.startswith(("delta_", "expected_"))]:
+    for col in [c for c in assets.columns if c.startswith(("delta_", "expected_", "rank_expected_"))
+                and not c.endswith("_nonzero")]:
         assets[col] = assets[col].round(9) + 0.0  # differences of means: drop float noise so that ties are ties
-    assets = assets.sort_values(
-        ["expected_disconnected_pairs", "expected_extra_min", "expected_evacuation_loss_persons_per_hour", "index"],
-        ascending=[False, False, False, True], na_position="last", kind="stable").reset_index(drop=True)
+    keys = ["rank_expected_disconnected_pairs", "rank_expected_extra_min",
+            "rank_expected_evacuation_loss_persons_per_hour"]
+    assets = assets.sort_values([*keys, "index"], ascending=[False, False, False, True], na_position="last",
+                                kind="stable").drop(columns=keys).reset_index(drop=True)
     assets.insert(0, "rank", np.arange(1, len(assets) + 1))
 
     names = [a.name for a in sweep.assets]

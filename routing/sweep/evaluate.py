@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.evacuation import evacuation_capacity
-from ..analysis.places import evacuation_nodes, scenario_places
+from ..analysis.places import check_evacuation_areas, evacuation_nodes, scenario_places
 from ..engine import Network, ODMatrix, od_matrix
 from ..run import scenario_network
 from ..scenario import Damage, apply_events, incident_edges, select
 from ..settings import PERSONS_PER_VEHICLE, POPULATIONS
 from .model import Expansion, Sweep, SweepAsset
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -104,6 +107,9 @@ def prepare(sweep: Sweep, G: nx.MultiDiGraph) -> tuple[SweepBase, pd.DataFrame]:
         ev = sc.evacuation
         base.evacuation_origin_nodes, base.evacuation_destination_nodes = evacuation_nodes(
             network, ev, catalogue, node_of, candidates)
+        for warning in check_evacuation_areas(ev, catalogue, network=network, origin_nodes=base.evacuation_origin_nodes,
+                                              file=sc.path):
+            log.warning("%s", warning)
         base.persons_per_vehicle, base.populations = ev.persons_per_vehicle, tuple(ev.populations)
         base.horizon_hours = ev.horizon_hours
     od_pairs = pd.DataFrame({"origin": [sc.od_places[i] for i, _ in pairs],

@@ -20,7 +20,9 @@ that may fail, each with a failure probability::
 Expansion is deterministic: ``monte_carlo`` draws each asset's failure independently with
 ``numpy.random.default_rng(seed)`` (every draw weighs the same); ``combinations`` enumerates every
 subset of at most ``max_failed`` assets, weighted by its probability (product of p and 1 - p),
-renormalised over the enumerated subsets (``coverage`` = their total probability).
+renormalised over the enumerated subsets (``coverage`` = their total probability). A ``monte_carlo``
+sweep with a small failure space (2^k sets, k <= ``EXACT_MAX_ASSETS``, no more than the draws asked
+for) is enumerated exactly instead, every set weighted by its probability.
 
 Every selector is resolved once, on the driver, into edge indices. Identical failure sets are
 computed once. One task = one failure set (a small integer array), evaluated by the pure function
@@ -54,6 +56,7 @@ from ..scenario.selector_schema import Selector
 from ..scenario.validation import Factor, Probability, Strict, Text, in_range, problem, unique_names, validate
 
 MAX_DRAWS = 1_000_000  # draws (monte_carlo) or enumerated subsets (combinations)
+EXACT_MAX_ASSETS = 16  # a monte_carlo sweep of at most this many assets (and 2**k <= draws) is enumerated exactly
 
 
 class SweepError(InputError):
@@ -86,6 +89,17 @@ class Expansion:
     draw_task: np.ndarray
     weight: np.ndarray
     coverage: float
+    exact: bool = False  # every failure set enumerated with its probability (no sampling error)
+
+    @property
+    def method(self) -> str:
+        """How the draws were made, in words for reports."""
+        if not self.exact:
+            return f"{len(self.draw_task):,} Monte-Carlo draws"
+        if self.coverage >= 1 - 1e-12:
+            return f"exact: all {len(self.failure_sets):,} failure sets, weighted by probability"
+        return (f"exact over {len(self.failure_sets):,} enumerated failure sets weighted by probability "
+                f"({self.coverage:.1%} of the probability mass)")
 
     def failed_matrix(self, n_assets: int) -> np.ndarray:
         """(draws, assets) booleans: which assets failed in each draw."""
@@ -121,8 +135,19 @@ class Sweep:
         return _from_file(validate(SweepFile, doc, file=path, error=SweepError), path)
 
     def expand(self) -> Expansion:
-        """The draws of this sweep: a pure function of the file (same seed, same draws)."""
+        """The draws of this sweep: a pure function of the file (same seed, same draws).
+
+        A ``monte_carlo`` sweep whose failure space is small (``2**k`` sets for k assets, with
+        k <= ``EXACT_MAX_ASSETS`` and ``2**k`` no more than the draws asked for) is enumerated exactly
+        instead: every failure set once, weighted by its probability (sets of probability 0 left
+        out), so asset effects carry no sampling error."""
         p = np.array([a.failure_probability for a in self.assets])
+        if self.mode == "monte_carlo" and len(p) <= EXACT_MAX_ASSETS and 2 ** len(p) <= self.draws:
+            sets = [np.array(c, dtype=np.int64) for k in range(len(p) + 1)
+                    for c in itertools.combinations(range(len(p)), k)]
+            mass = np.array([np.prod(np.where(np.isin(np.arange(len(p)), s), p, 1 - p)) for s in sets])
+            keep = np.flatnonzero(mass > 0)
+            return Expansion([sets[i] for i in keep], np.arange(len(keep)), mass[keep], float(mass.sum()), exact=True)
         if self.mode == "monte_carlo":
             failed = np.random.default_rng(self.seed).random((self.draws, len(p))) < p
             task_of: dict[bytes, int] = {}
@@ -137,7 +162,7 @@ class Sweep:
         if coverage <= 0:
             raise SweepError("the enumerated subsets have probability 0 (raise max_failed)", file=self.path,
                              field="sweep.max_failed", value=self.max_failed)
-        return Expansion(sets, np.arange(len(sets)), mass, coverage)
+        return Expansion(sets, np.arange(len(sets)), mass, coverage, exact=True)
 
 
 Action = Literal["destroy", "close", "degrade"]

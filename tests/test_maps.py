@@ -1,0 +1,127 @@
+"""The PNG maps, checked on what the renderer drew: on the schematic demo and on real OSM data
+(Andorra). Legend entries name only what is drawn; place and event labels do not overlap; every
+damage marker lies inside its axes; the extent holds every place; the files are the figure and its
+two halves; the title block states the as-of date."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from conftest import ANDORRA_SCENARIO, DEMO_SCENARIO
+from matplotlib.collections import LineCollection, PathCollection
+
+from routing import run_scenario
+from routing.outputs.maps import draw_maps, write_maps
+from routing.scenario import Scenario
+
+CASES = {"demo": DEMO_SCENARIO, "andorra": ANDORRA_SCENARIO}
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def drawn(request):
+    result = run_scenario(CASES[request.param])
+    figure = draw_maps(result)
+    figure.figure.canvas.draw()
+    yield request.param, result, figure
+    figure.figure.clf()
+
+
+def holds_features(artist) -> bool:
+    if isinstance(artist, LineCollection):
+        return len(artist.get_segments()) > 0
+    if isinstance(artist, PathCollection):
+        return len(artist.get_offsets()) > 0
+    return False
+
+
+def test_legend_names_only_what_is_drawn(drawn):
+    _, result, figure = drawn
+    for state, panel in figure.panels.items():
+        legend_axes = [ax for ax in figure.subfigures[state].axes if ax.get_legend() is not None]
+        assert len(legend_axes) == 1
+        entries = [t.get_text() for t in legend_axes[0].get_legend().get_texts()]
+        assert entries == list(panel.handles) == list(panel.drawn)
+        axes = [panel.ax, *panel.zooms]
+        for label, artist in panel.drawn.items():
+            assert holds_features(artist), label
+            assert any(artist in ax.get_children() for ax in axes), label
+    after = list(figure.panels["damaged"].drawn)
+    assert "degraded roads" not in after and "degraded" not in after  # nothing is degraded in either case
+    if result.evacuation_capacity is None:
+        assert not any(label.startswith("evacuation") for label in after)
+
+
+def test_place_and_event_labels_do_not_overlap(drawn):
+    _, _, figure = drawn
+    renderer = figure.figure.canvas.get_renderer()
+    for panel in figure.panels.values():
+        shown = [t for t in panel.labels if t.get_visible()]
+        assert len(shown) >= len(panel.labels) - 2, "at most two labels hidden for lack of room"
+        boxes = [t.get_window_extent(renderer) for t in shown]
+        for (a, ta), (b, tb) in itertools.combinations(zip(boxes, shown), 2):
+            assert not a.overlaps(b), (ta.get_text(), tb.get_text())
+        axes_box = panel.ax.get_window_extent(renderer)
+        for box, text in zip(boxes, shown):
+            assert axes_box.contains(box.x0, box.y0) and axes_box.contains(box.x1, box.y1), text.get_text()
+
+
+def test_damage_markers_inside_the_axes_and_extent_holds_the_places(drawn):
+    _, result, figure = drawn
+    markers = result.damage_markers_gdf()
+    after = figure.panels["damaged"]
+    assert len(after.markers) == len(markers) >= 2
+    for panel in figure.panels.values():
+        x0, x1 = panel.ax.get_xlim()
+        y0, y1 = panel.ax.get_ylim()
+        assert ((result.places["lon"] > x0) & (result.places["lon"] < x1)
+                & (result.places["lat"] > y0) & (result.places["lat"] < y1)).all()
+    x0, x1 = after.ax.get_xlim()
+    y0, y1 = after.ax.get_ylim()
+    assert ((after.markers[:, 0] > x0) & (after.markers[:, 0] < x1)
+            & (after.markers[:, 1] > y0) & (after.markers[:, 1] < y1)).all()
+    drawn_markers = np.vstack([a.get_offsets() for label, a in after.drawn.items()
+                               if label in ("destroyed", "closed") and a.axes is after.ax])
+    assert sorted(map(tuple, np.round(drawn_markers, 6))) == sorted(map(tuple, np.round(after.markers, 6)))
+
+
+def test_extent_is_fitted_to_places_not_to_the_network(drawn):
+    name, result, figure = drawn
+    west, east, south, north = figure.extent
+    lon, lat = result.places["lon"], result.places["lat"]
+    assert west < lon.min() and east > lon.max() and south < lat.min() and north > lat.max()
+    xs = [d["x"] for _, d in result.graph.nodes(data=True)]
+    if name == "demo":  # the schematic network runs to Deir ez-Zor (40.1 E); no place lies east of Palmyra
+        assert max(xs) > 40 and east < 39.0
+
+
+def test_closed_crossing_approach_roads_are_not_painted_destroyed():
+    result = run_scenario(DEMO_SCENARIO)
+    figure = draw_maps(result)
+    after = figure.panels["damaged"]
+    destroyed = after.drawn["destroyed / closed roads"]
+    assert isinstance(destroyed, LineCollection)
+    damaged = result.damaged_edges_gdf()
+    bridge = damaged[~damaged["by_closed_node"]]
+    assert len(damaged) == 10 and len(bridge) == 2 and set(bridge["bridge"]) == {"yes"}  # two carriageways
+    assert len(destroyed.get_segments()) == 2  # the 8 approach edges of the two closed crossings are not painted
+    figure.figure.clf()
+
+
+def test_written_files_are_the_figure_and_its_halves_with_the_as_of_date(tmp_path):
+    scenario = dataclasses.replace(Scenario.from_file(DEMO_SCENARIO), as_of=dt.date(2024, 12, 5))
+    result = run_scenario(scenario)
+    figure = draw_maps(result)
+    titles = [ax.get_title(loc="left") for ax in (figure.panels["baseline"].ax, figure.panels["damaged"].ax)]
+    assert all("As of 2024-12-05: 0 of 3 events applied" in t for t in titles)
+    paths = write_maps(result, tmp_path)
+    assert [p.name for p in paths] == ["map_before.png", "map_after.png", "map_compare.png"]
+    before, after, both = (mpimg.imread(p) for p in paths)
+    assert both.shape[0] == before.shape[0] == after.shape[0]
+    assert abs(before.shape[1] + after.shape[1] - both.shape[1]) <= 0.03 * both.shape[1]
+    assert (before.shape[1] > 600) and before.std() > 0.05 and after.std() > 0.05  # not blank
+    assert not (figure.panels["damaged"].markers.size)  # nothing applied, nothing marked
