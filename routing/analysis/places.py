@@ -14,12 +14,26 @@ from ..scenario import Catalogue, EvacuationSpec, Place, area_from_spec, area_se
 from ..settings import SNAP_WARNING_M
 
 
-def main_component_nodes(network: Network) -> np.ndarray:
-    """Node indices of the largest strongly connected component (where places are snapped)."""
+def _strong_components(network: Network) -> np.ndarray:
     n = network.n_nodes
     m = csr_matrix((np.ones(len(network.src)), (network.src, network.dst)), shape=(n, n))
-    _, labels = connected_components(m, directed=True, connection="strong")
+    return connected_components(m, directed=True, connection="strong")[1]
+
+
+def main_component_nodes(network: Network) -> np.ndarray:
+    """Node indices of the largest strongly connected component (where places are snapped)."""
+    labels = _strong_components(network)
     return np.flatnonzero(labels == np.bincount(labels).argmax())
+
+
+def large_component_nodes(network: Network, min_share: float) -> np.ndarray:
+    """Node indices of the strongly connected components holding at least ``min_share`` of the
+    nodes (always the largest): an island's network (Gozo beside Malta) counts, a stray clipped
+    fragment does not."""
+    labels = _strong_components(network)
+    sizes = np.bincount(labels)
+    keep = (sizes >= min_share * network.n_nodes) | (np.arange(len(sizes)) == sizes.argmax())
+    return np.flatnonzero(keep[labels])
 
 
 def _node_xy(network: Network, candidates: np.ndarray) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

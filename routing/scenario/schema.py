@@ -16,7 +16,6 @@ Events are applied to a baseline graph as a :class:`~routing.damage.Damage` mask
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from ..settings import (
     POPULATIONS,
     ROAD_CLASSES,
     data_path,
-    shared_data_dir,
+    expand_path,
 )
 from .catalogue import Catalogue, Place, load_catalogue, parse_place
 from .selectors import area_from_spec
@@ -139,19 +138,6 @@ def scenario_path(name: str | Path) -> Path:
     shipped = shipped_scenarios()
     stem = SHIPPED_ALIASES.get(path.stem, path.stem)
     return shipped.get(stem, path)
-
-
-def expand_path(text: str, base: Path | None) -> str:
-    """Expand ``$ROUTING_SHARED_DATA`` (default ``../shared/data``) and ``~``; relative paths are
-    relative to the scenario file's folder."""
-    env = dict(os.environ)
-    env.setdefault("ROUTING_SHARED_DATA", str(shared_data_dir()))
-    for key in ("ROUTING_SHARED_DATA",):
-        text = text.replace("${" + key + "}", env[key]).replace("$" + key, env[key])
-    p = Path(os.path.expanduser(text))
-    if not p.is_absolute() and base is not None:
-        p = (base.parent / p).resolve()
-    return str(p)
 
 
 class _Parser:
