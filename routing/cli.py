@@ -22,14 +22,14 @@ log = logging.getLogger("routing")
 def _scenario_with_overrides(args: argparse.Namespace):
     from dataclasses import replace
 
-    from .scenario import NetworkSpec, Scenario, expand_path
+    from .scenario import Scenario, expand_path
 
     scenario = Scenario.from_file(args.scenario)
     if getattr(args, "network", None):
         source = expand_path(args.network, None)
         if not Path(source).exists():
             raise RoutingError(f"--network {args.network!r}: file not found")
-        scenario = replace(scenario, network=NetworkSpec(source, scenario.network.road_classes, scenario.network.bbox))
+        scenario = replace(scenario, network=replace(scenario.network, source=source))
     if getattr(args, "as_of", None):
         try:
             as_of = dt.date.fromisoformat(args.as_of)

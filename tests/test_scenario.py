@@ -49,7 +49,7 @@ def test_valid_scenario_parses(tmp_path):
     ('[network]', '[network]\nbbox = [37, 34, 36, 35]', ScenarioError, "network.bbox = [37, 34, 36, 35]"),
     ('[network]', '[network]\nroad_classes = "fast"', ScenarioError, "network.road_classes = 'fast'"),
     ('asset = "rastan_bridge"', 'asset = "rastan_bridge"\nspeed = 3', ScenarioError,
-     "events[0].speed = 3: unknown event field"),
+     "events[0].speed = 3: unknown field; did you mean 'speed_factor'?"),
     ('asset = "rastan_bridge"', 'asset = "rastan_bridge"\nselect = {ref = "M5"}', ScenarioError,
      "events[0] = {'asset': 'rastan_bridge', 'select': {'ref': 'M5'}}: give exactly one of 'asset' or 'select'"),
     ('action = "destroy"', 'action = "degrade"\nspeed_factor = 1.5', ScenarioError,
@@ -69,7 +69,7 @@ def test_invalid_fields_are_named(tmp_path, old, new, error, field_and_value):
 def test_deny_area_validation(tmp_path):
     text = VALID.replace('action = "destroy"\nasset = "rastan_bridge"',
                          'action = "deny_area"\narea = [[36, 34], [37, 34]]')
-    with pytest.raises(SelectorError, match=r"events\[0\].area = \[\[36, 34\], \[37, 34\]\]: expected a polygon"):
+    with pytest.raises(ScenarioError, match=r"events\[0\].area = \[\[36, 34\], \[37, 34\]\]: expected a polygon"):
         Scenario.from_file(write(tmp_path, text))
 
 
@@ -144,7 +144,7 @@ def test_catalogue_errors_name_file_field_and_value(tmp_path):
     with pytest.raises(CatalogueError, match=r"places.toml: places.Homs.lat = 134.7: out of range"):
         load_catalogue(bad)
     bad.write_text('[assets.bridge]\nlabel = "no selector"\n', encoding="utf-8")
-    with pytest.raises(CatalogueError, match=r"places.toml: assets.bridge.select: an asset needs a 'select' table"):
+    with pytest.raises(CatalogueError, match=r"places.toml: assets.bridge.select: missing required field"):
         load_catalogue(bad)
     with pytest.raises(CatalogueError, match=r"missing.toml: catalogue file not found"):
         load_catalogue(tmp_path / "missing.toml")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
 
 from ..errors import CatalogueError
 from ..files import read_toml
 from ..settings import data_path
+from .selector_schema import Selector
+from .validation import Latitude, Longitude, Positive, Strict, Text, unique_names, validate
 
 DEFAULT_CATALOGUE = "places.toml"
 
@@ -25,6 +29,7 @@ class Place:
     country: str = ""
     safe: bool = False  # a default evacuation destination
     approximate: bool = False  # coordinates known to about 1 km only
+    max_snap_m: float | None = None  # farther than this (metres) from the network is an error; None: the default
 
 
 @dataclass(frozen=True)
@@ -72,32 +77,49 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
     return f"unknown {kind}{hint}"
 
 
-def parse_place(name: str, table: object, *, file: str | Path, field: str) -> Place:
-    """Validate one ``{lat, lon, ...}`` table into a :class:`Place`."""
-    if not isinstance(table, dict):
-        raise CatalogueError("expected a table with lat and lon", file=file, field=field, value=table)
-    for key, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
-        value = table.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise CatalogueError(f"missing or not a number ({key} in degrees)", file=file,
-                                 field=f"{field}.{key}", value=value)
-        if not low <= value <= high:
-            raise CatalogueError(f"out of range [{low}, {high}]", file=file, field=f"{field}.{key}", value=value)
-    return Place(name=name, lat=float(table["lat"]), lon=float(table["lon"]), kind=str(table.get("kind", "place")),
-                 country=str(table.get("country", "")), safe=bool(table.get("safe", False)),
-                 approximate=bool(table.get("approximate", False)))
+class PlaceTable(Strict):
+    """A place in a catalogue or a scenario's ``[places] custom`` table."""
+
+    lat: Latitude
+    lon: Longitude
+    kind: Text = "place"
+    country: str = ""
+    safe: bool = False
+    approximate: bool = False
+    max_snap_m: Positive | None = None  # farther than this from the network is an error (metres)
+
+    def place(self, name: str) -> Place:
+        """The :class:`Place` called ``name``."""
+        return Place(name=name, **self.model_dump())
+
+
+class AssetTable(Strict):
+    """An asset of the catalogue: a label and the selector that finds it."""
+
+    label: Text | None = None
+    select: Selector
+
+
+def _unique(table: dict[str, Any], what: str) -> dict[str, Any]:
+    unique_names([(name, name) for name in table], what)
+    return table
+
+
+class CatalogueFile(Strict):
+    """A catalogue file: ``[places.<name>]`` and ``[assets.<key>]`` tables."""
+
+    places: Annotated[dict[Text, PlaceTable], AfterValidator(lambda t: _unique(t, "place name"))] = Field(
+        default_factory=dict)
+    assets: Annotated[dict[Text, AssetTable], AfterValidator(lambda t: _unique(t, "asset key"))] = Field(
+        default_factory=dict)
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read a catalogue TOML (default: ``places.toml`` shipped in the package)."""
     path = Path(path) if path is not None else data_path(DEFAULT_CATALOGUE)
-    doc = read_toml(path, CatalogueError, "catalogue file")
+    doc = validate(CatalogueFile, read_toml(path, CatalogueError, "catalogue file"), file=path, error=CatalogueError)
     catalogue = Catalogue(source=str(path))
-    for name, table in (doc.get("places") or {}).items():
-        catalogue.places[name.casefold()] = parse_place(name, table, file=path, field=f"places.{name}")
-    for key, table in (doc.get("assets") or {}).items():
-        if not isinstance(table, dict) or not isinstance(table.get("select"), dict):
-            raise CatalogueError("an asset needs a 'select' table", file=path, field=f"assets.{key}.select",
-                                 value=table.get("select") if isinstance(table, dict) else table)
-        catalogue.assets[key.casefold()] = Asset(key=key, label=str(table.get("label", key)), select=table["select"])
+    catalogue.places.update((name.casefold(), table.place(name)) for name, table in doc.places.items())
+    catalogue.assets.update((key.casefold(), Asset(key=key, label=table.label or key, select=table.select.as_dict()))
+                            for key, table in doc.assets.items())
     return catalogue

@@ -10,7 +10,14 @@ Events are applied to a baseline graph as a :class:`~routing.damage.Damage` mask
 
 ``degrade`` takes ``speed_factor`` and/or ``capacity_factor`` in (0, 1]; ``deny_area`` takes
 ``area = [[lon, lat], ...]``, ``area = { bbox = [w, s, e, n] }`` or
-``area = { place = "...", radius_m = ... }`` / ``{ lat, lon, radius_m }``.
+``area = { place = "...", radius_m = ... }`` / ``{ lat, lon, radius_m }``; ``restrict`` takes
+``max_weight_t``, ``max_height_m`` and/or ``vehicles = ["car", ...]``. ``label`` names an event
+in reports.
+
+The file is validated by strict models (:mod:`routing.scenario.validation`): unknown keys, wrong
+types, NaN/inf, booleans as numbers and out-of-range values are refused with
+``file: field = value: problem``. A TOML datetime (``2024-12-06T10:00:00``) given for ``as_of``
+or an event ``date`` counts as its date.
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import networkx as nx
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
 from ..errors import ScenarioError
 from ..files import read_toml
@@ -36,20 +44,201 @@ from ..settings import (
     data_path,
     expand_path,
 )
-from .catalogue import Catalogue, Place, load_catalogue, parse_place
-from .selectors import area_from_spec
+from .catalogue import Catalogue, Place, PlaceTable, load_catalogue
+from .selector_schema import Area, AreaOrCircle, Selector
+from .validation import (
+    NO_VALUE,
+    BBox,
+    Date,
+    Factor,
+    Positive,
+    Strict,
+    Text,
+    in_range,
+    problem,
+    unique_names,
+    validate,
+)
 
-ACTIONS = ("destroy", "close", "degrade", "deny_area")
-TOP_LEVEL = ("scenario", "network", "places", "evacuation", "events", "capacity")
+ACTIONS = ("destroy", "close", "degrade", "deny_area", "restrict")
+PROFILES = ("car", "truck")  # vehicle profiles (the keys of the network profiles table)
+Action = Literal["destroy", "close", "degrade", "deny_area", "restrict"]
+Profile = Literal["car", "truck"]
 
+
+# ------------------------------------------------------------------ the file's tables (strict models)
+
+class ScenarioTable(Strict):
+    """``[scenario]``: name, description, the date events are applied up to, another catalogue."""
+
+    name: Text
+    description: str = ""
+    as_of: Date | None = None
+    catalogue: Text | None = None
+
+
+def _road_classes(value: Any) -> Any:
+    if isinstance(value, str):
+        if value not in CLASS_SETS:
+            raise problem(f"unknown road class set; use one of {sorted(CLASS_SETS)} or a list of highway values")
+        return value
+    if isinstance(value, list) and value and all(isinstance(c, str) and c.strip() for c in value):
+        return value
+    raise problem("expected a class set name or a non-empty list of highway values")
+
+
+class VehicleSpec(Strict):
+    """``[network] vehicle``: the routed truck's dimensions (tonnes, metres); unset: the profile's."""
+
+    weight_t: Positive | None = None
+    height_m: Positive | None = None
+    width_m: Positive | None = None
+    length_m: Positive | None = None
+
+
+class NetworkTable(Strict):
+    """``[network]``: where the roads come from, which classes, the clip box, the vehicle profile."""
+
+    source: Text
+    road_classes: Annotated[Any, BeforeValidator(_road_classes)] = "drive"
+    bbox: BBox | None = None
+    profile: Profile = "car"
+    vehicle: VehicleSpec | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NetworkTable:
+        if self.vehicle is not None and self.profile != "truck":
+            raise problem('vehicle dimensions need profile = "truck"', field="vehicle",
+                          value=self.vehicle.model_dump(exclude_none=True))
+        if self.source == "overpass" and self.bbox is None:
+            raise problem("an Overpass source needs network.bbox", field="bbox")
+        return self
+
+
+def _distinct_od(names: list[str]) -> list[str]:
+    if len(names) < 2:
+        raise problem("needs at least two places for an OD table")
+    unique_names(list(enumerate(names)), "place")
+    return names
+
+
+def _distinct_places(table: dict[str, PlaceTable]) -> dict[str, PlaceTable]:
+    unique_names([(name, name) for name in table], "place name")
+    return table
+
+
+class PlacesTable(Strict):
+    """``[places]``: the OD places (catalogue names), the scenario's own places, the snap limit."""
+
+    od: Annotated[list[Text], AfterValidator(_distinct_od)] | None = None
+    custom: Annotated[dict[Text, PlaceTable], AfterValidator(_distinct_places)] = Field(default_factory=dict)
+    max_snap_m: Positive | None = None  # metres; a place farther from the network is an error
+
+
+Radius = Annotated[float, in_range(0, 200_000)]  # metres
+
+
+class EvacuationTable(Strict):
+    """``[evacuation]``: origin, destinations, population and vehicles (see :class:`EvacuationSpec`)."""
+
+    origin: Text
+    origin_radius_m: Radius = ORIGIN_RADIUS_M
+    destination_radius_m: Radius = DESTINATION_RADIUS_M
+    origin_area: Area | None = None
+    destinations: Annotated[list[Text], Field(min_length=1)]
+    alternatives: Annotated[int, in_range(1, 10, low_open=False)] = ALTERNATIVES
+    populations: Annotated[list[Annotated[int, in_range(0, 1e10)]], Field(min_length=1)] = Field(
+        default_factory=lambda: list(POPULATIONS))  # persons
+    persons_per_vehicle: Annotated[float, in_range(0, 100)] = PERSONS_PER_VEHICLE
+    horizon_hours: Annotated[float, in_range(0, 24 * 365)] | None = None
+
+
+def _road_class(name: str) -> str:
+    if name not in ROAD_CLASSES:
+        raise problem(f"unknown highway class; known: {', '.join(ROAD_CLASSES)}")
+    return name
+
+
+class CapacityTable(Strict):
+    """``[capacity]``: per-lane capacity overrides by highway class (vehicles/hour/lane)."""
+
+    per_lane_vph: dict[Annotated[str, AfterValidator(_road_class)], Annotated[float, in_range(0, 10_000)]] = Field(
+        default_factory=dict)
+
+
+ONLY_FOR = {"speed_factor": "degrade", "capacity_factor": "degrade", "area": "deny_area",
+            "max_weight_t": "restrict", "max_height_m": "restrict", "vehicles": "restrict"}
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump(by_alias=True, exclude_none=True) if isinstance(value, BaseModel) else value
+
+
+class EventTable(Strict):
+    """One ``[[events]]`` table."""
+
+    action: Action
+    date: Date | None = None
+    note: str = ""
+    label: Text | None = None
+    asset: Text | None = None
+    select: Selector | None = None
+    area: AreaOrCircle | None = None
+    speed_factor: Factor | None = None
+    capacity_factor: Factor | None = None
+    max_weight_t: Positive | None = None  # restrict: heavier vehicles may not pass (tonnes)
+    max_height_m: Positive | None = None  # restrict: higher vehicles may not pass (metres)
+    vehicles: Annotated[list[Profile], Field(min_length=1)] | None = None  # restrict: only these may pass
+
+    @model_validator(mode="after")
+    def _fits_action(self) -> EventTable:
+        for key, action in ONLY_FOR.items():
+            if getattr(self, key) is not None and self.action != action:
+                raise problem(f'only for action = "{action}"', field=key, value=_plain(getattr(self, key)))
+        given = {k: _plain(getattr(self, k)) for k in ("asset", "select") if getattr(self, k) is not None}
+        if self.action == "deny_area":
+            if given:
+                raise problem("deny_area takes an 'area', not 'asset' or 'select'", value=given)
+            if self.area is None:
+                raise problem("deny_area needs an 'area'", field="area")
+        elif len(given) != 1:
+            raise problem("give exactly one of 'asset' or 'select'", value=given or NO_VALUE)
+        if self.action == "degrade" and self.speed_factor is None and self.capacity_factor is None:
+            raise problem("degrade needs speed_factor and/or capacity_factor in (0, 1]")
+        if self.action == "restrict" and (self.max_weight_t, self.max_height_m, self.vehicles) == (None,) * 3:
+            raise problem("restrict needs max_weight_t, max_height_m and/or vehicles")
+        return self
+
+
+class ScenarioFile(Strict):
+    """A scenario file: its tables."""
+
+    scenario: ScenarioTable
+    network: NetworkTable
+    places: PlacesTable = PlacesTable()
+    evacuation: EvacuationTable | None = None
+    capacity: CapacityTable = CapacityTable()
+    events: list[EventTable] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something_to_compute(self) -> ScenarioFile:
+        if self.places.od is None and self.evacuation is None:
+            raise problem("a scenario needs [places] od (two or more places) or an [evacuation] table",
+                          field="places")
+        return self
+
+
+# ------------------------------------------------------------------ what the rest of the code uses
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """Where the road network comes from."""
+    """Where the road network comes from, and for which vehicle."""
 
-    source: str  # a file path (resolved), "overpass" or "place:<name>"
+    source: str  # a file path (resolved), "overpass", "place:<name>" or "geofabrik:<name>"
     road_classes: str | list[str] = "drive"
     bbox: tuple[float, float, float, float] | None = None  # west, south, east, north (degrees)
+    profile: str = "car"  # a vehicle profile: "car" or "truck"
+    vehicle: VehicleSpec | None = None  # truck dimensions; None: the profile's defaults
 
 
 @dataclass(frozen=True)
@@ -60,10 +249,31 @@ class Event:
     action: str
     date: dt.date | None
     selector: dict[str, Any]  # {"asset": key} or an inline selector; for deny_area, {"within"/"near": ...}
-    label: str  # short human label: asset label or the note
+    label: str  # short human label: the event's label, else the asset key, else the note
     note: str = ""
     speed_factor: float = 1.0
     capacity_factor: float = 1.0
+    max_weight_t: float | None = None  # restrict (tonnes)
+    max_height_m: float | None = None  # restrict (metres)
+    vehicles: tuple[str, ...] | None = None  # restrict: the profiles that may still pass
+
+    @classmethod
+    def from_table(cls, index: int, ev: EventTable) -> Event:
+        """The event of one validated ``[[events]]`` table."""
+        if ev.action == "deny_area":
+            assert ev.area is not None
+            area = _plain(ev.area)
+            selector = {"near": area} if isinstance(area, dict) and "radius_m" in area else {"within": area}
+            label = ev.label or ev.note or "denied area"
+        elif ev.asset is not None:
+            selector, label = {"asset": ev.asset}, ev.label or ev.asset
+        else:
+            assert ev.select is not None
+            selector, label = ev.select.as_dict(), ev.label or ev.note or "selection"
+        return cls(index, ev.action, ev.date, selector, label, ev.note,
+                   ev.speed_factor if ev.speed_factor is not None else 1.0,
+                   ev.capacity_factor if ev.capacity_factor is not None else 1.0,
+                   ev.max_weight_t, ev.max_height_m, tuple(ev.vehicles) if ev.vehicles is not None else None)
 
 
 @dataclass(frozen=True)
@@ -79,6 +289,15 @@ class EvacuationSpec:
     populations: tuple[int, ...] = POPULATIONS
     persons_per_vehicle: float = PERSONS_PER_VEHICLE
     horizon_hours: float | None = None
+
+    @classmethod
+    def from_table(cls, tbl: EvacuationTable) -> EvacuationSpec:
+        """The settings of a validated ``[evacuation]`` table."""
+        return cls(origin=tbl.origin, origin_radius_m=tbl.origin_radius_m,
+                   destination_radius_m=tbl.destination_radius_m, origin_area=_plain(tbl.origin_area),
+                   destinations=tuple(tbl.destinations), alternatives=tbl.alternatives,
+                   populations=tuple(tbl.populations), persons_per_vehicle=tbl.persons_per_vehicle,
+                   horizon_hours=tbl.horizon_hours)
 
 
 @dataclass
@@ -96,6 +315,7 @@ class Scenario:
     capacity_per_lane_vph: dict[str, float] = field(default_factory=dict)  # overrides per highway class
     extra_places: dict[str, Place] = field(default_factory=dict)
     catalogue_path: Path | None = None
+    max_snap_m: float | None = None  # metres; a place farther from the network is an error (None: the default)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
@@ -107,7 +327,7 @@ class Scenario:
     @classmethod
     def from_dict(cls, doc: dict[str, Any], *, path: Path | None = None) -> Scenario:
         """Validate a parsed scenario document (``path`` is used for messages and relative paths)."""
-        return _Parser(doc, path).scenario()
+        return _from_file(validate(ScenarioFile, doc, file=path, error=ScenarioError), path)
 
     def catalogue(self) -> Catalogue:
         """The places/assets catalogue with the scenario's own places added."""
@@ -140,217 +360,37 @@ def scenario_path(name: str | Path) -> Path:
     return shipped.get(stem, path)
 
 
-class _Parser:
-    def __init__(self, doc: dict[str, Any], path: Path | None):
-        self.doc, self.path = doc, path
+def _from_file(doc: ScenarioFile, path: Path | None) -> Scenario:
+    """The :class:`Scenario` of a validated file: paths resolved, every name looked up."""
+    meta, places, net = doc.scenario, doc.places, doc.network
 
-    def fail(self, problem: str, field_: str, value: Any = None, has_value: bool = True) -> ScenarioError:
-        return ScenarioError(problem, file=self.path, field=field_, value=value, has_value=has_value)
+    def fail(problem_: str, field_: str, value: Any) -> ScenarioError:
+        return ScenarioError(problem_, file=path, field=field_, value=value)
 
-    def table(self, key: str, required: bool = False) -> dict[str, Any]:
-        value = self.doc.get(key)
-        if value is None:
-            if required:
-                raise self.fail("missing required table", f"[{key}]", has_value=False)
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail("expected a table", key, value)
-        return value
-
-    def string(self, tbl: dict, key: str, where: str, *, required: bool = False, default: str = "") -> str:
-        value = tbl.get(key, None)
-        if value is None:
-            if required:
-                raise self.fail("missing required field", f"{where}.{key}", has_value=False)
-            return default
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail("expected a non-empty string", f"{where}.{key}", value)
-        return value
-
-    def number(self, tbl: dict, key: str, where: str, default: float, *, low: float = 0.0,
-               high: float = float("inf"), low_open: bool = True) -> float:
-        value = self.optional_number(tbl, key, where, low=low, high=high, low_open=low_open)
-        return default if value is None else value
-
-    def optional_number(self, tbl: dict, key: str, where: str, *, low: float = 0.0, high: float = float("inf"),
-                        low_open: bool = True) -> float | None:
-        value = tbl.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail("expected a number", f"{where}.{key}", value)
-        if (value <= low if low_open else value < low) or value > high:
-            bound = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
-            raise self.fail(f"out of range {bound}", f"{where}.{key}", value)
-        return float(value)
-
-    def scenario(self) -> Scenario:
-        for key in self.doc:
-            if key not in TOP_LEVEL:
-                raise self.fail(f"unknown top-level key; expected one of {', '.join(TOP_LEVEL)}", key, self.doc[key])
-        meta = self.table("scenario", required=True)
-        name = self.string(meta, "name", "scenario", required=True)
-        as_of = meta.get("as_of")
-        if as_of is not None and not isinstance(as_of, dt.date):
-            raise self.fail("expected a TOML date such as 2024-12-06", "scenario.as_of", as_of)
-        catalogue_path = None
-        if "catalogue" in meta:
-            catalogue_path = Path(expand_path(self.string(meta, "catalogue", "scenario"), self.path))
-        places = self.table("places")
-        extra = {}
-        for name_, tbl in (places.get("custom") or {}).items():
-            extra[name_] = parse_place(name_, tbl, file=self.path or "<scenario>", field=f"places.custom.{name_}")
-        od = places.get("od", [])
-        if not isinstance(od, list) or not all(isinstance(p, str) for p in od):
-            raise self.fail("expected a list of place names", "places.od", od)
-        scenario = Scenario(
-            name=name, path=self.path, network=self.network(), od_places=list(od), events=self.events(),
-            description=str(meta.get("description", "")), as_of=as_of, evacuation=self.evacuation(),
-            capacity_per_lane_vph=self.capacity(), extra_places=extra, catalogue_path=catalogue_path)
-        catalogue = scenario.catalogue()  # every place name must be known now, not mid-run
-        for i, p in enumerate(scenario.od_places):
-            catalogue.place(p, file=self.path, field=f"places.od[{i}]")
-        if scenario.evacuation:
-            catalogue.place(scenario.evacuation.origin, file=self.path, field="evacuation.origin")
-            for i, p in enumerate(scenario.evacuation.destinations):
-                catalogue.place(p, file=self.path, field=f"evacuation.destinations[{i}]")
-        for ev in scenario.events:
-            if "asset" in ev.selector and isinstance(ev.selector["asset"], str):
-                catalogue.asset(ev.selector["asset"], file=self.path, field=f"events[{ev.index}].asset")
-        if len(scenario.od_places) == 1:
-            raise self.fail("needs at least two places for an OD table", "places.od", od)
-        return scenario
-
-    def network(self) -> NetworkSpec:
-        tbl = self.table("network", required=True)
-        source = self.string(tbl, "source", "network", required=True)
-        if source != "overpass" and not source.startswith(("place:", "geofabrik:")):
-            source = expand_path(source, self.path)
-            if not Path(source).exists():
-                raise self.fail("network file not found", "network.source", source)
-        classes = tbl.get("road_classes", "drive")
-        if isinstance(classes, str):
-            if classes not in CLASS_SETS:
-                raise self.fail(f"unknown road class set; use one of {sorted(CLASS_SETS)} or a list of highway "
-                                "values", "network.road_classes", classes)
-        elif not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
-            raise self.fail("expected a class set name or a list of highway values", "network.road_classes", classes)
-        bbox = tbl.get("bbox")
-        if bbox is not None:
-            if (not isinstance(bbox, list) or len(bbox) != 4
-                    or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in bbox)
-                    or not (bbox[0] < bbox[2] and bbox[1] < bbox[3])):
-                raise self.fail("expected [west, south, east, north] in degrees with west<east and south<north",
-                                "network.bbox", bbox)
-            bbox = tuple(float(c) for c in bbox)
-        if source == "overpass" and bbox is None:
-            raise self.fail("an Overpass source needs network.bbox", "network.bbox", has_value=False)
-        return NetworkSpec(source=source, road_classes=classes, bbox=bbox)
-
-    def events(self) -> list[Event]:
-        raw = self.doc.get("events", [])
-        if not isinstance(raw, list):
-            raise self.fail("expected an array of tables [[events]]", "events", raw)
-        events = []
-        for i, ev in enumerate(raw):
-            where = f"events[{i}]"
-            if not isinstance(ev, dict):
-                raise self.fail("expected a table", where, ev)
-            action = ev.get("action")
-            if action not in ACTIONS:
-                raise self.fail(f"unknown action; use one of {', '.join(ACTIONS)}", f"{where}.action", action,
-                                has_value="action" in ev)
-            date = ev.get("date")
-            if date is not None and not isinstance(date, dt.date):
-                raise self.fail("expected a TOML date such as 2024-12-06", f"{where}.date", date)
-            allowed = {"action", "date", "note", "asset", "select", "area", "speed_factor", "capacity_factor"}
-            for key in ev:
-                if key not in allowed:
-                    raise self.fail(f"unknown event field; expected one of {', '.join(sorted(allowed))}",
-                                    f"{where}.{key}", ev[key])
-            note = str(ev.get("note", ""))
-            if action == "deny_area":
-                selector = self.area_selector(ev, where)
-                label = note or "denied area"
-            else:
-                given = [k for k in ("asset", "select") if k in ev]
-                if len(given) != 1:
-                    raise self.fail("give exactly one of 'asset' or 'select'", where, {k: ev[k] for k in given},
-                                    has_value=bool(given))
-                if "asset" in ev:
-                    if not isinstance(ev["asset"], str):
-                        raise self.fail("expected an asset key (string)", f"{where}.asset", ev["asset"])
-                    selector = {"asset": ev["asset"]}
-                    label = ev["asset"]
-                else:
-                    if not isinstance(ev["select"], dict):
-                        raise self.fail("expected a selector table", f"{where}.select", ev["select"])
-                    selector = ev["select"]
-                    label = note or "selection"
-            speed = capacity = 1.0
-            if action == "degrade":
-                if "speed_factor" not in ev and "capacity_factor" not in ev:
-                    raise self.fail("degrade needs speed_factor and/or capacity_factor in (0, 1]", where,
-                                    has_value=False)
-                speed = self.number(ev, "speed_factor", where, 1.0, high=1.0)
-                capacity = self.number(ev, "capacity_factor", where, 1.0, high=1.0)
-            events.append(Event(i, action, date, selector, label, note, speed, capacity))
-        return events
-
-    def area_selector(self, ev: dict, where: str) -> dict[str, Any]:
-        area = ev.get("area")
-        if area is None:
-            raise self.fail("deny_area needs an 'area'", f"{where}.area", has_value=False)
-        if isinstance(area, dict) and ("radius_m" in area):
-            return {"near": area}
-        area_from_spec(area, file=self.path, field=f"{where}.area")  # validate now
-        return {"within": area}
-
-    def evacuation(self) -> EvacuationSpec | None:
-        tbl = self.table("evacuation")
-        if not tbl:
-            return None
-        where = "evacuation"
-        allowed = {"origin", "origin_radius_m", "origin_area", "destinations", "destination_radius_m", "alternatives",
-                   "populations", "persons_per_vehicle", "horizon_hours"}
-        for key in tbl:
-            if key not in allowed:
-                raise self.fail(f"unknown evacuation field; expected one of {', '.join(sorted(allowed))}",
-                                f"{where}.{key}", tbl[key])
-        origin = self.string(tbl, "origin", where, required=True)
-        dests = tbl.get("destinations")
-        if not isinstance(dests, list) or not dests or not all(isinstance(d, str) for d in dests):
-            raise self.fail("expected a non-empty list of place names", f"{where}.destinations", dests,
-                            has_value="destinations" in tbl)
-        pops = tbl.get("populations", list(POPULATIONS))
-        if not isinstance(pops, list) or not pops or not all(isinstance(p, int) and p > 0 for p in pops):
-            raise self.fail("expected a list of positive integers (persons)", f"{where}.populations", pops)
-        alternatives = tbl.get("alternatives", ALTERNATIVES)
-        if isinstance(alternatives, bool) or not isinstance(alternatives, int) or not 1 <= alternatives <= 10:
-            raise self.fail("expected an integer from 1 to 10", f"{where}.alternatives", alternatives)
-        return EvacuationSpec(
-            origin=origin,
-            origin_radius_m=self.number(tbl, "origin_radius_m", where, ORIGIN_RADIUS_M, high=200_000.0),
-            destination_radius_m=self.number(tbl, "destination_radius_m", where, DESTINATION_RADIUS_M, high=200_000.0),
-            origin_area=self.origin_area(tbl.get("origin_area")),
-            destinations=tuple(dests), alternatives=alternatives, populations=tuple(pops),
-            persons_per_vehicle=self.number(tbl, "persons_per_vehicle", where, PERSONS_PER_VEHICLE, high=100.0),
-            horizon_hours=self.optional_number(tbl, "horizon_hours", where, high=24 * 365))
-
-    def origin_area(self, value: Any) -> Any:
-        if value is not None:
-            area_from_spec(value, file=self.path, field="evacuation.origin_area")  # validate now
-        return value
-
-    def capacity(self) -> dict[str, float]:
-        tbl = self.table("capacity")
-        per_lane = tbl.get("per_lane_vph", {})
-        if not isinstance(per_lane, dict):
-            raise self.fail("expected a table highway_class = vehicles/hour/lane", "capacity.per_lane_vph", per_lane)
-        out: dict[str, float] = {}
-        for cls, _value in per_lane.items():
-            if cls not in ROAD_CLASSES:
-                raise self.fail(f"unknown highway class; known: {', '.join(ROAD_CLASSES)}",
-                                f"capacity.per_lane_vph.{cls}", cls)
-            out[cls] = self.number(per_lane, cls, "capacity.per_lane_vph", 0.0, high=10_000.0)
-        return out
+    source = net.source
+    if source != "overpass" and not source.startswith(("place:", "geofabrik:")):
+        source = expand_path(source, path)
+        if not Path(source).exists():
+            raise fail("network file not found", "network.source", source)
+    network = NetworkSpec(source=source, road_classes=net.road_classes,
+                          bbox=tuple(net.bbox) if net.bbox else None,  # type: ignore[arg-type]
+                          profile=net.profile, vehicle=net.vehicle)
+    scenario = Scenario(
+        name=meta.name, path=path, network=network, od_places=list(places.od or []),
+        events=[Event.from_table(i, ev) for i, ev in enumerate(doc.events)], description=meta.description,
+        as_of=meta.as_of, evacuation=EvacuationSpec.from_table(doc.evacuation) if doc.evacuation else None,
+        capacity_per_lane_vph=dict(doc.capacity.per_lane_vph),
+        extra_places={name: tbl.place(name) for name, tbl in places.custom.items()},
+        catalogue_path=Path(expand_path(meta.catalogue, path)) if meta.catalogue else None,
+        max_snap_m=places.max_snap_m)
+    catalogue = scenario.catalogue()  # every place name must be known now, not mid-run
+    for i, p in enumerate(scenario.od_places):
+        catalogue.place(p, file=path, field=f"places.od[{i}]")
+    if scenario.evacuation:
+        catalogue.place(scenario.evacuation.origin, file=path, field="evacuation.origin")
+        for i, p in enumerate(scenario.evacuation.destinations):
+            catalogue.place(p, file=path, field=f"evacuation.destinations[{i}]")
+    for ev in scenario.events:
+        if "asset" in ev.selector:
+            catalogue.asset(ev.selector["asset"], file=path, field=f"events[{ev.index}].asset")
+    return scenario

@@ -39,6 +39,8 @@ from shapely.geometry import Point, Polygon, box
 from ..errors import SelectorError
 from ..network.geometry import EdgeKey, edge_lines
 from .catalogue import Catalogue
+from .selector_schema import AREA, BBoxArea, Selector
+from .validation import validate, validate_value
 
 KEYS = ("way", "node", "tags", "node_tags", "ref", "name", "near", "within", "asset", "all", "any", "not")
 REF_KEYS = ("ref", "int_ref", "old_ref")
@@ -311,27 +313,15 @@ class _Resolver:
 
 def area_from_spec(value: Any, *, file: str | Path | None = None, field: str = "within") -> Polygon:
     """A polygon from ``[[lon, lat], ...]`` or ``{bbox = [west, south, east, north]}`` (degrees)."""
-    if isinstance(value, dict) and "bbox" in value:
-        bb = value["bbox"]
-        if (not isinstance(bb, list) or len(bb) != 4 or not all(isinstance(c, (int, float)) for c in bb)
-                or not (bb[0] < bb[2] and bb[1] < bb[3])):
-            raise SelectorError("bbox must be [west, south, east, north] in degrees with west<east, south<north",
-                                file=file, field=f"{field}.bbox", value=bb)
-        return box(*bb)
-    if (isinstance(value, list) and len(value) >= 3 and all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(c, (int, float)) for c in p) for p in value)):
-        polygon = Polygon(value)
-        if not polygon.is_valid or polygon.area == 0:
-            raise SelectorError("polygon is not valid (self-intersecting or flat)", file=file, field=field, value=value)
-        return polygon
-    raise SelectorError("expected a polygon [[lon, lat], ...] (at least 3 points) or {bbox = [w, s, e, n]}",
-                        file=file, field=field, value=value)
+    area = validate_value(AREA, value, file=file, error=SelectorError, at=field)
+    return box(*area.bbox) if isinstance(area, BBoxArea) else Polygon(area)
 
 
 def select(G: nx.MultiDiGraph, selector: dict[str, Any], *, catalogue: Catalogue | None = None,
            file: str | Path | None = None, field: str = "select", allow_empty: bool = False) -> Selection:
     """Resolve ``selector`` on ``G``; raises SelectorError if it is malformed or (unless
     ``allow_empty``) matches nothing."""
+    validate(Selector, selector, file=file, error=SelectorError, at=field)
     selection = _Resolver(G, catalogue, file).resolve(selector, field)
     if not selection and not allow_empty:
         raise SelectorError("matches nothing on this network", file=file, field=field, value=selector)

@@ -42,16 +42,17 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from ..errors import InputError
 from ..files import read_toml
 from ..scenario import Scenario, expand_path, scenario_path
+from ..scenario.selector_schema import Selector
+from ..scenario.validation import Factor, Probability, Strict, Text, in_range, problem, unique_names, validate
 
-MODES = ("monte_carlo", "combinations")
-ACTIONS = ("destroy", "close", "degrade")
 MAX_DRAWS = 1_000_000  # draws (monte_carlo) or enumerated subsets (combinations)
 
 
@@ -117,7 +118,7 @@ class Sweep:
     @classmethod
     def from_dict(cls, doc: dict[str, Any], *, path: Path | None = None) -> Sweep:
         """Validate a parsed sweep document (``path``: for messages and the relative base path)."""
-        return _Parser(doc, path).sweep()
+        return _from_file(validate(SweepFile, doc, file=path, error=SweepError), path)
 
     def expand(self) -> Expansion:
         """The draws of this sweep: a pure function of the file (same seed, same draws)."""
@@ -139,118 +140,101 @@ class Sweep:
         return Expansion(sets, np.arange(len(sets)), mass, coverage)
 
 
-class _Parser:
-    def __init__(self, doc: dict[str, Any], path: Path | None):
-        self.doc, self.path = doc, path
+Action = Literal["destroy", "close", "degrade"]
 
-    def fail(self, problem: str, field_: str, value: Any = None, has_value: bool = True) -> SweepError:
-        return SweepError(problem, file=self.path, field=field_, value=value, has_value=has_value)
 
-    def integer(self, tbl: dict, key: str, low: int, high: int) -> int:
-        value = tbl.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(f"expected an integer from {low} to {high:,}", f"sweep.{key}", value,
-                            has_value=key in tbl)
-        return value
+class SweepAssetTable(Strict):
+    """One ``[[sweep.assets]]`` table."""
 
-    def sweep(self) -> Sweep:
-        for key in self.doc:
-            if key != "sweep":
-                raise self.fail("unknown top-level key; a sweep file holds one table [sweep]", key, self.doc[key])
-        tbl = self.doc.get("sweep")
-        if not isinstance(tbl, dict):
-            raise self.fail("missing required table", "[sweep]", has_value=False)
-        allowed = {"name", "base", "mode", "draws", "seed", "max_failed", "base_events", "assets"}
-        for key in tbl:
-            if key not in allowed:
-                raise self.fail(f"unknown field; expected one of {', '.join(sorted(allowed))}", f"sweep.{key}",
-                                tbl[key])
-        base = tbl.get("base")
-        if not isinstance(base, str) or not base.strip():
-            raise self.fail("expected the path of the base scenario file", "sweep.base", base,
-                            has_value="base" in tbl)
-        scenario = Scenario.from_file(expand_path(base, self.path))
-        mode = tbl.get("mode", "monte_carlo")
-        if mode not in MODES:
-            raise self.fail(f"unknown mode; use one of {', '.join(MODES)}", "sweep.mode", mode)
-        base_events = tbl.get("base_events", False)
-        if not isinstance(base_events, bool):
-            raise self.fail("expected true or false", "sweep.base_events", base_events)
-        if len(scenario.od_places) < 2:
-            raise self.fail("the base scenario needs at least two [places] od places", "sweep.base", base)
-        name = tbl.get("name", f"{scenario.name}: sweep")
-        if not isinstance(name, str) or not name.strip():
-            raise self.fail("expected a non-empty string", "sweep.name", name)
-        assets = self.assets(tbl.get("assets"), scenario, "assets" in tbl)
-        sweep = Sweep(name=name, path=self.path, scenario=scenario, assets=assets, mode=mode,
-                      base_events=base_events)
-        only = {"monte_carlo": ("draws", "seed"), "combinations": ("max_failed",)}
-        for other, keys in only.items():
-            for key in keys:
-                if other != mode and key in tbl:
-                    raise self.fail(f"only for mode = {other!r}", f"sweep.{key}", tbl[key])
-        if mode == "monte_carlo":
-            sweep.draws = self.integer(tbl, "draws", 1, MAX_DRAWS)
-            sweep.seed = self.integer(tbl, "seed", 0, 2**63 - 1)
+    asset: Text | None = None
+    select: Selector | None = None
+    name: Text | None = None
+    label: Text | None = None
+    failure_probability: Probability
+    action: Action = "destroy"
+    speed_factor: Factor | None = None
+    capacity_factor: Factor | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SweepAssetTable:
+        if (self.asset is None) == (self.select is None):
+            raise problem("give exactly one of 'asset' or 'select'")
+        if self.select is not None and self.name is None:
+            raise problem("an inline selector needs a name (string)", field="name")
+        for key in ("speed_factor", "capacity_factor"):
+            if getattr(self, key) is not None and self.action != "degrade":
+                raise problem('only for action = "degrade"', field=key, value=getattr(self, key))
+        if self.action == "degrade" and self.speed_factor is None and self.capacity_factor is None:
+            raise problem("degrade needs speed_factor and/or capacity_factor in (0, 1]")
+        return self
+
+
+ONLY_FOR_MODE = {"draws": "monte_carlo", "seed": "monte_carlo", "max_failed": "combinations"}
+
+
+class SweepTable(Strict):
+    """``[sweep]``: the base scenario, the mode and its settings, the assets."""
+
+    name: Text | None = None
+    base: Text
+    mode: Literal["monte_carlo", "combinations"] = "monte_carlo"
+    draws: Annotated[int, in_range(1, MAX_DRAWS, low_open=False)] | None = None
+    seed: Annotated[int, in_range(0, 2**63 - 1, low_open=False)] | None = None
+    max_failed: Annotated[int, in_range(0, MAX_DRAWS, low_open=False)] | None = None
+    base_events: bool = False
+    assets: Annotated[list[SweepAssetTable], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _mode_settings(self) -> SweepTable:
+        for key, mode in ONLY_FOR_MODE.items():
+            if getattr(self, key) is not None and self.mode != mode:
+                raise problem(f"only for mode = {mode!r}", field=key, value=getattr(self, key))
+        if self.mode == "monte_carlo":
+            for key in ("draws", "seed"):
+                if getattr(self, key) is None:
+                    raise problem("missing required field (monte_carlo needs draws and seed)", field=key)
+        unique_names([(i, a.name or a.asset or "") for i, a in enumerate(self.assets)], "asset name in the sweep")
+        return self
+
+
+class SweepFile(Strict):
+    """A sweep file: one ``[sweep]`` table."""
+
+    sweep: SweepTable
+
+
+def _from_file(doc: SweepFile, path: Path | None) -> Sweep:
+    """The :class:`Sweep` of a validated file: base scenario read, asset keys looked up."""
+    tbl = doc.sweep
+    scenario = Scenario.from_file(expand_path(tbl.base, path))
+    if len(scenario.od_places) < 2:
+        raise SweepError("the base scenario needs at least two [places] od places", file=path, field="sweep.base",
+                         value=tbl.base)
+    catalogue = scenario.catalogue()
+    assets = []
+    for i, a in enumerate(tbl.assets):
+        if a.asset is not None:
+            entry = catalogue.asset(a.asset, file=path, field=f"sweep.assets[{i}].asset")
+            selector, name, label = {"asset": a.asset}, a.name or a.asset, a.label or entry.label
         else:
-            sweep.max_failed = self.integer(tbl, "max_failed", 0, len(assets)) if "max_failed" in tbl else len(assets)
-            total = sum(math.comb(len(assets), k) for k in range(sweep.max_failed + 1))
-            if total > MAX_DRAWS:
-                raise self.fail(f"{total:,} subsets to enumerate (more than {MAX_DRAWS:,}); lower max_failed "
-                                "or use mode = \"monte_carlo\"", "sweep.max_failed", sweep.max_failed)
-        return sweep
-
-    def assets(self, raw: Any, scenario: Scenario, given: bool) -> list[SweepAsset]:
-        if not isinstance(raw, list) or not raw:
-            raise self.fail("expected a non-empty array of tables [[sweep.assets]]", "sweep.assets", raw,
-                            has_value=given)
-        catalogue = scenario.catalogue()
-        out, names = [], set()
-        allowed = {"asset", "select", "name", "label", "failure_probability", "action", "speed_factor",
-                   "capacity_factor"}
-        for i, a in enumerate(raw):
-            where = f"sweep.assets[{i}]"
-            if not isinstance(a, dict):
-                raise self.fail("expected a table", where, a)
-            for key in a:
-                if key not in allowed:
-                    raise self.fail(f"unknown field; expected one of {', '.join(sorted(allowed))}", f"{where}.{key}",
-                                    a[key])
-            if ("asset" in a) == ("select" in a):
-                raise self.fail("give exactly one of 'asset' or 'select'", where, has_value=False)
-            if "asset" in a:
-                if not isinstance(a["asset"], str):
-                    raise self.fail("expected an asset key (string)", f"{where}.asset", a["asset"])
-                entry = catalogue.asset(a["asset"], file=self.path, field=f"{where}.asset")
-                selector, name, label = {"asset": a["asset"]}, a.get("name", a["asset"]), a.get("label", entry.label)
-            else:
-                if not isinstance(a["select"], dict):
-                    raise self.fail("expected a selector table", f"{where}.select", a["select"])
-                if not isinstance(a.get("name"), str) or not a["name"].strip():
-                    raise self.fail("an inline selector needs a name (string)", f"{where}.name", a.get("name"),
-                                    has_value="name" in a)
-                selector, name, label = a["select"], a["name"], a.get("label", a["name"])
-            if name in names:
-                raise self.fail("duplicate asset name in the sweep", f"{where}.name", name)
-            names.add(name)
-            p = a.get("failure_probability")
-            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-                raise self.fail("expected a probability in [0, 1]", f"{where}.failure_probability", p,
-                                has_value="failure_probability" in a)
-            action = a.get("action", "destroy")
-            if action not in ACTIONS:
-                raise self.fail(f"unknown action; use one of {', '.join(ACTIONS)}", f"{where}.action", action)
-            factors = {}
-            for key in ("speed_factor", "capacity_factor"):
-                if key in a:
-                    if action != "degrade":
-                        raise self.fail("only for action = \"degrade\"", f"{where}.{key}", a[key])
-                    f = a[key]
-                    if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f <= 1.0:
-                        raise self.fail("expected a factor in (0, 1]", f"{where}.{key}", f)
-                    factors[key] = float(f)
-            if action == "degrade" and not factors:
-                raise self.fail("degrade needs speed_factor and/or capacity_factor in (0, 1]", where, has_value=False)
-            out.append(SweepAsset(i, name, str(label), selector, float(p), action, **factors))
-        return out
-
+            assert a.select is not None and a.name is not None
+            selector, name, label = a.select.as_dict(), a.name, a.label or a.name
+        factors = {k: v for k, v in (("speed_factor", a.speed_factor), ("capacity_factor", a.capacity_factor))
+                   if v is not None}
+        assets.append(SweepAsset(i, name, label, selector, a.failure_probability, a.action, **factors))
+    sweep = Sweep(name=tbl.name or f"{scenario.name}: sweep", path=path, scenario=scenario, assets=assets,
+                  mode=tbl.mode, base_events=tbl.base_events)
+    if tbl.mode == "monte_carlo":
+        assert tbl.draws is not None and tbl.seed is not None
+        sweep.draws, sweep.seed = tbl.draws, tbl.seed
+    else:
+        sweep.max_failed = len(assets) if tbl.max_failed is None else tbl.max_failed
+        if sweep.max_failed > len(assets):
+            raise SweepError(f"expected an integer from 0 to {len(assets)} (the number of assets)", file=path,
+                             field="sweep.max_failed", value=sweep.max_failed)
+        total = sum(math.comb(len(assets), k) for k in range(sweep.max_failed + 1))
+        if total > MAX_DRAWS:
+            raise SweepError(f"{total:,} subsets to enumerate (more than {MAX_DRAWS:,}); lower max_failed "
+                             "or use mode = \"monte_carlo\"", file=path, field="sweep.max_failed",
+                             value=sweep.max_failed)
+    return sweep
