@@ -16,6 +16,7 @@ import pandas as pd
 from shapely.geometry import MultiLineString, Point
 from shapely.ops import linemerge
 
+from .analysis.access import Accessibility
 from .analysis.assets import AssetMatch, assets_of_edge
 from .analysis.evacuation import EvacuationResult
 from .analysis.reach import Route
@@ -70,6 +71,7 @@ class ScenarioResult:
     evacuation_routes: list[Route] = field(default_factory=list)
     evacuation_capacity: dict[str, EvacuationResult] | None = None
     assets: dict[str, AssetMatch] = field(default_factory=dict)  # catalogue assets found on this network
+    access: Accessibility | None = None  # population access to facilities ([access] table)
 
     # ------------------------------------------------------------ data notice
     @property

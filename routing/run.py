@@ -9,12 +9,14 @@ import networkx as nx
 import numpy as np
 
 from .analysis import reach
+from .analysis.access import Accessibility, accessibility, node_lonlat
 from .analysis.assets import resolve_assets
 from .analysis.evacuation import EvacuationResult, evacuation_capacity
 from .analysis.places import evacuation_nodes, main_component_nodes, snap_places
 from .engine import Network
 from .results import ScenarioResult
 from .scenario import Catalogue, Damage, Scenario, apply_events
+from .scenario.access import load_access_layers
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,23 @@ def run_scenario(scenario: Scenario | str | Path, *, graph: nx.MultiDiGraph | No
             alternatives=ev.alternatives, assets=assets)
         result.evacuation, result.evacuation_routes = table, ev_routes
         result.evacuation_capacity = evacuation_capacities(scenario, network, damage, catalogue, node_of, main_nodes)
+    if scenario.access is not None:
+        result.access = scenario_accessibility(scenario, network, damage, catalogue)
     return result
+
+
+def scenario_accessibility(scenario: Scenario, network: Network, damage: Damage | None,
+                           catalogue: Catalogue) -> Accessibility:
+    """Population access of a scenario's ``[access]`` table, before and after ``damage``."""
+    access = scenario.access
+    assert access is not None
+    lon, lat = node_lonlat(network)
+    margin = access.max_snap_m / 111_000 + 0.01  # degrees: the raster window reaches past the roads
+    bbox = (lon.min() - margin, lat.min() - margin, lon.max() + margin, lat.max() + margin)
+    layers = load_access_layers(scenario, catalogue, bbox=bbox)
+    return accessibility(network, layers.population, layers.facilities, damage=damage,
+                         thresholds_min=access.thresholds_min, max_snap_m=access.max_snap_m,
+                         spread_m=access.population.spread_m, areas=layers.areas)
 
 
 def evacuation_capacities(scenario: Scenario, network: Network, damage: Damage, catalogue: Catalogue,

@@ -56,7 +56,7 @@ def snap_places(network: Network, places: list[Place], candidates: np.ndarray) -
         rows.append({"name": p.name, "lat": p.lat, "lon": p.lon, "kind": p.kind,
                      "node": network.nodes[candidates[best]], "snap_m": float(d[best]),
                      "snap_warning": bool(d[best] > SNAP_WARNING_M)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["name", "lat", "lon", "kind", "node", "snap_m", "snap_warning"])
 
 
 def nodes_within(network: Network, place: Place, radius_m: float, candidates: np.ndarray) -> list[int]:

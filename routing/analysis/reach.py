@@ -72,7 +72,10 @@ def od_table(network: Network, place_nodes: Mapping[str, int], *, damage: Damage
             row["delta_min"] = damaged_min - base_min
             row["status"] = _status(row, same_path=paths["baseline"] == paths["damaged"])
             rows.append(row)
-    return pd.DataFrame(rows), routes
+    columns = ["origin", "destination", *(f"{s}_{k}" for s in ("baseline", "damaged")
+                                         for k in ("reachable", "km", "min", "assets")),
+               "detour_ratio", "delta_min", "status"]
+    return pd.DataFrame(rows, columns=columns), routes  # columns kept without OD places ([access] only)
 
 
 def _status(row: dict, same_path: bool) -> str:
