@@ -63,8 +63,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     log.info("writing %s", out)
     write_outputs(result, out, maps=not args.no_maps)
     s = result.summary()
-    print(f"{scenario.name}: {s['edges_removed']} edges removed, {s['nodes_closed']} nodes closed; "
-          + ", ".join(f"{n} {k}" for k, n in sorted(s["od_status"].items())) + " OD pairs")
+    print(f"{scenario.name}: {s['edges_removed']} edges removed, {s['nodes_closed']} nodes closed"
+          + ("; " + ", ".join(f"{n} {k}" for k, n in sorted(s["od_status"].items())) + " OD pairs"
+             if s["od_status"] else ""))
+    if result.access is not None:
+        for row in result.access.change.itertuples():
+            if row.threshold_min == max(result.access.thresholds_min) or row.population_losing > 0:
+                print(f"  {row.facility}: {row.population_losing:,.0f} persons lose access within "
+                      f"{row.threshold_min:g} min ({row.population_before:,.0f} -> {row.population_after:,.0f})")
     return _done(result.schematic, out / "report.md", t0)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..results import EVAC_COLUMNS, OD_COLUMNS, ScenarioResult
 from ..settings import ALTERNATIVE_PENALTY, defaults_summary
+from .access import access_markdown, access_metrics
 from .evacuation_report import capacity_markdown
 from .formats import json_clean, md_table
 
@@ -38,6 +39,7 @@ def metrics(result: ScenarioResult) -> dict[str, Any]:
         "od": result.od.to_dict("records"),
         "evacuation_routes": result.evacuation.to_dict("records") if result.evacuation is not None else None,
         "evacuation_capacity": {k: v.to_dict() for k, v in (result.evacuation_capacity or {}).items()} or None,
+        "access": access_metrics(result),
         "defaults": defaults_summary(),
     }
     return json_clean(doc)
@@ -82,6 +84,8 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
         out.append(md_table(result.evacuation, EVAC_COLUMNS))
     if result.evacuation_capacity:
         out.append(capacity_markdown(result))
+    out.append(access_markdown(result, images))
+    images = [name for name in images if not name.startswith("access_")]  # shown in the access section
     if images:
         out.append("\n## Maps\n")
         for name in images:

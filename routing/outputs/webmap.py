@@ -35,6 +35,7 @@ from shapely.geometry import mapping
 from ..errors import RoutingError
 from ..files import atomic_path
 from ..results import ScenarioResult
+from .access import add_access_layers
 from .maps import AFTER_COLOUR, BASE_COLOUR, BROKEN_COLOUR, EVAC_COLOUR
 
 log = logging.getLogger(__name__)
@@ -296,12 +297,14 @@ def web_map(result: ScenarioResult, *, network: bool | None = None,
         _geojson(layer("degraded"), _damage_rows(result, degraded),
                  {"color": DEGRADED_COLOUR, "weight": 5, "opacity": 0.9}, damage_fields)
 
+    add_access_layers(m, result)
     rows = [(p.geometry, {"label": p.name, "name": p.name, "kind": str(p.kind), "node": str(p.node),
                           "snapped": f"{p.snap_m:,.0f} m"}) for p in result.places_gdf().itertuples()]
-    _geojson(layer("places"), rows,
-             {"color": "white", "weight": 1.5, "fill": True, "fillColor": PLACE_COLOUR, "fillOpacity": 1},
-             {"name": "place", "kind": "kind", "node": "graph node", "snapped": "snapped to the network"},
-             marker=folium.CircleMarker(radius=5), labels=True)
+    if rows:  # a scenario with only an [access] table has no places
+        _geojson(layer("places"), rows,
+                 {"color": "white", "weight": 1.5, "fill": True, "fillColor": PLACE_COLOUR, "fillOpacity": 1},
+                 {"name": "place", "kind": "kind", "node": "graph node", "snapped": "snapped to the network"},
+                 marker=folium.CircleMarker(radius=5), labels=True)
 
     _root(m).header.add_child(Element(f"<style>{LABEL_CSS}</style>"), name="routing_css")
     _root(m).html.add_child(_notice_box(result), name="routing_notice")
