@@ -249,7 +249,6 @@ def access_map(result: ScenarioResult, facility_type: str, path: str | Path) -> 
                          for r in change.itertuples() if r.population_losing > 0) or "nobody loses access"
     fig.suptitle(f"{result.scenario.name}\nTravel time to the nearest {label} by road (dot area ~ persons "
                  f"at a road node): {headline}", fontsize=11)
-    fig.get_layout_engine().set(h_pad=0.1)
     fig.supxlabel("   |   ".join(_notices(result)), fontsize=8, color="#444444")
     with atomic_path(Path(path)) as tmp:
         fig.savefig(tmp, format="png", bbox_inches="tight")
