@@ -142,6 +142,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return _done(result.schematic, out / "sweep_report.md", t0)
 
 
+def cmd_access_criticality(args: argparse.Namespace, scenario, out: Path, t0: float) -> int:
+    """``routing criticality --weight population``: candidates ranked by the people losing access."""
+    from .analysis.access import access_criticality, snap_layer
+    from .analysis.criticality import asset_groups
+    from .engine import Network
+    from .outputs.access import write_access_criticality
+    from .scenario.access import load_access_layers
+
+    access = scenario.access
+    if access is None:
+        raise RoutingError(f"{args.scenario}: --weight population needs an [access] table in the scenario")
+    facility = args.facility or next(iter(access.facilities))
+    if facility not in access.facilities:
+        raise RoutingError(f"{args.scenario}: --facility {facility!r}: no such facility type; the [access] table "
+                           f"has {', '.join(access.facilities)}")
+    G = scenario.load_network()
+    network = Network(G, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
+    catalogue = scenario.catalogue()
+    layers = load_access_layers(scenario, catalogue)
+    population = snap_layer(network, layers.population, max_snap_m=access.max_snap_m,
+                            spread_m=access.population.spread_m)
+    facilities = snap_layer(network, layers.facilities[facility], max_snap_m=access.max_snap_m)
+    groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
+    threshold = args.threshold_min or access.criticality_threshold_min
+    with make_executor(args) as executor:
+        result = access_criticality(network, population, facilities, groups=groups, threshold_min=threshold,
+                                    top=args.candidates, progress=not args.quiet, map_fn=executor.map_fn)
+    if args.groups == "assets":
+        result.summary["grouping"] = "assets"
+    layer = layers.facilities[facility]
+    names = {layer.label(i): network.nodes[n] for i, n in enumerate(facilities.node) if n >= 0}
+    write_access_criticality(result, out, graph=G, facilities=names, top=args.top, facility=facility,
+                             notice=layers.population.notice)
+    print(f"population-weighted criticality of {len(result.table)} candidates ({args.groups}): persons losing "
+          f"access to a {facility} within {threshold:g} min; top:")
+    for row in result.table.head(min(args.top, 5)).itertuples():
+        label = row.group if args.groups == "assets" else (row.ref or row.name or f"edge {row.u}->{row.v}")
+        print(f"  {row.population_losing_access:,.0f} persons, +{row.person_hours_added:,.1f} person-hours: {label}")
+    return _done(bool(G.graph.get("schematic")), out / "criticality.md", t0)
+
+
 def cmd_criticality(args: argparse.Namespace) -> int:
     from .analysis.criticality import asset_groups, criticality
     from .analysis.places import main_component_nodes, snap_places
@@ -150,10 +191,12 @@ def cmd_criticality(args: argparse.Namespace) -> int:
     from .outputs.criticality import write_criticality
 
     scenario = _scenario_with_overrides(args)
-    if len(scenario.od_places) < 2:
-        raise RoutingError(f"{args.scenario}: places.od needs at least two places for criticality")
     out = check_results_folder(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality")
     t0 = time.perf_counter()
+    if args.weight == "population":
+        return cmd_access_criticality(args, scenario, out, t0)
+    if len(scenario.od_places) < 2:
+        raise RoutingError(f"{args.scenario}: places.od needs at least two places for criticality")
     G = scenario.load_network()
     network = Network(G, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
     catalogue = scenario.catalogue()
@@ -245,6 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="candidate unit: a road segment both directions (default), one directed edge, "
                            "an OSM way, or each catalogue asset (multi-link)")
     crit.add_argument("--network", help="use this network file instead of the scenario's")
+    crit.add_argument("--weight", choices=("od", "population"), default="od",
+                      help="rank by OD travel time lost and pairs cut (default), or by the population losing "
+                           "access to a facility type of the scenario's [access] table (persons, person-hours)")
+    crit.add_argument("--facility", help="--weight population: the facility type (default: the first in [access])")
+    crit.add_argument("--threshold-min", type=float,
+                      help="--weight population: 'loses access' = no longer within this many minutes "
+                           "(default: [access] criticality_threshold_min)")
+    crit.add_argument("--candidates", type=int,
+                      help="--weight population: evaluate only the N candidates carrying the most people on their "
+                           "way to a facility (default: every candidate on some path)")
     add_executor_options(crit)
     crit.set_defaults(func=cmd_criticality, as_of=None)
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import folium
 import geopandas as gpd
 import matplotlib
+import networkx as nx
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -21,8 +23,10 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import BoundaryNorm, ListedColormap
 
 from ..analysis.access import AccessCriticalityResult, Accessibility
-from ..files import atomic_path
+from ..files import atomic_folder, atomic_path
+from ..network import data_notice
 from ..results import ScenarioResult
+from .criticality import criticality_map
 from .formats import json_clean, md_table
 
 NO_ACCESS_COLOUR, LOST_COLOUR = "#000000", "#d62728"
@@ -352,3 +356,24 @@ def access_criticality_markdown(result: AccessCriticalityResult, *, top: int = 2
                      f"| {row.person_hours_added:,.1f} | {row.population_affected:,.0f} "
                      f"| {row.population_routed:,.0f} | {row.u}-{row.v} |")
     return "\n".join(lines) + "\n"
+
+
+def write_access_criticality(result: AccessCriticalityResult, out: str | Path, *, graph: nx.MultiDiGraph,
+                             facilities: Mapping[str, int], top: int = 20, facility: str = "facility",
+                             notice: str = "") -> Path:
+    """Write ``criticality.csv`` (every ranked candidate), ``criticality.md`` and
+    ``criticality.png`` (the top ``top`` coloured by person-hours added; dashed: only cuts people
+    off; ``facilities``: name -> graph node as dots) into the folder ``out``, replaced atomically."""
+    notices = " | ".join(dict.fromkeys(n for n in (data_notice(graph), notice) if n))
+    t = result.summary["threshold_min"]
+    with atomic_folder(out) as tmp:
+        result.table.drop(columns="edges").to_csv(tmp / "criticality.csv", index=False)
+        (tmp / "criticality.md").write_text(access_criticality_markdown(result, top=top, notice=notices,
+                                                                        facility=facility), encoding="utf-8")
+        criticality_map(graph, result.table, tmp / "criticality.png", top=top, places=facilities,
+                        title=f"Population-weighted criticality: top {min(top, len(result.table))} by persons "
+                              f"losing access to a {facility} within {t:g} min",
+                        colour_by=("person_hours_added", 1.0, f"person-hours added to reach a {facility} "
+                                                              "if it alone fails"),
+                        dashed_by="population_cut_off")
+    return Path(out)

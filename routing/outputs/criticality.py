@@ -35,18 +35,23 @@ def _road(row: Any) -> str:
 
 
 def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *, top: int = 20,
-                    places: Mapping[str, int] | None = None, title: str | None = None) -> Path:
-    """PNG map: the network in grey, the ``top`` candidates coloured by the increase in total OD
-    travel time (hours), labelled by rank (one label per road: ``#2,3,5 R869``); candidates that
-    only disconnect pairs are dashed; places (name -> node) as black dots."""
+                    places: Mapping[str, int] | None = None, title: str | None = None,
+                    colour_by: tuple[str, float, str] = ("delta_total_time_s", 3600.0,
+                                                         "increase in total OD travel time if it alone fails (hours)"),
+                    dashed_by: str = "pairs_disconnected") -> Path:
+    """PNG map: the network in grey, the ``top`` candidates coloured by ``colour_by`` = (column,
+    divisor, legend; default the increase in total OD travel time in hours), labelled by rank (one
+    label per road: ``#2,3,5 R869``); candidates with a value only in ``dashed_by`` (e.g. pairs
+    disconnected, nothing slower) are dashed; places (name -> node) as black dots."""
     head = table.head(top)
+    column, divisor, legend = colour_by
     xs = np.array([d["x"] for _, d in G.nodes(data=True)])
     ys = np.array([d["y"] for _, d in G.nodes(data=True)])
     aspect = 1 / max(np.cos(np.radians(ys.mean())), 1e-6)
     span_x, span_y = max(np.ptp(xs), 1e-9), max(np.ptp(ys), 1e-9) * aspect
     fig, ax = plt.subplots(figsize=(11, float(np.clip(11 * span_y / span_x, 4, 14)) + 1), dpi=120)
     ax.add_collection(LineCollection(_edge_lines(G, G.edges(keys=True)), colors="#b4b4b4", linewidths=0.4, zorder=1))
-    hours = head["delta_total_time_s"].to_numpy() / 3600
+    hours = head[column].to_numpy() / divisor
     low, high = (float(hours.min()), float(hours.max())) if len(hours) else (0.0, 0.0)
     norm = Normalize(vmin=low, vmax=max(high, low + 1e-9))
     cmap = plt.get_cmap("plasma_r")
@@ -54,7 +59,7 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
     for row, h in zip(head.itertuples(), hours):
         lines = _edge_lines(G, row.edges)
         ax.add_collection(LineCollection(lines, colors=[cmap(norm(h))], linewidths=4, zorder=3, capstyle="round",
-                                         linestyles="--" if row.pairs_disconnected and not h else "-",
+                                         linestyles="--" if getattr(row, dashed_by) and not h else "-",
                                          path_effects=[pe.Stroke(linewidth=6, foreground="white"), pe.Normal()]))
         ranks, _anchor = labels.setdefault(_road(row), ([], tuple(lines[0][len(lines[0]) // 2])))
         ranks.append(int(row.rank))
@@ -72,7 +77,7 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=ax, shrink=0.7, label="increase in total OD travel time if it alone fails (hours)")
+    fig.colorbar(sm, ax=ax, shrink=0.7, label=legend)
     ax.set_title(title or f"Single-link criticality: top {len(head)} candidates (dashed: only disconnects pairs)")
     notice = data_notice(G)
     ax.text(0.995, 0.005, notice, transform=ax.transAxes, fontsize=7, color="#444444", ha="right", va="bottom",
