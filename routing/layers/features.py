@@ -26,6 +26,11 @@ def require_layer_file(path: Path) -> None:
         raise LayerError("not a file with data (a folder, or empty)", file=path)
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (for messages: ``-4``, not ``np.int64(-4)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _column(df: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     lower = {str(c).lower(): c for c in df.columns}
     return next((lower[n] for n in names if n in lower), None)
@@ -46,7 +51,7 @@ def read_csv_points(path: Path) -> gpd.GeoDataFrame:
         bad = np.flatnonzero(~(values.abs() <= limit).to_numpy())
         if len(bad):
             raise LayerError(f"not a coordinate in degrees within ±{limit:g}", file=path, field=f"{col}[{bad[0]}]",
-                             value=df[col].iloc[bad[0]], has_value=True)
+                             value=plain(df[col].iloc[bad[0]]), has_value=True)
         df[col] = values
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df[lon_col], df[lat_col]), crs="EPSG:4326")
 

@@ -23,7 +23,7 @@ from rasterio.errors import CRSError, RasterioIOError
 from ..errors import LayerError
 from ..network.osm_file import file_format
 from ..settings import OSM_COPYRIGHT, OSM_PLACE_TYPES
-from .features import feature_names, feature_points, filter_features, read_features, require_layer_file
+from .features import feature_names, feature_points, filter_features, plain, read_features, require_layer_file
 from .osm import read_osm_places
 from .points import PointLayer
 
@@ -109,7 +109,7 @@ def read_population_raster(path: str | Path, *, bbox: BBox | None = None, band: 
         raise LayerError("negative population (declare it as the raster's nodata value)", file=path,
                          field=f"band {band} cell (row {r}, col {c})", value=float(values[r, c]))
     rows, cols = np.nonzero(values > 0)
-    xs, ys = transform * (cols + 0.5, rows + 0.5)
+    xs, ys = transform @ (cols + 0.5, rows + 0.5)
     try:
         lon, lat = rasterio.warp.transform(crs, "EPSG:4326", np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
     except CRSError as exc:
@@ -139,8 +139,6 @@ def read_population_features(path: str | Path, *, column: str = "population", la
     if len(bad):
         i = int(bad[0])
         problem = "negative population" if np.isfinite(values[i]) else "population is not a number"
-        value = raw.iloc[i]
-        raise LayerError(problem, file=path, field=f"{column}[{i}]", value=getattr(value, "item", lambda: value)(),
-                         has_value=True)
+        raise LayerError(problem, file=path, field=f"{column}[{i}]", value=plain(raw.iloc[i]), has_value=True)
     lon, lat = feature_points(gdf)
     return PointLayer(lon, lat, values, source=str(path), names=feature_names(gdf, name_column))

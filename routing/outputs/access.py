@@ -16,6 +16,8 @@ import matplotlib
 import networkx as nx
 
 matplotlib.use("Agg")
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -30,6 +32,7 @@ from .criticality import criticality_map
 from .formats import json_clean, md_table
 
 NO_ACCESS_COLOUR, LOST_COLOUR = "#000000", "#d62728"
+WEB_MAX_POINTS = 3_000  # above this many populated nodes, map.html shows them merged into grid cells
 ADDED_BINS_MIN = (0.5, 2.0, 5.0)  # colour classes of minutes added (difference maps), with the thresholds
 
 
@@ -277,39 +280,84 @@ def _colour(minutes: float, acc: Accessibility) -> str:
     return matplotlib.colors.to_hex(cmap(norm(minutes)))
 
 
+def _legend(result: ScenarioResult) -> str:
+    """HTML of the colour classes of the access layers and the population notice."""
+    acc = result.access
+    assert acc is not None
+    cmap, norm, bounds = _time_scale(acc)
+    swatches = [(matplotlib.colors.to_hex(cmap(norm((a + b) / 2))), f"{a:g}–{b:g} min")
+                for a, b in itertools.pairwise(bounds)]
+    swatches += [(matplotlib.colors.to_hex(cmap(norm(bounds[-1] + 1))), f"> {bounds[-1]:g} min"),
+                 (NO_ACCESS_COLOUR, "no facility reachable")]
+    items = " ".join(f"<span style='white-space:nowrap'><span style='display:inline-block;width:10px;height:10px;"
+                     f"border-radius:5px;background:{c}'></span> {html.escape(t)}</span>" for c, t in swatches)
+    notice = acc.population.layer.notice
+    text = f"<br><b>Population:</b> {html.escape(notice)}" if notice and notice != result.data_notice else ""
+    return ("<div style='position:fixed;bottom:110px;left:10px;z-index:9999;background:white;padding:4px 8px;"
+            "border:1px solid #999;font:11px sans-serif;max-width:520px'><b>Travel time to the nearest facility "
+            f"(circle area ~ persons at a road node)</b><br>{items}{text}</div>")
+
+
+def _web_points(table: pd.DataFrame) -> pd.DataFrame:
+    """The populated nodes, or (more than WEB_MAX_POINTS) grid cells merging them: persons summed,
+    position and minutes population-weighted (a cell where most people reach no facility: inf)."""
+    if len(table) <= WEB_MAX_POINTS:
+        return table
+    cell = 0.002  # degrees, grown until few enough cells
+    while True:
+        key = (np.floor(table["lon"] / cell).astype(np.int64) * 10_000_000
+               + np.floor(table["lat"] / cell).astype(np.int64))
+        if key.nunique() <= WEB_MAX_POINTS:
+            break
+        cell *= 1.5
+    rows = []
+    for _, part in table.groupby(key, sort=False):
+        persons = part["population"].to_numpy()
+        row = {"population": persons.sum(), "lon": np.average(part["lon"], weights=persons),
+               "lat": np.average(part["lat"], weights=persons)}
+        for column in ("minutes_before", "minutes_after"):
+            t = part[column].to_numpy()
+            ok = np.isfinite(t)
+            row[column] = np.average(t[ok], weights=persons[ok]) if persons[ok].sum() >= persons.sum() / 2 \
+                else np.inf
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    with np.errstate(invalid="ignore"):
+        out["minutes_added"] = out["minutes_after"] - out["minutes_before"]
+    return out
+
+
 def add_access_layers(m: folium.Map, result: ScenarioResult) -> None:
-    """Toggleable layers per facility type: "Access to <type> before/after" (populated road nodes
-    coloured by minutes to the nearest facility; black = none reachable; popups with persons and
-    minutes) and "<type> facilities"."""
+    """Toggleable layers per facility type: "Access to <type> before/after" (populated road nodes,
+    merged into grid cells when there are many, coloured by minutes to the nearest facility;
+    black = none reachable; popups with persons and minutes; only the first type's "after" is
+    shown at first) and "<type> facilities"."""
     acc = result.access
     if acc is None:
         return
-    for name, fa in acc.types.items():
-        table = acc.node_table(name)
-        radius = 3 + 9 * np.sqrt(table["population"].to_numpy() / max(table["population"].max(), 1.0))
+    for i, (name, fa) in enumerate(acc.types.items()):
+        table = _web_points(acc.node_table(name))
+        radius = 2 + 8 * np.sqrt(table["population"].to_numpy() / max(table["population"].max(), 1.0))
         for state, column in (("before", "minutes_before"), ("after", "minutes_after")):
-            group = folium.FeatureGroup(name=f"Access to {name} {state}", show=state == "after")
-            features = []
-            for r, rad in zip(table.itertuples(), radius):
-                minutes = getattr(r, column)
-                features.append({"type": "Feature", "geometry": {"type": "Point",
-                                                                 "coordinates": [round(r.lon, 5), round(r.lat, 5)]},
-                                 "properties": {"persons": f"{r.population:,.0f}",
-                                                "minutes": _minutes(minutes) if math.isfinite(minutes)
-                                                else "no facility reachable",
-                                                "added": _minutes(r.minutes_added),
-                                                "colour": _colour(minutes, acc), "radius": float(rad)}})
+            group = folium.FeatureGroup(name=f"Access to {name} {state}", show=state == "after" and i == 0)
+            features = [{"type": "Feature",
+                         "geometry": {"type": "Point", "coordinates": [round(r.lon, 5), round(r.lat, 5)]},
+                         "properties": {"p": f"{r.population:,.0f}",
+                                        "m": _minutes(getattr(r, column)) if math.isfinite(getattr(r, column))
+                                        else "none reachable",
+                                        "a": _minutes(r.minutes_added), "c": _colour(getattr(r, column), acc),
+                                        "r": round(float(rad), 1)}}
+                        for r, rad in zip(table.itertuples(), radius)]
             folium.GeoJson({"type": "FeatureCollection", "features": features}, control=False,
                            marker=folium.CircleMarker(radius=5, fill=True, weight=0, fill_opacity=0.8),
-                           style_function=lambda f: {"fillColor": f["properties"]["colour"],
-                                                     "color": f["properties"]["colour"],
-                                                     "radius": f["properties"]["radius"]},
-                           popup=folium.GeoJsonPopup(fields=["persons", "minutes", "added"],
+                           style_function=lambda f: {"fillColor": f["properties"]["c"], "color": f["properties"]["c"],
+                                                     "radius": f["properties"]["r"]},
+                           popup=folium.GeoJsonPopup(fields=["p", "m", "a"],
                                                      aliases=["persons", f"minutes to {name}", "minutes added"]),
                            ).add_to(group)
             group.add_to(m)
         fac = fa.facility_table(result.network)
-        group = folium.FeatureGroup(name=f"{name} facilities", show=True)
+        group = folium.FeatureGroup(name=f"{name} facilities", show=i == 0)
         features = [{"type": "Feature",
                      "geometry": {"type": "Point", "coordinates": [round(r.lon, 5), round(r.lat, 5)]},
                      "properties": {"name": html.escape(str(r.name)), "state": "closed" if r.closed_after
@@ -322,6 +370,7 @@ def add_access_layers(m: folium.Map, result: ScenarioResult) -> None:
                        tooltip=folium.GeoJsonTooltip(fields=["name", "state"], labels=False),
                        ).add_to(group)
         group.add_to(m)
+    m.get_root().html.add_child(folium.Element(_legend(result)), name="routing_access_legend")  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ population-weighted criticality
