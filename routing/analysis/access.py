@@ -50,6 +50,7 @@ from .places import large_component_nodes
 
 EARTH_RADIUS_M = 6_371_009.0  # mean Earth radius, as osmnx's great_circle
 STATES = ("baseline", "damaged")
+CHUNK_GROUPS = 16  # candidates per task at least: each task allocates its scratch arrays once
 ACCESS_TABLE_COLUMNS = ["rank", "group", "u", "v", "osmid", "name", "ref", "highway", "bridge", "length_m", "n_edges",
                         "population_losing_access", "population_cut_off", "person_hours_added",
                         "population_affected", "population_routed"]
@@ -462,7 +463,7 @@ def access_criticality(network: Network | nx.MultiDiGraph, population: PointLaye
     representatives = np.unique(rep[active])
     t_base = time.perf_counter() - t0
     results = np.zeros((len(groups), len(RESULT_COLUMNS)))
-    tasks = _chunks(groups, representatives, MAX_CHUNKS)
+    tasks = _chunks(groups, representatives, min(MAX_CHUNKS, max(1, len(representatives) // CHUNK_GROUPS)))
     mapped: Iterable = (map_fn or map)(partial(evaluate_access_groups, forest, weight, threshold_min * 60), tasks)
     for ids, values in tqdm(mapped, total=len(tasks), disable=not progress, desc="access criticality", unit="chunk"):
         results[ids] = values

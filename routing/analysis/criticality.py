@@ -98,8 +98,9 @@ def edge_groups(network: Network, by: str = "segment") -> Groups:
         return Groups([f"{u}-{v}-{k}" for u, v, k in network.edges], np.arange(m + 1, dtype=np.int64),
                       np.arange(m, dtype=np.int64))
     members: dict[Any, list[int]] = {}
-    for i, (u, v, k) in enumerate(network.edges):
-        ids = _osmids(G.edges[u, v, k].get("osmid"))
+    # G.edges iterates in the Network's edge order (it was built from the same iteration)
+    for i, (u, v, osmid) in enumerate(G.edges(data="osmid")):
+        ids = _osmids(osmid)
         if by == "segment":
             members.setdefault((min(u, v), max(u, v), ids), []).append(i)
         else:
