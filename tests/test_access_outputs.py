@@ -9,7 +9,6 @@ import json
 import geopandas as gpd
 import pyogrio
 import pytest
-from test_browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_ARGS, TILE_HOST
 
 from routing.cli import main
 from routing.settings import data_path
@@ -61,22 +60,9 @@ def test_criticality_weighted_by_population(tmp_path, capsys):
 
 
 def test_map_html_access_layers_draw_offline(demo_out, tmp_path):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("needs chromium and chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.support.ui import WebDriverWait
+    from test_browser import TILE_HOST, chromium  # skips (fails on CI) without Chromium
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in [*CHROMIUM_ARGS, f"--user-data-dir={tmp_path / 'profile'}"]:
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
-        driver.get((demo_out / "map.html").resolve().as_uri())
-        WebDriverWait(driver, 15).until(
-            lambda d: d.find_elements("css selector", ".leaflet-control-layers-overlays label"))
+    with chromium(demo_out / "map.html", tmp_path) as driver:
         labels = [e.text.strip() for e in driver.find_elements("css selector",
                                                                 ".leaflet-control-layers-overlays label")]
         assert {"Access to hospital before", "Access to hospital after", "hospital facilities"} <= set(labels)
@@ -87,6 +73,3 @@ def test_map_html_access_layers_draw_offline(demo_out, tmp_path):
         black = driver.execute_script(
             "return document.querySelectorAll(`.leaflet-overlay-pane svg path[fill='#000000']`).length")
         assert black >= 1
-        driver.save_screenshot(str(tmp_path / "access-map.png"))
-    finally:
-        driver.quit()

@@ -8,6 +8,7 @@ internet: the background tiles fail to load (and only they may), the vector laye
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -40,11 +41,9 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    """The demo map loaded in headless Chromium; yields (driver, browser log entries)."""
-    folder = tmp_path_factory.mktemp("browser")
-    html = write_web_map(run_scenario(DEMO_SCENARIO), folder / "map.html")
+@contextlib.contextmanager
+def chromium(html: Path, folder: Path):
+    """``html`` loaded in headless Chromium (profile in ``folder``) once its layer control is drawn."""
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for arg in [*CHROMIUM_ARGS, f"--user-data-dir={folder / 'profile'}"]:
@@ -56,9 +55,18 @@ def page(tmp_path_factory):
         driver.get(html.resolve().as_uri())
         WebDriverWait(driver, 15).until(
             lambda d: d.find_elements("css selector", ".leaflet-control-layers-overlays label"))
-        yield driver, driver.get_log("browser")
+        yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The demo map loaded in headless Chromium; yields (driver, browser log entries)."""
+    folder = tmp_path_factory.mktemp("browser")
+    html = write_web_map(run_scenario(DEMO_SCENARIO), folder / "map.html")
+    with chromium(html, folder) as driver:
+        yield driver, driver.get_log("browser")
 
 
 def paths(driver, colour: str) -> int:
