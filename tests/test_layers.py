@@ -18,7 +18,9 @@ from routing.cli import main
 from routing.engine import Network
 from routing.errors import InputError, LayerError, ScenarioError
 from routing.layers import (
+    overpass_places,
     overpass_pois,
+    parse_population,
     read_areas,
     read_facilities,
     read_population,
@@ -174,18 +176,32 @@ def test_facilities_that_match_nothing_are_an_error(tmp_path):
         read_facilities(path, where={"kind": "fuel"})
 
 
+def test_osm_population_values():
+    assert [parse_population(t) for t in ("15404", "15,404", "15 404", "2500.5", "ca. 300", "", None)] == \
+        [15404, 15404, 15404, 2500.5, None, None, None]
+
+
 @responses.activate
-def test_overpass_pois_query_and_answer():
+def test_overpass_places_skip_population_that_is_not_a_number(monkeypatch):
+    monkeypatch.setenv("ROUTING_OVERPASS_URL", "https://overpass.test/api/interpreter")
+    responses.post("https://overpass.test/api/interpreter", json={"elements": [
+        {"type": "node", "id": 1, "lat": 35.9, "lon": 14.5, "tags": {"place": "town", "population": "12,523",
+                                                                     "name": "San Gwann"}},
+        {"type": "node", "id": 2, "lat": 35.8, "lon": 14.4, "tags": {"place": "village", "population": "many"}}]})
+    layer = overpass_places((14.1, 35.7, 14.6, 36.1))
+    assert layer.names == ["San Gwann"] and layer.total == 12_523
+    assert layer.skipped == {"population tag not a number": 1}
+    assert "place%22~%22%5E%28city%7Chamlet%7Cisolated_dwelling%7Ctown%7Cvillage%29%24" in \
+        responses.calls[0].request.body
+
+
+@responses.activate
+def test_overpass_pois_query_and_answer(monkeypatch):
     responses.post("https://overpass.test/api/interpreter", json={"elements": [
         {"type": "node", "id": 1, "lat": 35.9, "lon": 14.5, "tags": {"amenity": "hospital", "name": "A"}},
         {"type": "way", "id": 2, "center": {"lat": 35.8, "lon": 14.4}, "tags": {"amenity": "clinic"}}]})
-    import os
-
-    os.environ["ROUTING_OVERPASS_URL"] = "https://overpass.test/api/interpreter"
-    try:
-        layer = overpass_pois((14.1, 35.7, 14.6, 36.1), {"amenity": ["hospital", "clinic"]})
-    finally:
-        del os.environ["ROUTING_OVERPASS_URL"]
+    monkeypatch.setenv("ROUTING_OVERPASS_URL", "https://overpass.test/api/interpreter")
+    layer = overpass_pois((14.1, 35.7, 14.6, 36.1), {"amenity": ["hospital", "clinic"]})
     assert layer.names == ["A", "amenity=clinic 1"] and layer.lon.tolist() == [14.5, 14.4]
     query = responses.calls[0].request.body
     assert "node%5B%22amenity%22~%22%5E%28hospital%7Cclinic%29%24%22%5D" in query and "out+center" in query

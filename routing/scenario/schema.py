@@ -373,10 +373,14 @@ class EvacuationSpec:
     horizon_hours: float | None = None
 
     @classmethod
-    def from_table(cls, tbl: EvacuationTable) -> EvacuationSpec:
-        """The settings of a validated ``[evacuation]`` table."""
+    def from_table(cls, tbl: EvacuationTable, path: Path | None = None) -> EvacuationSpec:
+        """The settings of a validated ``[evacuation]`` table (``path``: the scenario file, for an
+        ``origin_area = {file = ...}`` relative to it)."""
+        area = _plain(tbl.origin_area)
+        if isinstance(area, dict) and "file" in area:
+            area = {**area, "file": expand_path(area["file"], path)}
         return cls(origin=tbl.origin, origin_radius_m=tbl.origin_radius_m,
-                   destination_radius_m=tbl.destination_radius_m, origin_area=_plain(tbl.origin_area),
+                   destination_radius_m=tbl.destination_radius_m, origin_area=area,
                    destinations=tuple(tbl.destinations), alternatives=tbl.alternatives,
                    populations=tuple(tbl.populations), persons_per_vehicle=tbl.persons_per_vehicle,
                    horizon_hours=tbl.horizon_hours)
@@ -461,7 +465,7 @@ def _from_file(doc: ScenarioFile, path: Path | None) -> Scenario:
     scenario = Scenario(
         name=meta.name, path=path, network=network, od_places=list(places.od or []),
         events=[Event.from_table(i, ev) for i, ev in enumerate(doc.events)], description=meta.description,
-        as_of=meta.as_of, evacuation=EvacuationSpec.from_table(doc.evacuation) if doc.evacuation else None,
+        as_of=meta.as_of, evacuation=EvacuationSpec.from_table(doc.evacuation, path) if doc.evacuation else None,
         capacity_per_lane_vph=dict(doc.capacity.per_lane_vph),
         extra_places={name: tbl.place(name) for name, tbl in places.custom.items()},
         catalogue_path=Path(expand_path(meta.catalogue, path)) if meta.catalogue else None,
