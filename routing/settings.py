@@ -53,19 +53,62 @@ DRIVE_CLASSES: frozenset[str] = MAJOR_CLASSES | {"unclassified", "residential", 
 CLASS_SETS: dict[str, frozenset[str]] = {"drive": DRIVE_CLASSES, "major": MAJOR_CLASSES,
                                           "drive_service": DRIVE_CLASSES | {"service"}}
 
-# Way tags kept on edges (osmnx's defaults plus what selectors need).
-EDGE_TAGS: tuple[str, ...] = (
-    "highway", "name", "name:en", "name:ar", "ref", "int_ref", "old_ref", "oneway", "lanes",
-    "maxspeed", "bridge", "tunnel", "layer", "junction", "access", "service", "width",
+# Way tags that change how a road can be driven: speed, lanes (capacity), access, vehicle limits.
+ROUTING_TAGS: tuple[str, ...] = (
+    "highway", "maxspeed", "maxspeed:hgv", "lanes", "lanes:forward", "lanes:backward",
+    "access", "vehicle", "motor_vehicle", "motorcar", "hgv",
+    "maxweight", "maxweight:hgv", "maxheight", "maxwidth", "maxlength",
 )
+# Way tags kept on edges (osmnx's defaults, what selectors need, and the routing tags).
+EDGE_TAGS: tuple[str, ...] = tuple(dict.fromkeys((
+    "highway", "name", "name:en", "name:ar", "ref", "int_ref", "old_ref", "oneway", "bridge", "tunnel",
+    "layer", "junction", "service", "width", *ROUTING_TAGS,
+)))
 # Node tags kept on nodes; barrier keeps border_control checkpoints selectable.
 NODE_TAGS: tuple[str, ...] = ("highway", "barrier", "name", "name:en", "ref", "junction", "railway")
 KEPT_BARRIERS: frozenset[str] = frozenset({"border_control", "toll_booth"})  # other barrier values are dropped
-# Edge attributes whose change keeps a node as an endpoint during simplification, so a
-# bridge or tunnel stays its own edge (osmnx issue #1151).
-SIMPLIFY_EDGE_ATTRS_DIFFER: tuple[str, ...] = ("bridge", "tunnel", "layer", "highway")
+# Edge attributes whose change keeps a node as an endpoint during simplification: a bridge or tunnel
+# stays its own edge (osmnx issue #1151), and a merged edge never mixes speeds, lanes, access or
+# vehicle limits, so its travel time, capacity and access are exactly those of its segments.
+SIMPLIFY_EDGE_ATTRS_DIFFER: tuple[str, ...] = ("bridge", "tunnel", "layer", *ROUTING_TAGS)
 # Node attributes that keep a node during simplification.
 SIMPLIFY_NODE_ATTRS_INCLUDE: tuple[str, ...] = ("barrier",)
+
+
+@dataclass(frozen=True)
+class VehicleProfile:
+    """How one kind of vehicle may use the roads (see ``PROFILES``).
+
+    ``access_keys`` are read most general first; the most specific one present on a way decides
+    (OSM access hierarchy). ``restriction_key``/``except_value``: the vehicle-specific form of a
+    turn restriction and the ``except=`` value that exempts this vehicle. Dimensions are the
+    default vehicle's (tonnes, metres), compared with ``maxweight``/``maxheight``/``maxwidth``/
+    ``maxlength``; ``max_speed_kph`` caps every road's speed (None: no cap).
+    """
+
+    name: str
+    access_keys: tuple[str, ...]
+    restriction_key: str
+    except_value: str
+    maxspeed_key: str | None  # a vehicle-specific maxspeed tag preferred over maxspeed
+    max_speed_kph: float | None
+    weight_t: float
+    height_m: float
+    width_m: float
+    length_m: float
+
+
+PROFILES: dict[str, VehicleProfile] = {
+    "car": VehicleProfile("car", ("access", "vehicle", "motor_vehicle", "motorcar"), "restriction:motorcar",
+                          "motorcar", None, None, weight_t=1.5, height_m=1.6, width_m=1.9, length_m=4.8),
+    # an aid-convoy truck: 40 t articulated lorry, 4 m high, 2.55 m wide (EU maxima), speed limiter 80 km/h
+    "truck": VehicleProfile("truck", ("access", "vehicle", "motor_vehicle", "hgv"), "restriction:hgv", "hgv",
+                            "maxspeed:hgv", 80.0, weight_t=40.0, height_m=4.0, width_m=2.55, length_m=16.5),
+}
+DEFAULT_PROFILE = "car"
+BLOCKED_ACCESS: frozenset[str] = frozenset({"no", "private"})  # the vehicle may not use the road
+# usable only to reach or leave a place on the road, never as a through road (as OSRM does)
+DESTINATION_ACCESS: frozenset[str] = frozenset({"destination", "delivery", "customers"})
 
 # Data notices: every output made from a network carries one of these.
 OSM_COPYRIGHT = "© OpenStreetMap contributors, ODbL 1.0"
@@ -140,6 +183,9 @@ def cache_dir() -> Path:
 def defaults_summary() -> dict[str, Any]:
     """The defaults a report must state, as plain data."""
     return {
+        "profiles": {name: {"max_speed_kph": p.max_speed_kph, "weight_t": p.weight_t, "height_m": p.height_m,
+                            "width_m": p.width_m, "length_m": p.length_m, "access_keys": list(p.access_keys)}
+                     for name, p in PROFILES.items()},
         "road_classes": {k: {"speed_kph": v.speed_kph, "lanes_per_direction": v.lanes_per_direction,
                              "capacity_per_lane_vph": v.capacity_per_lane_vph}
                          for k, v in ROAD_CLASSES.items()},

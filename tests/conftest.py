@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import networkx as nx
@@ -26,9 +27,17 @@ def helsinki_pbf() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_for_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Graph and download caches of session fixtures go to a temporary folder, never the user's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROUTING_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Graph and download caches go to a temporary folder, never the user's."""
+    """Each test gets its own empty cache folder."""
     monkeypatch.setenv("ROUTING_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 

@@ -56,6 +56,7 @@ def reference_graph(path: str | Path, road_classes: str = "drive", *, simplify: 
             tags.pop("barrier", None)
         if tags:
             node_tags[nid] = tags
+    keep = _restriction_nodes(root, classes)
     G = nx.MultiDiGraph(crs="epsg:4326")
     for way in root.iter("way"):
         tags = {t.get("k"): t.get("v") for t in way.iter("tag")}
@@ -69,6 +70,8 @@ def reference_graph(path: str | Path, road_classes: str = "drive", *, simplify: 
             for nid in nodes:
                 if nid not in G:
                     G.add_node(nid, y=coords[nid][1], x=coords[nid][0], **node_tags.get(nid, {}))
+                    if nid in keep:
+                        G.nodes[nid]["turn_restriction"] = True
             for u, v in itertools.pairwise(nodes):
                 if u != v:
                     G.add_edge(u, v, **attrs, reversed=False)
@@ -77,6 +80,27 @@ def reference_graph(path: str | Path, road_classes: str = "drive", *, simplify: 
     G = ox.distance.add_edge_lengths(G)
     if simplify:
         G = ox.simplify_graph(G, edge_attrs_differ=list(SIMPLIFY_EDGE_ATTRS_DIFFER),
-                              node_attrs_include=list(SIMPLIFY_NODE_ATTRS_INCLUDE))
+                              node_attrs_include=[*SIMPLIFY_NODE_ATTRS_INCLUDE, "turn_restriction"])
         nx.set_node_attributes(G, ox.stats.count_streets_per_node(G), name="street_count")
+    for _, data in G.nodes(data=True):
+        data.pop("turn_restriction", None)
     return G
+
+
+def _restriction_nodes(root: ET.Element, classes: frozenset[str]) -> set[int]:
+    """Via nodes and the end nodes of the roads that are members of turn restrictions (kept by
+    simplification)."""
+    members, keep = set(), set()
+    for rel in root.iter("relation"):
+        if not any(t.get("k") == "type" and t.get("v") == "restriction" for t in rel.iter("tag")):
+            continue
+        for m in rel.iter("member"):
+            if m.get("type") == "way":
+                members.add(int(m.get("ref")))
+            elif m.get("role") == "via":
+                keep.add(int(m.get("ref")))
+    for way in root.iter("way"):
+        if int(way.get("id")) in members and is_drivable({t.get("k"): t.get("v") for t in way.iter("tag")}, classes):
+            refs = [int(nd.get("ref")) for nd in way.iter("nd")]
+            keep |= {refs[0], refs[-1]}
+    return keep

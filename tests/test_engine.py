@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from routing.analysis.isochrones import isochrone, isochrone_change
-from routing.engine import NO_PRED, Network, PathTree, od_change, od_matrix
+from routing.engine import Network, PathTree, od_change, od_matrix
 from routing.scenario import Damage
 
 
@@ -84,38 +84,37 @@ def test_trees_equal_networkx(seed: int) -> None:
     w = eng.weights("travel_time")
     tree = eng.tree(list(range(eng.n_nodes)), w)
     back = eng.reverse_tree(list(range(eng.n_nodes)), w)
+    dist, back_dist = tree.node_dist(), back.node_dist()
     R = G.reverse(copy=False)
     for s in range(0, eng.n_nodes, 3):
-        assert_row(eng, tree.dist[s], nx_lengths(G, eng.nodes[s]))
-        assert_row(eng, back.dist[s], nx_lengths(R, eng.nodes[s]))
+        assert_row(eng, dist[s], nx_lengths(G, eng.nodes[s]))
+        assert_row(eng, back_dist[s], nx_lengths(R, eng.nodes[s]))
         for t in range(eng.n_nodes):
             path, rpath = tree.edge_path(s, t), back.edge_path(s, t)  # s -> t, and t -> s
-            assert (path is None) == (not np.isfinite(tree.dist[s, t]))
-            assert (rpath is None) == (not np.isfinite(back.dist[s, t]))
+            assert (path is None) == (not np.isfinite(dist[s, t]))
+            assert (rpath is None) == (not np.isfinite(back_dist[s, t]))
             if path is not None:
-                assert math.isclose(w[path].sum(), tree.dist[s, t], rel_tol=1e-12, abs_tol=1e-9)
+                assert math.isclose(w[path].sum(), dist[s, t], rel_tol=1e-12, abs_tol=1e-9)
                 nodes = [s, *eng.dst[path].tolist()]
                 assert nodes[-1] == t and eng.src[path].tolist() == nodes[:-1]
             if rpath:
-                assert math.isclose(w[rpath].sum(), back.dist[s, t], rel_tol=1e-12, abs_tol=1e-9)
+                assert math.isclose(w[rpath].sum(), back_dist[s, t], rel_tol=1e-12, abs_tol=1e-9)
                 assert eng.src[rpath[0]] == t and eng.dst[rpath[-1]] == s
                 assert eng.dst[rpath[:-1]].tolist() == eng.src[rpath[1:]].tolist()
 
 
-def test_tree_limit_and_pred() -> None:
+def test_tree_limit_and_paths() -> None:
     G = random_graph(7)
     eng = Network(G)
     w = eng.weights("length")
-    full = eng.tree([0, 1], w)
-    cut = eng.tree([0, 1], w, limit=2500.0)
-    reach = np.isfinite(full.dist) & (full.dist <= 2500.0)
-    assert np.array_equal(np.isfinite(cut.dist), reach)
-    assert np.array_equal(cut.dist[reach], full.dist[reach])
-    pred = full.pred
-    assert pred.shape == full.dist.shape
-    assert pred[0, 0] == NO_PRED and pred[1, 1] == NO_PRED
-    v = int(np.flatnonzero(np.isfinite(full.dist[0]) & (np.arange(eng.n_nodes) != 0))[0])
-    assert pred[0, v] == eng.src[full.edge_path(0, v)[-1]]
+    full, cut = eng.tree([0, 1], w).node_dist(), eng.tree([0, 1], w, limit=2500.0).node_dist()
+    reach = np.isfinite(full) & (full <= 2500.0)
+    assert np.array_equal(np.isfinite(cut), reach)
+    assert np.array_equal(cut[reach], full[reach])
+    assert full[0, 0] == 0.0 and full[1, 1] == 0.0 and eng.tree([0, 1], w).edge_path(0, 0) == []
+    v = int(np.flatnonzero(np.isfinite(full[0]) & (np.arange(eng.n_nodes) != 0))[0])
+    path = eng.tree([0, 1], w).edge_path(0, v)
+    assert eng.src[path[0]] == 0 and eng.dst[path[-1]] == v
 
 
 def test_removed_edges_are_never_used() -> None:
@@ -125,9 +124,10 @@ def test_removed_edges_are_never_used() -> None:
     w = eng.weights("travel_time", damage)
     removed = set(eng.edge_ids(list(damage.removed_edges)).tolist())
     tree = eng.tree(list(range(eng.n_nodes)), w)
+    dist = tree.node_dist()
     H = damaged_networkx(G, damage)
     for s in range(eng.n_nodes):
-        assert_row(eng, tree.dist[s], nx_lengths(H, eng.nodes[s]))
+        assert_row(eng, dist[s], nx_lengths(H, eng.nodes[s]))
         for t in range(0, eng.n_nodes, 5):
             assert not removed & set(tree.edge_path(s, t) or [])
 

@@ -83,7 +83,8 @@ def test_clipped_extract_is_trimmed_not_fatal(tmp_path):
     G = load_network(path)
     report = G.graph["load_report"]
     # ways_read counts the ways of the requested classes (the footway is not one), as for every source
-    assert report == {"ways_read": 2, "ways_drivable": 2, "ways_trimmed": 1, "ways_dropped_missing_nodes": 1}
+    assert report == {"ways_read": 2, "ways_drivable": 2, "ways_trimmed": 1, "ways_dropped_missing_nodes": 1,
+                      "restrictions_read": 0, "restrictions_applied": 0, "restrictions_dropped": 0}
     assert set(G.nodes) == {1, 3, 5, 6}  # way 10 split at missing node 4 into 1-2-3 and 5-6
 
 

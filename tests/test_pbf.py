@@ -29,6 +29,8 @@ from shapely.geometry import LineString, box
 
 from routing.errors import NetworkLoadError
 from routing.network import load_network, load_osm_file, write_osm_xml
+from routing.network.build import restriction_nodes
+from routing.network.osm_file import read_osm_file
 from routing.settings import (
     EDGE_TAGS,
     MAJOR_CLASSES,
@@ -134,9 +136,14 @@ def test_helsinki_equals_osmnx(classes: str, tmp_path: Path, osmnx_tags: None) -
     """osmnx reads the same roads as XML: with our simplification settings the graphs are equal."""
     xml = write_osm_xml(HELSINKI, tmp_path / "roads.osm", road_classes=classes)
     ours = load_osm_file(HELSINKI, road_classes=classes, cache=False)
-    theirs = ox.simplify_graph(ox.graph_from_xml(xml, simplify=False, retain_all=True),
-                               edge_attrs_differ=list(SIMPLIFY_EDGE_ATTRS_DIFFER),
-                               node_attrs_include=list(SIMPLIFY_NODE_ATTRS_INCLUDE))
+    raw = ox.graph_from_xml(xml, simplify=False, retain_all=True)
+    # our one extra rule: turn-restriction via nodes and member-road ends stay nodes
+    kept = set(restriction_nodes(read_osm_file(HELSINKI, classes)).tolist())
+    nx.set_node_attributes(raw, {n: True for n in kept if n in raw}, name="turn_restriction")
+    theirs = ox.simplify_graph(raw, edge_attrs_differ=list(SIMPLIFY_EDGE_ATTRS_DIFFER),
+                               node_attrs_include=[*SIMPLIFY_NODE_ATTRS_INCLUDE, "turn_restriction"])
+    for _, data in theirs.nodes(data=True):
+        data.pop("turn_restriction", None)
     assert set(ours.nodes) == set(theirs.nodes)
     assert sorted(ours.edges(keys=True)) == sorted(theirs.edges(keys=True))
     assert _total_length(ours) == pytest.approx(_total_length(theirs), rel=1e-9)
@@ -240,7 +247,8 @@ def test_oneway_reversed_bridge_and_border_nodes(small_pbf: Path) -> None:
     assert 21 not in G and 22 not in G  # an isolated ring is removed, as osmnx does
     assert 1 in G and not any(d.get("highway") == "footway" for _, _, d in G.edges(data=True))
     assert G.graph["load_report"] == {"ways_read": 7, "ways_drivable": 7, "ways_trimmed": 1,
-                                      "ways_dropped_missing_nodes": 1}
+                                      "ways_dropped_missing_nodes": 1, "restrictions_read": 0,
+                                      "restrictions_applied": 0, "restrictions_dropped": 0}
     assert G.nodes[8]["street_count"] == 1 and G.nodes[2]["street_count"] == 3
 
 

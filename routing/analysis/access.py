@@ -246,11 +246,15 @@ def _facility_access(network: Network, name: str, facilities: SnappedLayer, weig
                          "of the road network", file=facilities.layer.source, field=f"facilities.{name}",
                          value=len(facilities.node))
     closed_point = np.isin(facilities.node, closed_nodes) & facilities.snapped
+    r = network.routing
     times, nearest = {}, {}
     for state, w in weights.items():
         open_sources = sources if state == "baseline" else np.setdiff1d(sources, closed_nodes)
         tree = network.nearest(open_sources, w, reverse=True)
-        times[state], nearest[state] = tree.dist, tree.root
+        times[state] = tree.node_dist()
+        root = tree.root[r.start]  # a route from road node v starts at routing node start[v]
+        nearest[state] = np.where(root >= 0, r.node_road[np.maximum(root, 0)], -1)
+        nearest[state][open_sources] = open_sources
     return FacilityAccess(name, facilities, times, nearest, closed_point)
 
 
@@ -373,8 +377,9 @@ Task = tuple[np.ndarray, np.ndarray, np.ndarray]  # group ids, local CSR ptr, ed
 
 def evaluate_access_groups(forest: NearestForest, weight: np.ndarray, limit_s: float,
                            task: Task) -> tuple[np.ndarray, np.ndarray]:
-    """The pure per-chunk work: (group ids, (groups, 5) RESULT_COLUMNS array). Plain arrays in and
-    out, so any executor can map it."""
+    """The pure per-chunk work: (group ids, (groups, 5) RESULT_COLUMNS array); the task's groups
+    are routing-graph edges, ``weight`` per routing node. Plain arrays in and out, so any executor
+    can map it."""
     ids, ptr, edges = task
     return ids, forest.removal_impact(ptr, edges, weight, limit_s)
 
@@ -453,8 +458,11 @@ def access_criticality(network: Network | nx.MultiDiGraph, population: PointLaye
         groups = Groups.from_mapping(groups)
     weight = pop.node_values()
     forest = NearestForest.build(network, sources, network.weights("travel_time"))
-    routed_edge = forest.subtree_weight(weight)
-    routed = np.add.reduceat(routed_edge[groups.edges], groups.ptr[:-1]) if len(groups) else np.zeros(0)
+    routing_weight = forest.routing_weight(weight, sources)
+    routing_groups = groups.on_routing(network.routing)  # every copy of each road edge
+    routed_edge = forest.subtree_weight(routing_weight)
+    routed = (np.add.reduceat(routed_edge[routing_groups.edges], routing_groups.ptr[:-1])
+              if len(routing_groups.edges) else np.zeros(len(groups)))
     active = np.flatnonzero(routed > 0)
     if top is not None:
         active = active[np.argsort(-routed[active], kind="stable")[:top]]
@@ -463,8 +471,10 @@ def access_criticality(network: Network | nx.MultiDiGraph, population: PointLaye
     representatives = np.unique(rep[active])
     t_base = time.perf_counter() - t0
     results = np.zeros((len(groups), len(RESULT_COLUMNS)))
-    tasks = _chunks(groups, representatives, min(MAX_CHUNKS, max(1, len(representatives) // CHUNK_GROUPS)))
-    mapped: Iterable = (map_fn or map)(partial(evaluate_access_groups, forest, weight, threshold_min * 60), tasks)
+    tasks = _chunks(routing_groups, representatives,
+                    min(MAX_CHUNKS, max(1, len(representatives) // CHUNK_GROUPS)))
+    mapped: Iterable = (map_fn or map)(partial(evaluate_access_groups, forest, routing_weight, threshold_min * 60),
+                                       tasks)
     for ids, values in tqdm(mapped, total=len(tasks), disable=not progress, desc="access criticality", unit="chunk"):
         results[ids] = values
     results = results[rep[active]]
@@ -478,10 +488,12 @@ def access_criticality(network: Network | nx.MultiDiGraph, population: PointLaye
                               ascending=False, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     persons = weight[weight > 0]
-    reach = np.isfinite(forest.dist[weight > 0])
+    node_dist = forest.dist[forest.start]
+    node_dist[sources] = 0.0
+    reach = np.isfinite(node_dist[weight > 0])
     summary = {"threshold_min": float(threshold_min), "facilities": len(sources),
                "population": float(persons.sum()), "population_unsnapped": pop.summary()["unsnapped"],
-               "population_within_threshold": float(persons[forest.dist[weight > 0] <= threshold_min * 60].sum()),
+               "population_within_threshold": float(persons[node_dist[weight > 0] <= threshold_min * 60].sum()),
                "population_no_access": float(persons[~reach].sum()),
                "candidates": len(groups), "candidates_on_paths": int((routed > 0).sum()),
                "candidates_ranked": len(active), "candidates_evaluated": len(representatives),

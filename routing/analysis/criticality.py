@@ -16,7 +16,7 @@ How it stays fast (exact, equal to recomputing every OD pair with the candidate 
 2. Chains: a candidate on a pass-through node's edges (a highway between junctions, a bridge
    and its approaches) fails exactly like its neighbours on the chain; one evaluation serves all
    (:func:`chain_classes`).
-3. Per (candidate, origin) one *repair search* (:class:`routing.network.RepairContext`): A* from
+3. Per (candidate, origin) one *repair search* (:class:`routing.engine.RepairContext`): A* from
    the origin whose potential is the baseline distance to the affected destinations, minus their
    baseline cost, so only the neighbourhood of the detours is explored; a destination is closed
    as soon as the search reaches a node whose baseline route to it avoids the candidate (the
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..engine import Network, ODMatrix, RepairContext, od_matrix
+from ..engine import Network, ODMatrix, RepairContext, RoutingGraph, od_matrix
 from ..network import tag_text
 from ..scenario import Catalogue, incident_edges, select
 
@@ -64,6 +64,13 @@ class Groups:
     def members(self, g: int) -> np.ndarray:
         """Edge indices of group g."""
         return self.edges[self.ptr[g]:self.ptr[g + 1]]
+
+    def on_routing(self, routing: RoutingGraph) -> Groups:
+        """The same groups as edges of the routing graph: every copy of each road edge."""
+        copies = routing.copies_ptr[self.edges + 1] - routing.copies_ptr[self.edges]
+        per_group = np.add.reduceat(copies, self.ptr[:-1]) if len(self.edges) else np.zeros(len(self), np.int64)
+        ptr = np.r_[0, np.cumsum(per_group)].astype(np.int64)
+        return Groups(self.labels, ptr, routing.copies_of(self.edges))
 
     @classmethod
     def from_mapping(cls, groups: Mapping[str, Iterable[int]]) -> Groups:
@@ -140,14 +147,16 @@ def asset_groups(network: Network, catalogue: Catalogue) -> Groups:
 
 
 def chain_classes(network: Network, groups: Groups, keep: Iterable[int]) -> np.ndarray:
-    """Representative group of each group: groups that fail identically share one.
+    """Representative group of each group (road edges): groups that fail identically share one.
 
-    Node x (a node index, not in ``keep``) is a *pass-through* node when it only joins two
+    Node x (a road node index, not in ``keep``) is a *pass-through* node when it only joins two
     neighbours p and q (one-way: p->x->q; two-way: both directions, nothing else). Between
     places other than x, removing any group that lies only on x's edges and blocks the same
-    passages through x (p->q, q->p) leaves the same network (x is a dead end either way), so the
-    whole chain of such groups (a highway between junctions, a bridge and its approaches) needs
-    one evaluation. Returns ``rep`` with ``rep[g]`` the representative of group g.
+    passages through x (p->q, q->p) leaves the same network (x is a dead end either way; a route
+    cannot turn back at x, see :func:`routing.engine.turns.continuing_u_turns`, and turn
+    restrictions only remove routes), so the whole chain of such groups (a highway between
+    junctions, a bridge and its approaches) needs one evaluation. Returns ``rep`` with ``rep[g]``
+    the representative of group g.
     """
     n_groups = len(groups)
     parent = np.arange(n_groups)
@@ -163,12 +172,13 @@ def chain_classes(network: Network, groups: Groups, keep: Iterable[int]) -> np.n
     edge_group = np.full(m, -1, dtype=np.int64)
     single = membership[groups.edges] == 1
     edge_group[groups.edges[single]] = np.repeat(np.arange(n_groups), np.diff(groups.ptr))[single]
-    src, dst = network.src, network.dst
-    indeg = np.bincount(dst, minlength=network.n_nodes)
-    outdeg = np.bincount(src, minlength=network.n_nodes)
+    src, dst, n = network.src, network.dst, network.n_nodes
+    indeg = np.bincount(dst, minlength=n)
+    outdeg = np.bincount(src, minlength=n)
     candidates = np.flatnonzero(((indeg == 1) & (outdeg == 1)) | ((indeg == 2) & (outdeg == 2)))
     keep_set = set(int(k) for k in keep)
-    indptr, fwd, rindptr, rev = network.indptr, network.fwd, network.rindptr, network.rev
+    fwd, rev = np.argsort(src, kind="stable"), np.argsort(dst, kind="stable")
+    indptr, rindptr = np.searchsorted(src[fwd], np.arange(n + 1)), np.searchsorted(dst[rev], np.arange(n + 1))
     for x in candidates.tolist():
         if x in keep_set:
             continue
@@ -300,11 +310,12 @@ def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinat
     elif not isinstance(groups, Groups):
         groups = Groups.from_mapping(groups)
     ctx = RepairContext.from_baseline(network, baseline)
-    rep = chain_classes(network, groups, np.r_[baseline.origin_index, baseline.destination_index])
+    routing_groups = groups.on_routing(network.routing)
+    rep = chain_classes(network, groups, network.node_ids([*baseline.origins, *baseline.destinations]))
     t_base = time.perf_counter() - t0
     n = len(groups)
     representatives = np.unique(rep)
-    tasks, work = make_tasks(ctx, groups, representatives)
+    tasks, work = make_tasks(ctx, routing_groups, representatives)
     delta, cut, affected = np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     results: Iterable = (map_fn or map)(partial(evaluate_groups, ctx), tasks)
     for ids, d, c, a in tqdm(results, total=len(tasks), disable=not progress, desc="criticality", unit="chunk"):
@@ -312,8 +323,7 @@ def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinat
     delta, cut, affected = delta[rep], cut[rep], affected[rep]
     table = _table(network, groups, delta, cut, affected)
     summary = {"origins": len(baseline.origins), "destinations": len(baseline.destinations),
-               "od_pairs_connected": int((np.isfinite(baseline.time_s)
-                                          & (baseline.origin_index[:, None] != baseline.destination_index)).sum()),
+               "od_pairs_connected": int((np.isfinite(baseline.time_s) & ~baseline.same_node).sum()),
                "baseline_total_time_s": float(baseline.time_s[np.isfinite(baseline.time_s)].sum()),
                "candidates": n, "candidates_on_routes": int((work > 0).sum()),
                "candidates_evaluated": int((work[representatives] > 0).sum()),

@@ -25,10 +25,11 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
-from ..engine import Network
+from ..engine import Network, RoutingGraph
 from ..engine.kernels import dijkstra
 from ..errors import InputError
 from ..network import EdgeKey
@@ -205,41 +206,57 @@ def evacuation_capacity(network: Network | nx.MultiDiGraph, origin_nodes: Iterab
     network = Network.of(network)
     origins, dest_of = _validate(network, origin_nodes, destination_nodes, persons_per_vehicle,
                                  populations, horizon_hours)
-    n = network.n_nodes
-    cap = np.floor(network.capacities(damage) + 1e-6).astype(np.int64)  # whole vehicles/hour, never rounded up
-    w = network.weights("travel_time", damage)  # seconds; inf where removed
-    is_origin = np.zeros(n, dtype=bool)
+    r = network.routing
+    cap_road = np.floor(network.capacities(damage) + 1e-6).astype(np.int64)  # whole vehicles/hour, never rounded up
+    w_road = network.weights("travel_time", damage)  # seconds; inf where removed or closed to the vehicle
+    # turn and hub arcs never bind: each carries at most what the one road edge it feeds carries
+    cap = r.expand(cap_road.astype(float), arc_value=float(cap_road.max(initial=0) + 1)).astype(np.int64)
+    w = r.expand(w_road)
+    n_road = network.n_nodes
+    is_origin, is_dest = np.zeros(n_road, dtype=bool), np.zeros(n_road, dtype=bool)
     is_origin[origins] = True
-    is_dest = np.zeros(n, dtype=bool)
     is_dest[list(dest_of)] = True
-    usable = ((cap > 0) & np.isfinite(w) & (network.src != network.dst)
-              & ~is_origin[network.dst] & ~is_dest[network.src])
+    at_dst, at_src = r.node_road[r.dst], r.node_road[r.src]
+    into_origin = is_origin[at_dst] & (r.src != r.start[at_dst])  # evacuees leave the origin area once
+    out_of_dest = is_dest[at_src] & (r.dst != r.end[at_src])  # and stop at the first safe destination
+    usable = (cap > 0) & np.isfinite(w) & (r.src != r.dst) & ~into_origin & ~out_of_dest
+    sources = r.start[origins]
+    sink_of = {int(r.end[d]): name for d, name in dest_of.items()}
+    sinks = np.array(list(sink_of), dtype=np.int64)
 
-    value, edge_flow, reach = _max_flow(network, cap, w, usable, origins, list(dest_of))
-    cut_ids = np.flatnonzero(usable & reach[network.src] & ~reach[network.dst])
+    value, flow, reach = _max_flow(r, cap, w, usable, sources, sinks)
+    road = r.phys >= 0
+    if (np.bincount(r.phys[road], weights=flow[road], minlength=len(cap_road)) > cap_road).any():
+        value, flow, reach = _max_flow_shared(r, cap, cap_road, usable, sources, sinks)
+    flow_road = np.bincount(r.phys[road], weights=flow[road], minlength=len(cap_road)).astype(np.int64)
+    cut_x = np.flatnonzero(usable & road & reach[r.src] & ~reach[r.dst])
     base_cap = network.capacities(None)
-    bottleneck = [_bottleneck_edge(network, int(i), int(cap[i]), float(base_cap[i])) for i in cut_ids]
+    cut_road = np.unique(r.phys[cut_x])
+    bottleneck = [_bottleneck_edge(network, int(e), int(cap_road[e]), float(base_cap[e])) for e in cut_road]
 
-    routes = _decompose(network, edge_flow, w, is_origin, dest_of, persons_per_vehicle)
+    routes = _decompose(network, flow, w, sources, sink_of, persons_per_vehicle)
     dest_flow = {name: 0 for name in destination_nodes}
-    for r in routes:
-        dest_flow[r.destination] += r.flow_vph
+    for route in routes:
+        dest_flow[route.destination] += route.flow_vph
 
     # fastest path with capacity, and per cut edge the fastest origin->destination time through it
     w_usable = np.where(usable, w, np.inf)
-    from_origin = network.nearest(origins, w_usable).dist
-    to_dest = network.nearest(list(dest_of), w_usable, reverse=True).dist
-    fastest_s = float(from_origin[list(dest_of)].min())
-    through_cut_h = (from_origin[network.src[cut_ids]] + w[cut_ids] + to_dest[network.dst[cut_ids]]) / 3600.0
-    cut_rate = cap[cut_ids] * persons_per_vehicle  # persons/hour
-    path_rate = np.array([r.flow_persons_per_hour for r in routes])
-    path_delay = np.array([r.travel_time_s / 3600.0 for r in routes])
+    from_origin = network.search(sources, w_usable).dist
+    to_dest = network.search(sinks, w_usable, reverse=True).dist
+    fastest_s = float(from_origin[sinks].min())
+    through_x = (from_origin[r.src[cut_x]] + w[cut_x] + to_dest[r.dst[cut_x]]) / 3600.0
+    through_cut_h = np.full(len(cap_road), np.inf)
+    np.minimum.at(through_cut_h, r.phys[cut_x], through_x)
+    through_cut_h = through_cut_h[cut_road]
+    cut_rate = cap_road[cut_road] * persons_per_vehicle  # persons/hour
+    path_rate = np.array([route.flow_persons_per_hour for route in routes])
+    path_delay = np.array([route.travel_time_s / 3600.0 for route in routes])
 
     persons_per_hour = value * persons_per_vehicle
     result = EvacuationResult(
         max_flow_vph=value, persons_per_vehicle=persons_per_vehicle, destination_flow_vph=dest_flow,
         bottleneck=bottleneck, routes=routes,
-        edge_flows_vph={network.edges[i]: int(edge_flow[i]) for i in np.flatnonzero(edge_flow > 0)},
+        edge_flows_vph={network.edges[e]: int(flow_road[e]) for e in np.flatnonzero(flow_road > 0)},
         clearance_hours={N: clearance_time_hours(path_rate, path_delay, N) for N in populations},
         clearance_lower_bound_hours={N: clearance_time_hours(cut_rate, through_cut_h, N) for N in populations},
         clearance_simple_hours={N: (N / persons_per_hour + fastest_s / 3600.0) if persons_per_hour > 0 else math.inf
@@ -339,42 +356,28 @@ def _validate(network: Network, origin_nodes: Iterable[int], destination_nodes: 
     return [network.node_index[x] for x in origins], dest_of
 
 
-def _max_flow(network: Network, cap: np.ndarray, w: np.ndarray, usable: np.ndarray, origins: list[int],
-              dests: list[int]) -> tuple[int, np.ndarray, np.ndarray]:
-    """Max flow value (veh/h), per-edge flow (veh/h) and the residual-reachable node mask.
+def _max_flow(r: RoutingGraph, cap: np.ndarray, w: np.ndarray, usable: np.ndarray, sources: np.ndarray,
+              sinks: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Max flow value (veh/h), per routing-graph edge flow (veh/h) and the residual-reachable node
+    mask, with scipy's maximum flow.
 
     Parallel edges add up; the pair's flow is given to its fastest edges first. Super-source
-    arcs get each origin's out-capacity + 1 (and sink arcs each destination's in-capacity + 1):
+    arcs get each source's out-capacity + 1 (and sink arcs each sink's in-capacity + 1):
     never saturated, so the minimum cut holds only road edges.
     """
-    n = network.n_nodes
-    source, sink = n, n + 1
-    src, dst, c = network.src[usable], network.dst[usable], cap[usable]
-    out_cap = np.bincount(src, weights=c, minlength=n)
-    in_cap = np.bincount(dst, weights=c, minlength=n)
-    s_cap = out_cap[origins] + 1
-    t_cap = in_cap[dests] + 1
-    if s_cap.sum() > INT32_MAX or t_cap.sum() > INT32_MAX:
-        raise InputError("origin or destination capacity exceeds 2^31 vehicles/hour; shrink the areas",
-                         field="evacuation.origin", value=float(s_cap.sum()))
-    rows = np.concatenate([src, np.full(len(origins), source), dests])
-    cols = np.concatenate([dst, origins, np.full(len(dests), sink)])
-    data = np.concatenate([c, s_cap, t_cap]).astype(np.int32)
-    graph = csr_matrix((data, (rows, cols)), shape=(n + 2, n + 2))
-    graph.sum_duplicates()
+    graph, source, sink = _flow_problem(r, cap, usable, sources, sinks)
     result = maximum_flow(graph, source, sink)
     flow = result.flow.tocsr()
-
-    # residual graph: capacity − flow (flow is antisymmetric, so reverse arcs appear where flow > 0)
-    residual = (graph - flow).tocsr()
+    residual = (graph - flow).tocsr()  # flow is antisymmetric: reverse arcs appear where flow > 0
     residual.data[residual.data < 0] = 0
     residual.eliminate_zeros()
-    reach = np.zeros(n + 2, dtype=bool)
+    reach = np.zeros(r.n + 2, dtype=bool)
     reach[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = True
 
     # pair flow to parallel edges, fastest first, each up to its capacity
+    n = r.n
     ids = np.flatnonzero(usable)
-    codes = network.src[ids] * n + network.dst[ids]
+    codes = r.src[ids] * n + r.dst[ids]
     pair_flow = _lookup(flow, codes, n)
     order = np.lexsort((w[ids], codes))
     ids, codes, pair_flow = ids[order], codes[order], pair_flow[order]
@@ -382,9 +385,76 @@ def _max_flow(network: Network, cap: np.ndarray, w: np.ndarray, usable: np.ndarr
     group_start = np.ones(len(ids), dtype=bool)
     group_start[1:] = codes[1:] != codes[:-1]
     before_in_group = cum - cap[ids] - np.maximum.accumulate(np.where(group_start, cum - cap[ids], 0))
-    edge_flow = np.zeros(len(network.edges), dtype=np.int64)
+    edge_flow = np.zeros(r.m, dtype=np.int64)
     edge_flow[ids] = np.clip(pair_flow - before_in_group, 0, cap[ids])
     return int(result.flow_value), edge_flow, reach[:n]
+
+
+def _flow_problem(r: RoutingGraph, cap: np.ndarray, usable: np.ndarray, sources: np.ndarray,
+                  sinks: np.ndarray) -> tuple[csr_matrix, int, int]:
+    """The usable edges as an (n + 2)-node capacity matrix with a super-source and super-sink."""
+    n = r.n
+    source, sink = n, n + 1
+    src, dst, c = r.src[usable], r.dst[usable], cap[usable]
+    s_cap = np.bincount(src, weights=c, minlength=n)[sources] + 1
+    t_cap = np.bincount(dst, weights=c, minlength=n)[sinks] + 1
+    if s_cap.sum() > INT32_MAX or t_cap.sum() > INT32_MAX:
+        raise InputError("origin or destination capacity exceeds 2^31 vehicles/hour; shrink the areas",
+                         field="evacuation.origin", value=float(s_cap.sum()))
+    rows = np.concatenate([src, np.full(len(sources), source), sinks])
+    cols = np.concatenate([dst, sources, np.full(len(sinks), sink)])
+    graph = csr_matrix((np.concatenate([c, s_cap, t_cap]).astype(np.int32), (rows, cols)), shape=(n + 2, n + 2))
+    graph.sum_duplicates()
+    return graph, source, sink
+
+
+def _max_flow_shared(r: RoutingGraph, cap: np.ndarray, cap_road: np.ndarray, usable: np.ndarray,
+                     sources: np.ndarray, sinks: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Max flow when copies of one road edge (a via-way edge entered from a restricted approach, a
+    destination-only road used at the start and at the end of routes) must share its capacity:
+    a linear program (HiGHS) with one bundle constraint per shared road edge. Returns the value,
+    the per-edge flow (rounded to whole vehicles/hour) and the residual-reachable node mask."""
+    n = r.n
+    ids = np.flatnonzero(usable)
+    k = len(ids)
+    s_cap = np.bincount(r.src[ids], weights=cap[ids], minlength=n)[sources] + 1
+    t_cap = np.bincount(r.dst[ids], weights=cap[ids], minlength=n)[sinks] + 1
+    tails = np.concatenate([r.src[ids], np.full(len(sources), n), sinks])
+    heads = np.concatenate([r.dst[ids], sources, np.full(len(sinks), n + 1)])
+    n_var = len(tails)
+    var = np.arange(n_var)
+    conserve = coo_matrix((np.r_[np.ones(n_var), -np.ones(n_var)], (np.r_[heads, tails], np.r_[var, var])),
+                          shape=(n + 2, n_var)).tocsr()[:n]
+    road = r.phys[ids] >= 0
+    shared_edges, counts = np.unique(r.phys[ids][road], return_counts=True)
+    shared = shared_edges[counts > 1]
+    rows = np.searchsorted(shared, r.phys[ids][road])
+    in_bundle = rows < len(shared)
+    in_bundle[in_bundle] = shared[rows[in_bundle]] == r.phys[ids][road][in_bundle]
+    bundle = coo_matrix((np.ones(int(in_bundle.sum())), (rows[in_bundle], np.flatnonzero(road)[in_bundle])),
+                        shape=(len(shared), n_var)).tocsr()
+    objective = np.zeros(n_var)
+    objective[k:k + len(sources)] = -1.0
+    bounds = np.column_stack([np.zeros(n_var), np.r_[cap[ids], s_cap, t_cap]])
+    solution = linprog(objective, A_ub=bundle, b_ub=cap_road[shared], A_eq=conserve, b_eq=np.zeros(n),
+                       bounds=bounds, method="highs")
+    if not solution.success:
+        raise RuntimeError(f"evacuation flow: the linear program failed: {solution.message}")
+    x = np.round(solution.x).astype(np.int64)
+    flow = np.zeros(r.m, dtype=np.int64)
+    flow[ids] = x[:k]
+    # residual graph: a road edge's copies share what is left of its capacity
+    left_road = cap_road - np.bincount(r.phys[ids][road], weights=x[:k][road], minlength=len(cap_road))
+    left = cap[ids] - x[:k]
+    left[road] = np.minimum(left[road], left_road[r.phys[ids][road]])
+    forward = np.r_[left, s_cap - x[k:k + len(sources)], t_cap - x[k + len(sources):]]
+    residual = csr_matrix((np.r_[forward, x].astype(float), (np.r_[tails, heads], np.r_[heads, tails])),
+                          shape=(n + 2, n + 2))
+    residual.data[residual.data < 0.5] = 0
+    residual.eliminate_zeros()
+    reach = np.zeros(n + 2, dtype=bool)
+    reach[breadth_first_order(residual, n, directed=True, return_predecessors=False)] = True
+    return int(np.floor(-solution.fun + 1e-6)), flow, reach[:n]
 
 
 def _lookup(matrix: csr_matrix, codes: np.ndarray, n: int) -> np.ndarray:
@@ -399,24 +469,26 @@ def _lookup(matrix: csr_matrix, codes: np.ndarray, n: int) -> np.ndarray:
     return np.where(keys[pos] == codes, values[pos], 0)
 
 
-def _decompose(network: Network, edge_flow: np.ndarray, w: np.ndarray, is_origin: np.ndarray,
-               dest_of: dict[int, str], persons_per_vehicle: float) -> list[FlowRoute]:
-    """Split the edge flow (veh/h) into origin→destination paths, fastest path of the remaining flow first.
+def _decompose(network: Network, edge_flow: np.ndarray, w: np.ndarray, sources: np.ndarray,
+               sink_of: dict[int, str], persons_per_vehicle: float) -> list[FlowRoute]:
+    """Split the routing-graph edge flow (veh/h) into origin→destination paths, fastest path of the
+    remaining flow first.
 
     Origins have no flow in and destinations no flow out, so while flow value is left an
     origin→destination path carries it. Each step zeroes at least one edge, so the loop ends;
     what may remain is circulation, which carries no evacuees. The searches run on the
     flow-carrying edges only (a compact CSR), with the engine's multi-source Dijkstra.
     """
+    r = network.routing
     ids = np.flatnonzero(edge_flow > 0)
-    nodes, inverse = np.unique(np.concatenate([network.src[ids], network.dst[ids]]), return_inverse=True)
+    nodes, inverse = np.unique(np.concatenate([r.src[ids], r.dst[ids]]), return_inverse=True)
     m = len(nodes)
     tail, head = inverse[:len(ids)], inverse[len(ids):]
     order = np.argsort(tail, kind="stable").astype(np.int32)  # local edge ids in CSR order
     indptr = np.searchsorted(tail[order], np.arange(m + 1)).astype(np.int32)
     csr_head = head[order].astype(np.int32)
-    starts = np.flatnonzero(is_origin[nodes])
-    ends = np.array([i for i, node in enumerate(nodes) if int(node) in dest_of], dtype=np.int64)
+    starts = np.flatnonzero(np.isin(nodes, sources))
+    ends = np.array([i for i, node in enumerate(nodes) if int(node) in sink_of], dtype=np.int64)
     dist, pred, root, aux = np.empty(m), np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int64), np.empty(m)
     no_target = np.zeros(1, dtype=bool)
     hkey, hnode = np.empty(len(ids) + m + 1), np.empty(len(ids) + m + 1, dtype=np.int32)
@@ -437,13 +509,14 @@ def _decompose(network: Network, edge_flow: np.ndarray, w: np.ndarray, is_origin
         edge_ids = ids[local]
         f = int(remaining[edge_ids].min())
         remaining[edge_ids] -= f
-        edges = network.edge_keys(edge_ids)
+        road_ids = r.road_edges(edge_ids)
+        edges = network.edge_keys(road_ids)
         routes.append(FlowRoute(
-            destination=dest_of[int(nodes[target])], origin_node=network.nodes[int(nodes[node])],
-            destination_node=network.nodes[int(nodes[target])], edges=edges, flow_vph=f,
+            destination=sink_of[int(nodes[target])], origin_node=network.nodes[int(r.node_road[nodes[node]])],
+            destination_node=network.nodes[int(r.node_road[nodes[target]])], edges=edges, flow_vph=f,
             flow_persons_per_hour=f * persons_per_vehicle, travel_time_s=float(w[edge_ids].sum()),
-            length_m=network.path_sum(list(edge_ids), "length"), via=via_roads(network.graph, edges)))
-    routes.sort(key=lambda r: (-r.flow_vph, r.travel_time_s))
+            length_m=network.path_sum(road_ids, "length"), via=via_roads(network.graph, edges)))
+    routes.sort(key=lambda route: (-route.flow_vph, route.travel_time_s))
     return routes
 
 

@@ -93,19 +93,28 @@ def isochrones(network: Network | nx.MultiDiGraph, sources: list[int], minutes: 
         raise ValueError("minutes must be one or more numbers >= 0")
     network = Network.of(network)
     scale = 60.0 if weight == "travel_time" else 1000.0
-    w = network.weights(weight, damage)
+    r = network.routing
+    w_road = network.weights(weight, damage)
     idx = network.node_ids(list(sources))
-    best = network.nearest(idx, w, reverse=direction == "to", limit=max(minutes) * scale).dist
-    near = network.src if direction == "from" else network.dst
+    reverse = direction == "to"
+    tree = network.nearest(idx, w_road, reverse=reverse, limit=max(minutes) * scale)
+    best = tree.node_dist()
+    wx = r.expand(w_road)
+    # each road edge through its routing copies: from the copy's tail (to: to its head)
+    road = np.flatnonzero(r.phys >= 0)
+    start_x = tree.dist[r.dst[road] if reverse else r.src[road]]
     crs = _metric_crs(network)
     out = []
     for limit in (m * scale for m in minutes):
         reached = np.flatnonzero(best <= limit)
         node_time = pd.Series(best[reached], index=[network.nodes[i] for i in reached], name="time_s")
-        start = best[near]
-        whole = np.flatnonzero(np.isfinite(w) & (start + w <= limit))
-        part = np.flatnonzero(np.isfinite(w) & (start < limit) & (start + w > limit))
-        fractions = (limit - start[part]) / w[part]
+        reach_x = np.where(np.isfinite(wx[road]) & (start_x < limit),
+                           np.clip((limit - start_x) / np.maximum(wx[road], 1e-12), 0.0, 1.0), 0.0)
+        fraction = np.zeros(len(network.edges))
+        np.maximum.at(fraction, r.phys[road], reach_x)
+        whole = np.flatnonzero(fraction >= 1.0)
+        part = np.flatnonzero((fraction > 0.0) & (fraction < 1.0))
+        fractions = fraction[part]
         pieces = [edge_line(network.graph, network.edges[e]) for e in whole]
         for e, f in zip(part, fractions):
             line = edge_line(network.graph, network.edges[e])

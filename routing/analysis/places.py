@@ -15,13 +15,17 @@ from ..settings import SNAP_WARNING_M
 
 
 def _strong_components(network: Network) -> np.ndarray:
+    """Strongly connected component label of each node, over the roads the vehicle may use."""
     n = network.n_nodes
-    m = csr_matrix((np.ones(len(network.src)), (network.src, network.dst)), shape=(n, n))
+    usable = np.isfinite(network.weights())
+    src, dst = network.src[usable], network.dst[usable]
+    m = csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
     return connected_components(m, directed=True, connection="strong")[1]
 
 
 def main_component_nodes(network: Network) -> np.ndarray:
-    """Node indices of the largest strongly connected component (where places are snapped)."""
+    """Node indices of the largest strongly connected component of the roads the vehicle may use
+    (where places are snapped)."""
     labels = _strong_components(network)
     return np.flatnonzero(labels == np.bincount(labels).argmax())
 

@@ -161,15 +161,16 @@ def od_ser(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, 
 
 
 @njit(cache=True)
-def route_incidence(pred, edge_src, origins, targets):
+def route_incidence(pred, edge_src, origins, targets, same):
     """(edge, pair) incidences of the tree paths origin row i -> target column j (pair = i * n_dest + j),
-    and the hop count of each pair's path (-1 when unreachable or origin == target)."""
+    and the hop count of each pair's path (-1 when unreachable or ``same[i, j]``: origin and target are
+    the same graph node)."""
     k, n_dest = origins.shape[0], targets.shape[0]
     hops = np.full(k * n_dest, -1, dtype=np.int64)
     total = 0
     for i in range(k):
         for j in range(n_dest):
-            if targets[j] == origins[i] or pred[i, targets[j]] < 0:
+            if same[i, j] or pred[i, targets[j]] < 0:
                 continue
             h = 0
             node = targets[j]

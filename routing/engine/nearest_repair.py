@@ -164,10 +164,12 @@ def repair_groups(gptr, gedges, indptr, fwd, head, rindptr, rev, rhead, w, src, 
 
 @dataclass
 class NearestForest:
-    """A reverse nearest-source search prepared for removal repairs: the tree (``dist`` in
-    seconds to the nearest source, ``pred_edge`` the edge out of each node on its path, ``root``
-    its source), the forest's preorder (``order``, ``tin``, ``tout``), the weights ``w`` it was
-    searched under and the network's CSR arrays. Plain arrays only: cheap to send to workers."""
+    """A reverse nearest-source search on the routing graph (:mod:`routing.engine.turns`: the road
+    graph, expanded where turn restrictions apply), prepared for removal repairs: per routing node
+    the tree (``dist`` in seconds to the nearest source, ``pred_edge`` the routing edge out of it
+    on its path, ``root`` its source), the forest's preorder (``order``, ``tin``, ``tout``), the
+    routing-edge weights ``w`` and the routing graph's CSR arrays. A route from road node v starts
+    at routing node ``start[v]``. Plain arrays only: cheap to send to workers."""
 
     dist: np.ndarray
     pred_edge: np.ndarray
@@ -176,21 +178,32 @@ class NearestForest:
     order: np.ndarray
     tin: np.ndarray
     tout: np.ndarray
-    csr: tuple[np.ndarray, ...]  # indptr, fwd, head, rindptr, rev, rhead, src
+    start: np.ndarray
+    csr: tuple[np.ndarray, ...]  # indptr, fwd, head, rindptr, rev, rhead, src (routing graph)
 
     @classmethod
     def build(cls, network: Network, sources: np.ndarray, w: np.ndarray) -> NearestForest:
-        """Search towards node indices ``sources`` under per-edge weights ``w`` and index the forest."""
+        """Search towards road node indices ``sources`` under road edge weights ``w`` and index the forest."""
+        r = network.routing
         tree = network.nearest(sources, w, reverse=True)
-        parent = np.where(tree.pred_edge >= 0, network.dst[np.maximum(tree.pred_edge, 0)], -1).astype(np.int64)
-        n = network.n_nodes
-        order, tin, tout = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        parent = np.where(tree.pred_edge >= 0, r.dst[np.maximum(tree.pred_edge, 0)], -1).astype(np.int64)
+        order, tin, tout = np.empty(r.n, dtype=np.int64), np.empty(r.n, dtype=np.int64), np.empty(r.n, dtype=np.int64)
         forest_preorder(parent, tree.root >= 0, order, tin, tout)
-        csr = (network.indptr, network.fwd, network.head, network.rindptr, network.rev, network.rhead, network.src)
-        return cls(tree.dist, tree.pred_edge, tree.root, network.check_weights(w), order, tin, tout, csr)
+        csr = (r.indptr, r.fwd, r.head, r.rindptr, r.rev, r.rhead, r.src)
+        return cls(tree.dist, tree.pred_edge, tree.root, network.routing_weights(w), order, tin, tout,
+                   np.asarray(r.start, dtype=np.int64), csr)
+
+    def routing_weight(self, node_weight: np.ndarray, sources: np.ndarray) -> np.ndarray:
+        """Per routing node: the weight (persons) of each road node at the node its routes start
+        from; none at the sources (their own people are 0 s away, whatever fails elsewhere)."""
+        out = np.zeros(len(self.dist))
+        np.add.at(out, self.start, node_weight)
+        out[self.start[sources]] = 0.0
+        return out
 
     def subtree_weight(self, weight: np.ndarray) -> np.ndarray:
-        """Per edge: the node weight (persons) whose path to its nearest source uses the edge."""
+        """Per routing edge: the routing-node weight (persons) whose path to its nearest source
+        uses the edge."""
         reached = self.tin >= 0
         pre = np.zeros(len(self.dist) + 1)
         ordered = self.order[:int(reached.sum())]
@@ -203,9 +216,9 @@ class NearestForest:
         return out
 
     def removal_impact(self, gptr: np.ndarray, gedges: np.ndarray, weight: np.ndarray, limit: float) -> np.ndarray:
-        """(groups, 5) array of RESULT_COLUMNS when each group's edges alone are removed: node
-        weight losing access within ``limit`` (seconds), weight cut off, weight × seconds added
-        (over weight still connected), weight whose time grows, nodes searched again."""
+        """(groups, 5) array of RESULT_COLUMNS when each group's routing edges alone are removed:
+        routing-node weight losing access within ``limit`` (seconds), weight cut off, weight ×
+        seconds added (over weight still connected), weight whose time grows, nodes searched again."""
         n_groups = len(gptr) - 1
         out = np.zeros((n_groups, len(RESULT_COLUMNS)))
         if n_groups == 0:

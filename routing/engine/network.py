@@ -19,97 +19,133 @@ import numpy as np
 
 from ..errors import InputError
 from ..network import EdgeKey, edge_capacity_vph, road_class
+from ..network.profiles import CLOSED, DESTINATION, Vehicle, access, fits, speed_kph
+from ..network.profiles import vehicle as make_vehicle
+from ..network.restrictions import restriction_value
 from ..scenario import Damage
+from ..settings import DEFAULT_PROFILE
 from .kernels import dijkstra, tree_kernel
+from .turns import RoutingGraph, continuing_u_turns, forbidden_sequences, routing_graph
 
 WEIGHTS = ("travel_time", "length")
-NO_PRED = -9999  # "no predecessor" in PathTree.pred (scipy's convention)
 
 
 @dataclass
 class PathTree:
-    """Shortest-path trees from some sources (or, ``reverse=True``, towards some targets).
+    """Shortest-path trees from some road nodes (or, ``reverse=True``, towards them), computed on
+    the routing graph ``routing``.
 
-    ``dist[i, v]``: weight units (seconds, metres) from ``sources[i]`` to node index v (reverse:
-    from v to ``sources[i]``), inf where unreachable. ``pred_edge[i, v]``: edge index into v on
-    the tree path (reverse: out of v), -1 where none. ``step_node[e]``: the node one steps back to
-    over edge e (its tail; reverse: its head).
+    ``dist[i, x]``: weight units (seconds, metres) from root ``i`` to routing node x (reverse: from
+    x to root i), inf where unreachable; ``pred_edge[i, x]``: the routing edge into x on the tree
+    path (reverse: out of x), -1 where none. ``roots``: routing node indices of the roots.
     """
 
-    sources: np.ndarray
+    routing: RoutingGraph
+    roots: np.ndarray
     dist: np.ndarray
     pred_edge: np.ndarray
-    step_node: np.ndarray
     reverse: bool = False
 
-    @property
-    def pred(self) -> np.ndarray:
-        """Node index preceding each node on its tree path (reverse: following it), -9999 if none."""
-        return np.where(self.pred_edge >= 0, self.step_node[np.maximum(self.pred_edge, 0)], NO_PRED)
+    def node_dist(self) -> np.ndarray:
+        """(roots, road nodes) distances: to road node v (reverse: from v); 0 at the root's node."""
+        d = self.dist[:, self.routing.start if self.reverse else self.routing.end]
+        d[np.arange(len(self.roots)), self.routing.node_road[self.roots]] = 0.0
+        return d
 
-    def edge_path(self, row: int, target: int) -> list[int] | None:
-        """Edge indices of the path from source ``row`` to node index ``target`` (reverse: from node
-        ``target`` to target ``row``), in travel order; None if unreachable."""
-        if not np.isfinite(self.dist[row, target]):
+    def routing_path(self, row: int, x: int) -> list[int] | None:
+        """Routing edges of the tree path between root ``row`` and routing node ``x``, in travel
+        order; None if unreachable."""
+        if not np.isfinite(self.dist[row, x]):
             return None
-        pred, stop = self.pred_edge[row], self.sources[row]
-        path, node = [], int(target)
+        step = self.routing.dst if self.reverse else self.routing.src
+        pred, stop = self.pred_edge[row], self.roots[row]
+        path, node = [], int(x)
         while node != stop:
             e = int(pred[node])
             path.append(e)
-            node = int(self.step_node[e])
+            node = int(step[e])
         if not self.reverse:
             path.reverse()
         return path
+
+    def edge_path(self, row: int, node: int) -> list[int] | None:
+        """Road edges of the path from root ``row`` to road node index ``node`` (reverse: from
+        ``node`` to root ``row``), in travel order; None if unreachable."""
+        if self.routing.node_road[self.roots[row]] == node:
+            return []
+        x = self.routing.start[node] if self.reverse else self.routing.end[node]
+        path = self.routing_path(row, int(x))
+        return None if path is None else self.routing.road_edges(path)
 
 
 @dataclass
 class NearestTree:
-    """Paths from (``reverse``: to) the nearest of several sources: ``dist[v]`` (weight units),
-    ``pred_edge[v]`` the edge into v on its path (reverse: out of v; -1 none), ``root[v]`` the
-    source's node index (-1 = not reached)."""
+    """Paths from (``reverse``: to) the nearest of several road nodes, on the routing graph:
+    ``dist[x]`` (weight units) and ``pred_edge[x]`` (routing edge into x on its path; reverse: out
+    of x; -1 none) per routing node, ``root[x]`` the routing node of the source (-1 = not reached)."""
 
+    routing: RoutingGraph
     dist: np.ndarray
     pred_edge: np.ndarray
     root: np.ndarray
-    step_node: np.ndarray
     reverse: bool = False
 
-    def edge_path(self, target: int) -> list[int] | None:
-        """Edge indices of the path from the nearest source to node index ``target`` (reverse:
-        from ``target`` to its nearest source), in travel order; None if unreachable."""
-        if self.root[target] < 0:
+    def node_dist(self) -> np.ndarray:
+        """Distance of each road node to (reverse: from) its nearest source; 0 at the sources."""
+        d = self.dist[self.routing.start if self.reverse else self.routing.end]
+        roots = np.unique(self.root[self.root >= 0])
+        d[self.routing.node_road[roots]] = 0.0
+        return d
+
+    def edge_path(self, node: int) -> list[int] | None:
+        """Road edges of the path from the nearest source to road node index ``node`` (reverse:
+        from ``node`` to its nearest source), in travel order; None if unreachable."""
+        x = int(self.routing.start[node] if self.reverse else self.routing.end[node])
+        if self.root[x] < 0:
             return None
-        path, node = [], int(target)
-        while node != self.root[target]:
-            e = int(self.pred_edge[node])
+        if node in self.routing.node_road[np.unique(self.root[self.root >= 0])]:
+            return []
+        step = self.routing.dst if self.reverse else self.routing.src
+        path, at = [], x
+        while at != self.root[x]:
+            e = int(self.pred_edge[at])
             path.append(e)
-            node = int(self.step_node[e])
+            at = int(step[e])
         if not self.reverse:
             path.reverse()
-        return path
+        return self.routing.road_edges(path)
 
 
 class Network:
-    """A road graph and its compiled arrays, for fast repeated shortest paths and flows under damage.
+    """A road graph compiled for one vehicle profile, for fast repeated shortest paths and flows.
 
     Parameters
     ----------
     G
         An osmnx-compatible ``MultiDiGraph`` with ``length`` (m), ``travel_time`` (s) and
-        ``capacity`` (vehicles/hour) on its edges (see :func:`routing.load_network`). It is read,
-        never modified; build a new Network if you change it.
+        ``capacity`` (vehicles/hour) on its edges (see :func:`routing.load_network`), and its turn
+        restrictions in ``G.graph["turn_restrictions"]``. It is read, never modified; build a new
+        Network if you change it.
+    profile, vehicle
+        The vehicle profile (``settings.PROFILES``: ``"car"``, ``"truck"``) and, optionally, its
+        dimensions (``weight_t``, ``height_m``, ``width_m``, ``length_m``) replacing the profile's.
+        The profile decides which roads exist for the vehicle (access tags, weight/height/width/
+        length limits), their speeds, and which turn restrictions apply. The car profile uses the
+        graph's ``travel_time``; other profiles compute it from ``length`` and their speeds.
     capacity_per_lane_vph
         Per-lane capacities (vehicles/hour/lane) replacing the class defaults, by ``highway``
         value, e.g. ``{"motorway": 1800}``.
 
-    Edge ``i`` is ``edges[i]`` = (u, v, key), from node index ``src[i]`` to ``dst[i]``; ``attr``
-    holds per-edge ``travel_time`` (s), ``length`` (m) and ``capacity`` (vehicles/hour) arrays.
-    ``indptr``/``fwd``/``head`` are the forward CSR (edge ids ``fwd[indptr[v]:indptr[v+1]]``
-    leave node v towards ``head``), ``rindptr``/``rev``/``rhead`` the reverse CSR.
+    Road edge ``i`` is ``edges[i]`` = (u, v, key), from node index ``src[i]`` to ``dst[i]``;
+    ``attr`` holds per-edge ``travel_time`` (s, inf where the vehicle may not drive), ``length``
+    (m) and ``capacity`` (vehicles/hour) arrays. ``routing`` is the graph the searches run on:
+    the road graph expanded where turn restrictions or destination-only access make the way a
+    vehicle arrived matter (:mod:`routing.engine.turns`).
     """
 
-    def __init__(self, G: nx.MultiDiGraph, *, capacity_per_lane_vph: Mapping[str, float] | None = None):
+    def __init__(self, G: nx.MultiDiGraph, *, profile: str = DEFAULT_PROFILE,
+                 vehicle: Mapping[str, float | None] | None = None,
+                 capacity_per_lane_vph: Mapping[str, float] | None = None):
         self.graph = G
         self.capacity_overrides: dict[str, float] = dict(capacity_per_lane_vph or {})
         for cls_name, value in self.capacity_overrides.items():
@@ -117,6 +153,10 @@ class Network:
             if not (number and math.isfinite(value) and value >= 0):
                 raise InputError("per-lane capacity must be a finite number >= 0 (vehicles/hour/lane)",
                                  field=f"capacity.per_lane_vph.{cls_name}", value=value)
+        try:
+            self.vehicle: Vehicle = make_vehicle(profile, **dict(vehicle or {}))
+        except ValueError as exc:
+            raise InputError(str(exc), field="network.profile", value=profile) from exc
         self.nodes: list[int] = list(G.nodes)
         self.node_index: dict[int, int] = {n: i for i, n in enumerate(self.nodes)}
         self.edges: list[EdgeKey] = list(G.edges(keys=True))
@@ -132,16 +172,44 @@ class Network:
             data = G.edges[self.edges[i]]
             if not np.isfinite(cap[i]) or road_class(data.get("highway"))[0] in overrides:
                 cap[i] = edge_capacity_vph(data, overrides)
-        n = self.n_nodes
-        if max(n, m) >= 2**31 - 1:
-            raise ValueError("graphs with 2**31 nodes or edges are not supported")
-        # CSR arrays (int32: half the memory traffic of int64)
-        self.fwd = np.argsort(self.src, kind="stable").astype(np.int32)  # edge ids in forward-CSR order
-        self.indptr = np.searchsorted(self.src[self.fwd], np.arange(n + 1)).astype(np.int32)
-        self.head = self.dst[self.fwd].astype(np.int32)
-        self.rev = np.argsort(self.dst, kind="stable").astype(np.int32)  # edge ids in reverse-CSR order
-        self.rindptr = np.searchsorted(self.dst[self.rev], np.arange(n + 1)).astype(np.int32)
-        self.rhead = self.src[self.rev].astype(np.int32)
+        destination_only = self._apply_profile()
+        out_order = np.argsort(self.src, kind="stable")
+        out_ptr = np.searchsorted(self.src[out_order], np.arange(self.n_nodes + 1))
+        # road edge sequences no route may contain: turn restrictions, and no U-turn where a road continues
+        self.forbidden: list[tuple[int, ...]] = forbidden_sequences(
+            self.restrictions(), self.edge_index, lambda v: out_order[out_ptr[v]:out_ptr[v + 1]], self.dst)
+        self.u_turns = continuing_u_turns(self.n_nodes, self.src, self.dst)
+        self.destination_only = destination_only
+        self.routing: RoutingGraph = routing_graph(self.n_nodes, self.src, self.dst, self.forbidden,
+                                                   destination_only, self.u_turns)
+
+    def _apply_profile(self) -> np.ndarray:
+        """Close the roads the vehicle may not use (travel time inf), set the profile's travel
+        times; return the destination-only mask."""
+        profile = self.vehicle.profile
+        m = len(self.edges)
+        kind = np.empty(m, dtype=object)
+        fit = np.ones(m, dtype=bool)
+        speed = np.empty(m)
+        for i, (_, _, d) in enumerate(self.graph.edges(data=True)):
+            kind[i] = access(d, profile)
+            fit[i] = fits(d, self.vehicle)
+            speed[i] = speed_kph(d, profile)
+        if profile.name != DEFAULT_PROFILE:
+            self.attr["travel_time"] = self.attr["length"] / (speed / 3.6)
+        self.closed = np.asarray((kind == CLOSED) | ~fit, dtype=bool)
+        self.attr["capacity"][self.closed] = 0.0
+        return np.asarray(kind == DESTINATION, dtype=bool)
+
+    def restrictions(self) -> list[dict]:
+        """The graph's resolved turn restrictions that apply to this vehicle, each with the
+        ``kind`` ("no"/"only") of the form that applies (e.g. ``restriction:hgv`` for trucks)."""
+        out = []
+        for record in self.graph.graph.get("turn_restrictions") or []:
+            value = restriction_value(record, self.vehicle.profile)
+            if value is not None and value.split("_", 1)[0] in ("no", "only"):
+                out.append({**record, "kind": value.split("_", 1)[0]})
+        return out
 
     @classmethod
     def of(cls, network: Network | nx.MultiDiGraph) -> Network:
@@ -168,13 +236,14 @@ class Network:
         return [self.edges[int(e)] for e in edge_ids]
 
     def weights(self, weight: str = "travel_time", damage: Damage | None = None) -> np.ndarray:
-        """Edge weights with damage applied: removed edges inf, travel time divided by speed factors.
+        """Road edge weights with damage applied: removed edges and edges the vehicle may not use
+        inf, travel time divided by speed factors.
 
         ``travel_time`` in seconds, ``length`` in metres; an edge lacking the attribute is inf.
         """
         if weight not in WEIGHTS:
             raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
-        w = np.where(np.isnan(self.attr[weight]), np.inf, self.attr[weight])
+        w = np.where(np.isnan(self.attr[weight]) | self.closed, np.inf, self.attr[weight])
         if damage is None or damage.is_empty():
             return w
         if weight == "travel_time" and damage.speed_factor:
@@ -205,38 +274,53 @@ class Network:
             raise ValueError("weights must be non-negative")
         return w
 
+    def routing_weights(self, w: np.ndarray) -> np.ndarray:
+        """Road edge weights ``w`` (one per edge, non-negative, inf = removed) on the routing graph
+        (turn and hub arcs weigh 0)."""
+        return self.routing.expand(self.check_weights(w))
+
     def tree(self, sources: list[int] | np.ndarray, w: np.ndarray, *, limit: float = np.inf) -> PathTree:
-        """Shortest-path trees from node indices ``sources`` under edge weights ``w`` (inf = removed);
-        nodes farther than ``limit`` (weight units) are left unreached."""
-        return self._trees(sources, w, limit, reverse=False)
+        """Shortest-path trees from road node indices ``sources`` under road edge weights ``w``
+        (inf = removed); nodes farther than ``limit`` (weight units) are left unreached."""
+        return self._trees(self.routing.start[np.asarray(sources, dtype=np.int64)], w, limit, reverse=False)
 
     def reverse_tree(self, targets: list[int] | np.ndarray, w: np.ndarray, *, limit: float = np.inf) -> PathTree:
-        """Shortest-path trees towards node indices ``targets``: ``dist[i, v]`` is from v to target i."""
-        return self._trees(targets, w, limit, reverse=True)
+        """Shortest-path trees towards road node indices ``targets``: ``node_dist()[i, v]`` is from v
+        to target i."""
+        return self._trees(self.routing.end[np.asarray(targets, dtype=np.int64)], w, limit, reverse=True)
 
-    def _trees(self, roots: list[int] | np.ndarray, w: np.ndarray, limit: float, *, reverse: bool) -> PathTree:
-        w = self.check_weights(w)
-        roots = np.atleast_1d(np.asarray(roots, dtype=np.int64))
-        k, n = len(roots), self.n_nodes
-        dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
-        order, indptr, head = (self.rev, self.rindptr, self.rhead) if reverse else (self.fwd, self.indptr, self.head)
-        wc = w[order]
+    def _trees(self, roots: np.ndarray, w: np.ndarray, limit: float, *, reverse: bool) -> PathTree:
+        r = self.routing
+        wx = self.routing_weights(w)
+        roots = np.atleast_1d(roots).astype(np.int64)
+        k = len(roots)
+        dist, pred, auxd = np.empty((k, r.n)), np.empty((k, r.n), dtype=np.int32), np.empty((k, r.n))
+        order, indptr, head = (r.rev, r.rindptr, r.rhead) if reverse else (r.fwd, r.indptr, r.head)
+        wc = wx[order]
         tree_kernel(k * len(wc))(indptr, order, head, wc, wc, roots, float(limit), dist, pred, auxd)
-        return PathTree(roots, dist, pred, self.dst if reverse else self.src, reverse=reverse)
+        return PathTree(r, roots, dist, pred, reverse=reverse)
 
     def nearest(self, sources: Iterable[int], w: np.ndarray, *, reverse: bool = False,
                 limit: float = np.inf) -> NearestTree:
-        """One search from all node indices ``sources`` at once (reverse: towards them) under
-        weights ``w``: each node's distance to its nearest source (weight units) and the path."""
-        w = self.check_weights(w)
-        roots = np.unique(np.asarray(list(sources), dtype=np.int64))
-        order, indptr, head = (self.rev, self.rindptr, self.rhead) if reverse else (self.fwd, self.indptr, self.head)
-        n, m = self.n_nodes, len(w)
-        dist, pred, root = np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int64)
-        wc = w[order]
-        dijkstra(indptr, order, head, wc, wc, roots, float(limit), np.zeros(1, dtype=bool), 0, dist, pred, np.empty(n),
-                 root, np.empty(m + len(roots) + 1), np.empty(m + len(roots) + 1, dtype=np.int32))
-        return NearestTree(dist, pred, root, self.dst if reverse else self.src, reverse)
+        """One search from all road node indices ``sources`` at once (reverse: towards them) under
+        road edge weights ``w``: each node's distance to its nearest source (weight units) and the
+        path."""
+        nodes = np.unique(np.asarray(list(sources), dtype=np.int64))
+        roots = (self.routing.end if reverse else self.routing.start)[nodes]
+        return self.search(roots, self.routing_weights(w), reverse=reverse, limit=limit)
+
+    def search(self, roots: np.ndarray, wx: np.ndarray, *, reverse: bool = False,
+               limit: float = np.inf) -> NearestTree:
+        """:meth:`nearest` on the routing graph itself: from routing nodes ``roots`` under
+        routing-graph edge weights ``wx``."""
+        r = self.routing
+        roots = np.asarray(roots, dtype=np.int64)
+        order, indptr, head = (r.rev, r.rindptr, r.rhead) if reverse else (r.fwd, r.indptr, r.head)
+        dist, pred, root = np.empty(r.n), np.empty(r.n, dtype=np.int32), np.empty(r.n, dtype=np.int64)
+        wc = np.asarray(wx, dtype=float)[order]
+        dijkstra(indptr, order, head, wc, wc, roots, float(limit), np.zeros(1, dtype=bool), 0, dist, pred,
+                 np.empty(r.n), root, np.empty(r.m + len(roots) + 1), np.empty(r.m + len(roots) + 1, dtype=np.int32))
+        return NearestTree(r, dist, pred, root, reverse)
 
     def path_sum(self, edge_ids: list[int], attr: str) -> float:
         """Sum of a baseline edge attribute (``length``, ``travel_time``) along a path."""

@@ -44,7 +44,8 @@ class ODMatrix:
     (inf where unreachable); rows follow ``origins``, columns ``destinations`` (graph node ids).
     Paths are rebuilt on demand by :meth:`path`. ``recomputed`` marks the pairs an incremental
     computation (``od_matrix(..., baseline=...)``) searched again; the others kept their baseline
-    route, which is still optimal.
+    route, which is still optimal. ``w``, ``aux_w`` and ``pred`` are on the network's routing
+    graph (:attr:`Network.routing`).
     """
 
     network: Network
@@ -53,9 +54,9 @@ class ODMatrix:
     weight: str
     time_s: np.ndarray
     length_m: np.ndarray
-    w: np.ndarray  # per-edge weights the routes minimised (damage applied)
-    aux_w: np.ndarray  # per-edge values of the other attribute (length or travel time), summed along routes
-    pred: np.ndarray | None = None  # (origins, nodes) edge index into each node; None if incremental
+    w: np.ndarray  # routing-graph edge weights the routes minimised (damage applied)
+    aux_w: np.ndarray  # routing-graph edge values of the other attribute (length or time), summed along routes
+    pred: np.ndarray | None = None  # (origins, routing nodes) edge into each node; None if incremental
     baseline: ODMatrix | None = None
     recomputed: np.ndarray | None = None
     _reverse_index: ReverseIndex | None = field(default=None, repr=False)
@@ -67,40 +68,54 @@ class ODMatrix:
         return self.time_s if self.weight == "travel_time" else self.length_m
 
     @property
+    def same_node(self) -> np.ndarray:
+        """(origins, destinations) True where origin and destination are the same graph node."""
+        return np.asarray(self.origins)[:, None] == np.asarray(self.destinations)[None, :]
+
+    @property
     def origin_index(self) -> np.ndarray:
-        return self.network.node_ids(self.origins)
+        """Routing-graph nodes where the routes from the origins start."""
+        return self.network.routing.start[self.network.node_ids(self.origins)]
 
     @property
     def destination_index(self) -> np.ndarray:
-        return self.network.node_ids(self.destinations)
+        """Routing-graph nodes where the routes to the destinations end."""
+        return self.network.routing.end[self.network.node_ids(self.destinations)]
 
-    def edge_path(self, i: int, j: int) -> list[int] | None:
-        """Edge indices of the route from origin row ``i`` to destination column ``j``; None if none."""
+    def routing_path(self, i: int, j: int) -> list[int] | None:
+        """Routing-graph edges of the route from origin row ``i`` to destination column ``j``;
+        None if unreachable."""
         if not np.isfinite(self.cost[i, j]):
             return None
+        if self.origins[i] == self.destinations[j]:
+            return []
         if self.pred is None:
             assert self.baseline is not None and self.recomputed is not None  # an incremental matrix
             if not self.recomputed[i, j]:
-                return self.baseline.edge_path(i, j)
+                return self.baseline.routing_path(i, j)
         o, t = int(self.origin_index[i]), int(self.destination_index[j])
+        r = self.network.routing
         if self.pred is not None:
             pred = self.pred[i]
         else:  # re-search this one pair under the damaged weights
-            net = self.network
-            pred, auxd, dist = np.empty(net.n_nodes, dtype=np.int32), np.empty(net.n_nodes), np.empty(net.n_nodes)
-            is_target = np.zeros(net.n_nodes, dtype=bool)
+            pred, auxd, dist = np.empty(r.n, dtype=np.int32), np.empty(r.n), np.empty(r.n)
+            is_target = np.zeros(r.n, dtype=bool)
             is_target[t] = True
-            wc = self.w[net.fwd]
-            dijkstra(net.indptr, net.fwd, net.head, wc, wc, np.array([o]), np.inf, is_target, 1, dist, pred, auxd,
-                     np.empty(net.n_nodes, dtype=np.int64), np.empty(len(wc) + 1),
-                     np.empty(len(wc) + 1, dtype=np.int32))
+            wc = self.w[r.fwd]
+            dijkstra(r.indptr, r.fwd, r.head, wc, wc, np.array([o]), np.inf, is_target, 1, dist, pred, auxd,
+                     np.empty(r.n, dtype=np.int64), np.empty(len(wc) + 1), np.empty(len(wc) + 1, dtype=np.int32))
         path, node = [], t
         while node != o:
             e = int(pred[node])
             path.append(e)
-            node = int(self.network.src[e])
+            node = int(r.src[e])
         path.reverse()
         return path
+
+    def edge_path(self, i: int, j: int) -> list[int] | None:
+        """Road edge indices of the route from origin row ``i`` to destination column ``j``; None if none."""
+        path = self.routing_path(i, j)
+        return None if path is None else self.network.routing.road_edges(path)
 
     def path(self, origin: int, destination: int) -> list[EdgeKey] | None:
         """The route between two graph nodes as (u, v, key) edges; None if unreachable."""
@@ -111,28 +126,31 @@ class ODMatrix:
     def reverse_index(self) -> ReverseIndex:
         """Baseline trees towards each destination under ``w`` (cached): what the repair search needs."""
         if self._reverse_index is None:
-            net = self.network
+            r = self.network.routing
             targets = self.destination_index
-            k, n = len(targets), net.n_nodes
+            k, n = len(targets), r.n
             dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
-            tree_kernel(k * len(self.w))(net.rindptr, net.rev, net.rhead, self.w[net.rev], self.aux_w[net.rev],
-                                    targets, np.inf, dist, pred, auxd)
+            tree_kernel(k * len(self.w))(r.rindptr, r.rev, r.rhead, self.w[r.rev], self.aux_w[r.rev],
+                                         targets, np.inf, dist, pred, auxd)
             nxt = np.ascontiguousarray(pred.T)
             tin, tout = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.int32)
-            euler_all(nxt, net.dst, targets, tin, tout)
+            euler_all(nxt, r.dst, targets, tin, tout)
             self._reverse_index = ReverseIndex(np.ascontiguousarray(dist.T), np.ascontiguousarray(auxd.T), nxt, tin,
                                                tout)
         return self._reverse_index
 
     def incidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inverse index of the routes: ``pairs[ptr[e]:ptr[e+1]]`` are the pairs (i * l + j) whose
-        route uses edge e; ``hops[p]`` is the edge count of pair p's route (-1 if none). Cached."""
+        route uses routing-graph edge e; ``hops[p]`` is the edge count of pair p's route (-1 if none).
+        Cached."""
         if self._incidence is None:
             if self.pred is None:
                 raise ValueError("an incrementally computed OD matrix has no route index; use its baseline")
-            edges, pairs, hops = route_incidence(self.pred, self.network.src, self.origin_index, self.destination_index)
+            r = self.network.routing
+            edges, pairs, hops = route_incidence(self.pred, r.src, self.origin_index, self.destination_index,
+                                                 self.same_node)
             order = np.argsort(edges, kind="stable")
-            ptr = np.searchsorted(edges[order], np.arange(len(self.network.edges) + 1)).astype(np.int64)
+            ptr = np.searchsorted(edges[order], np.arange(r.m + 1)).astype(np.int64)
             self._incidence = (ptr, pairs[order], hops)
         return self._incidence
 
@@ -158,7 +176,7 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
     weight
         ``"travel_time"`` (seconds) or ``"length"`` (metres): what the routes minimise.
     damage, w
-        The damaged network, as a :class:`~routing.scenario.Damage` or explicit per-edge weights.
+        The damaged network, as a :class:`~routing.scenario.Damage` or explicit road edge weights.
     baseline
         The matrix for the same origins, destinations and weight on a network this one only makes
         slower: only the pairs whose baseline route uses a slowed or removed edge are searched
@@ -178,8 +196,8 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
     network = Network.of(network)
     destinations = list(origins) if destinations is None else list(destinations)
     origins = list(origins)
-    w = network.weights(weight, damage) if w is None else network.check_weights(w)
-    aux_w = network.weights(_other(weight), damage)
+    w = network.routing_weights(network.weights(weight, damage) if w is None else w)
+    aux_w = network.routing_weights(network.weights(_other(weight), damage))
     if incremental is None:
         incremental = len(origins) * len(w) >= INCREMENTAL_MIN_WORK
     if (incremental and baseline is not None and baseline.pred is not None and baseline.weight == weight
@@ -187,17 +205,20 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
         changed = np.flatnonzero((w != baseline.w) | (aux_w != baseline.aux_w))
         if not (w[changed] < baseline.w[changed]).any():
             return _od_incremental(network, baseline, w, aux_w, changed)
-    o_idx, d_idx = network.node_ids(origins), network.node_ids(destinations)
+    r = network.routing
+    o_idx, d_idx = r.start[network.node_ids(origins)], r.end[network.node_ids(destinations)]
     k, n_dest = len(o_idx), len(d_idx)
     cost, aux = np.empty((k, n_dest)), np.empty((k, n_dest))
-    pred = np.empty((k, network.n_nodes), dtype=np.int32)
-    is_target = np.zeros(network.n_nodes, dtype=bool)
+    pred = np.empty((k, r.n), dtype=np.int32)
+    is_target = np.zeros(r.n, dtype=bool)
     is_target[d_idx] = True
     kernel = od_par if parallel_pays(k * len(w)) else od_ser
-    kernel(network.indptr, network.fwd, network.head, w[network.fwd], aux_w[network.fwd], o_idx, d_idx, is_target,
-           int(is_target.sum()), cost, aux, pred)
+    kernel(r.indptr, r.fwd, r.head, w[r.fwd], aux_w[r.fwd], o_idx, d_idx, is_target, int(is_target.sum()), cost,
+           aux, pred)
     time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
-    return ODMatrix(network, origins, destinations, weight, time_s, length_m, w, aux_w, pred)
+    matrix = ODMatrix(network, origins, destinations, weight, time_s, length_m, w, aux_w, pred)
+    time_s[matrix.same_node] = length_m[matrix.same_node] = 0.0  # not a loop through an expanded junction
+    return matrix
 
 
 @dataclass
@@ -239,8 +260,8 @@ class RepairContext:
         w = baseline.w if w is None else w
         aux_w = baseline.aux_w if aux_w is None else aux_w
         ptr, pairs, hops = baseline.incidence()
-        graph = (network.indptr, network.fwd, network.head, w[network.fwd], aux_w[network.fwd], network.rindptr,
-                 network.rev, network.rhead, w, network.src)
+        r = network.routing
+        graph = (r.indptr, r.fwd, r.head, w[r.fwd], aux_w[r.fwd], r.rindptr, r.rev, r.rhead, w, r.src)
         return cls(graph, baseline.reverse_index(), baseline.cost, baseline.origin_index,
                    baseline.destination_index, ptr, pairs, hops)
 

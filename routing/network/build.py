@@ -23,6 +23,7 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -39,9 +40,10 @@ from ..files import atomic_path
 from ..settings import SCHEMATIC_MARKER, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY_NODE_ATTRS_INCLUDE
 from .classes import ONEWAY_VALUES, REVERSED_VALUES, BBox, clip_area
 from .osm_file import RoadWays, read_osm_file
+from .restrictions import attach_restrictions, member_ways, via_nodes
 
 # Bump when the graph this module builds changes: cached graphs of older versions are rebuilt.
-CODE_VERSION = "build-1"
+CODE_VERSION = "build-2"
 
 
 def graph_tables(ways: RoadWays, *, clip: Polygon | BBox | None = None,
@@ -255,6 +257,8 @@ def _endpoints(ways: RoadWays, nodes: _Nodes, edges: _Edges, lo: np.ndarray, hi:
     two neighbours with 2 or 4 incident directed edges, when it carries one of
     ``SIMPLIFY_NODE_ATTRS_INCLUDE``, or when its edges differ in one of
     ``SIMPLIFY_EDGE_ATTRS_DIFFER``. (osmnx's self-loop rule never fires: edges u->u are skipped.)
+    Turn restrictions keep their via nodes and the end nodes of their member ways, so a
+    restriction still names whole edges of the simplified graph (:func:`restriction_nodes`).
     """
     n = nodes.n
     in_deg, out_deg = np.bincount(edges.dst, minlength=n), np.bincount(edges.src, minlength=n)
@@ -262,6 +266,7 @@ def _endpoints(ways: RoadWays, nodes: _Nodes, edges: _Edges, lo: np.ndarray, hi:
     degree = in_deg + out_deg
     endpoint = (in_deg == 0) | (out_deg == 0) | ~((neighbours == 2) & ((degree == 2) | (degree == 4)))
     tagged = [nid for nid, tags in ways.node_tags.items() if any(k in tags for k in SIMPLIFY_NODE_ATTRS_INCLUDE)]
+    tagged += restriction_nodes(ways).tolist()
     if tagged:
         tagged_ids = np.asarray(tagged, dtype=np.int64)
         pos = np.minimum(np.searchsorted(nodes.ids, tagged_ids), n - 1)
@@ -275,6 +280,15 @@ def _endpoints(ways: RoadWays, nodes: _Nodes, edges: _Edges, lo: np.ndarray, hi:
         np.minimum.at(low, ends, e_class)
         np.maximum.at(high, ends, e_class)
     return endpoint | ((high >= 0) & (low != high))
+
+
+def restriction_nodes(ways: RoadWays) -> np.ndarray:
+    """Node ids a turn restriction needs as graph nodes: its via nodes and the first and last node
+    of every member way (so no member way is merged with a neighbouring way)."""
+    members = np.fromiter(member_ways(ways.restrictions), dtype=np.int64)
+    at = np.flatnonzero(np.isin(ways.way_ids, members))
+    ends = np.concatenate((ways.refs[ways.offsets[at]], ways.refs[ways.offsets[at + 1] - 1]))
+    return np.union1d(ends, np.fromiter(via_nodes(ways.restrictions), dtype=np.int64))
 
 
 @dataclass
@@ -420,6 +434,7 @@ class GraphTables:
     m_x: np.ndarray = field(default_factory=_empty(np.float64))
     m_y: np.ndarray = field(default_factory=_empty(np.float64))
     m_mixed: dict[int, list[tuple[int, bool]]] = field(default_factory=dict)
+    restrictions: list[dict[str, Any]] = field(default_factory=list)  # turn restriction records, as read
 
     @classmethod
     def unmerged(cls, ways: RoadWays, report: dict[str, int], nodes: _Nodes, keep: np.ndarray,
@@ -435,7 +450,7 @@ class GraphTables:
                    node_tags, kept_ids, nodes.x[kept], nodes.y[kept],
                    street_count[kept] if street_count is not None else None,
                    nodes.ids[edges.src[which]], nodes.ids[edges.dst[which]], edges.key[which], edges.way[which],
-                   edges.rev[which], edges.length[which])
+                   edges.rev[which], edges.length[which], restrictions=list(ways.restrictions))
 
     def add_merged(self, nodes: _Nodes, edges: _Edges, chains: _Chains, which: np.ndarray,
                    keys: np.ndarray) -> None:
@@ -475,6 +490,7 @@ class GraphTables:
         if self.simplified:
             graph.graph["simplified"] = True
         graph.graph.update(load_report=dict(self.report), data_notice=self.notice, schematic=self.schematic)
+        attach_restrictions(graph, self.restrictions)
         return graph
 
     def _fill(self, graph: nx.MultiDiGraph) -> None:

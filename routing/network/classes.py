@@ -8,11 +8,11 @@ from shapely.geometry import Polygon, box
 
 from ..errors import NetworkLoadError
 from ..settings import CLASS_SETS
+from .profiles import usable_by_any_profile
 
 ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})  # as osmnx
 REVERSED_VALUES = frozenset({"-1", "reverse", "T"})
-EXCLUDED_ACCESS = frozenset({"private", "no"})
-FILTER_KEYS = ("area", "motor_vehicle", "motorcar")  # tags is_drivable reads besides settings.EDGE_TAGS
+FILTER_KEYS = ("area",)  # tags is_drivable reads besides settings.EDGE_TAGS
 
 BBox = tuple[float, float, float, float]  # west, south, east, north (degrees)
 
@@ -28,14 +28,9 @@ def resolve_classes(road_classes: str | Iterable[str]) -> frozenset[str]:
 
 
 def is_drivable(tags: dict[str, str], classes: frozenset[str]) -> bool:
-    """True when a way's tags make it a drivable road of one of ``classes``."""
-    return (
-        tags.get("highway") in classes
-        and tags.get("area") != "yes"
-        and tags.get("access") not in EXCLUDED_ACCESS
-        and tags.get("motor_vehicle") != "no"
-        and tags.get("motorcar") != "no"
-    )
+    """True when a way's tags make it a road of one of ``classes`` that some vehicle profile may
+    use (``settings.PROFILES``; which vehicle may use it is decided when routing)."""
+    return tags.get("highway") in classes and tags.get("area") != "yes" and usable_by_any_profile(tags)
 
 
 def clip_area(clip: Polygon | BBox | None) -> Polygon | None:

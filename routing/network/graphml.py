@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import networkx as nx
@@ -12,6 +13,9 @@ from ..files import atomic_path
 from .attributes import enrich
 from .osm_file import require_file
 
+# graph attributes holding lists or tables: stored as JSON text in GraphML
+JSON_GRAPH_ATTRS = ("load_report", "turn_restrictions", "turn_restrictions_dropped")
+
 
 def load_graphml(path: str | Path) -> nx.MultiDiGraph:
     """Load a GraphML saved by :func:`save_graphml` (or osmnx) and enrich it."""
@@ -20,7 +24,8 @@ def load_graphml(path: str | Path) -> nx.MultiDiGraph:
     try:
         G = ox.load_graphml(path, edge_dtypes={"capacity": float, "speed_kph": float, "travel_time": float,
                                                 "layer": str, "lanes": str},
-                            graph_dtypes={"schematic": lambda s: s == "True"})
+                            graph_dtypes={"schematic": lambda s: s == "True",
+                                          **{key: json.loads for key in JSON_GRAPH_ATTRS}})
     except Exception as exc:  # lxml/networkx raise many types for a corrupt file
         raise NetworkLoadError(f"not a readable GraphML file: {exc}", file=path) from exc
     if not isinstance(G, nx.MultiDiGraph) or len(G) == 0:
@@ -33,6 +38,7 @@ def save_graphml(G: nx.MultiDiGraph, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         H = G.copy()
-        H.graph.pop("load_report", None)
+        H.graph.update({key: json.dumps(G.graph[key]) for key in JSON_GRAPH_ATTRS if key in G.graph})
+        H.graph.pop("cache", None)
         ox.save_graphml(H, tmp)
     return path

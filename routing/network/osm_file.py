@@ -25,8 +25,9 @@ import struct
 import sys
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import osmium
@@ -34,6 +35,7 @@ import osmium
 from ..errors import NetworkLoadError
 from ..settings import EDGE_TAGS, KEPT_BARRIERS, NODE_TAGS, OSM_COPYRIGHT, SCHEMATIC_MARKER
 from .classes import FILTER_KEYS, is_drivable, resolve_classes
+from .restrictions import restriction_record
 
 LOCATION_INDEX = "sparse_mem_array"  # 16 bytes per node of the file, independent of id range
 WAY_KEYS = tuple(dict.fromkeys(EDGE_TAGS + FILTER_KEYS))  # way tags read from the file
@@ -65,6 +67,7 @@ class RoadWays:
     node_tags: dict[int, dict[str, str]]  # kept tags of tagged nodes (settings.NODE_TAGS)
     ways_read: int  # ways of the requested highway classes in the source, drivable or not
     notice: str = OSM_COPYRIGHT
+    restrictions: list[dict[str, Any]] = field(default_factory=list)  # turn restrictions (network.restrictions)
 
     @property
     def schematic(self) -> bool:
@@ -115,6 +118,8 @@ def read_osm_file(path: str | Path, road_classes: str | Iterable[str] = "drive")
     way_filter.enable_for(osmium.osm.WAY)
     node_filter = osmium.filter.KeyFilter(*NODE_TAGS)
     node_filter.enable_for(osmium.osm.NODE)
+    relation_filter = osmium.filter.TagFilter(("type", "restriction"))
+    relation_filter.enable_for(osmium.osm.RELATION)
     wkb = osmium.geom.WKBFactory()
     all_nodes = osmium.geom.use_nodes.ALL
     intern = sys.intern
@@ -122,12 +127,19 @@ def read_osm_file(path: str | Path, road_classes: str | Iterable[str] = "drive")
     way_tags: list[dict[str, str]] = []
     coords = bytearray()  # WKB LineStrings of all ways, back to back
     node_tags: dict[int, dict[str, str]] = {}
+    restrictions: list[dict[str, Any]] = []
     ways_read = 0
     try:
-        processor = (osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.NODE | osmium.osm.WAY)
+        processor = (osmium.FileProcessor(osmium.io.File(str(path), fmt),
+                                          osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION)
                      .with_locations(LOCATION_INDEX)
-                     .with_filter(way_filter).with_filter(node_filter))
+                     .with_filter(way_filter).with_filter(node_filter).with_filter(relation_filter))
         for obj in processor:
+            if isinstance(obj, osmium.osm.Relation):
+                record = restriction_record(obj.id, dict(obj.tags), ((m.role, m.type, m.ref) for m in obj.members))
+                if record is not None:
+                    restrictions.append(record)
+                continue
             if isinstance(obj, osmium.osm.Node):
                 get = obj.tags.get
                 kept = {k: v for k in NODE_TAGS if (v := get(k)) is not None}
@@ -136,7 +148,7 @@ def read_osm_file(path: str | Path, road_classes: str | Iterable[str] = "drive")
                 if kept:
                     node_tags[obj.id] = kept
                 continue
-            assert isinstance(obj, osmium.osm.Way)  # the processor reads nodes and ways only
+            assert isinstance(obj, osmium.osm.Way)  # the processor reads nodes, ways and relations
             ways_read += 1
             get = obj.tags.get
             tags = {k: intern(v) for k in WAY_KEYS if (v := get(k)) is not None}
@@ -165,7 +177,7 @@ def read_osm_file(path: str | Path, road_classes: str | Iterable[str] = "drive")
     _locate_negative_ids(path, fmt, ref_ids, lon, lat)
     return RoadWays(source=str(path), way_ids=np.frombuffer(way_ids, dtype=np.int64).copy(), way_tags=way_tags,
                     offsets=offsets, refs=ref_ids, lon=lon, lat=lat, node_tags=node_tags, ways_read=ways_read,
-                    notice=xml_note(path, fmt) or OSM_COPYRIGHT)
+                    notice=xml_note(path, fmt) or OSM_COPYRIGHT, restrictions=restrictions)
 
 
 def _locate_negative_ids(path: Path, fmt: str, refs: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> None:

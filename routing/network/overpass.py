@@ -29,24 +29,26 @@ from ..files import atomic_path
 from ..settings import NETWORK_TIMEOUT_S, OSM_COPYRIGHT, cache_dir, overpass_url
 from .classes import FILTER_KEYS, BBox, clip_area, is_drivable, resolve_classes
 from .osm_file import WAY_KEYS, RoadWays, kept_node_tags, require_file
+from .restrictions import restriction_record
 
 
 def overpass_filter(classes: frozenset[str]) -> str:
-    """An Overpass way filter for the given highway classes (drivable, no private access)."""
+    """An Overpass way filter for the given highway classes (access is decided when routing)."""
     alternation = "|".join(sorted(classes))
-    return (f'["highway"~"^({alternation})$"]["area"!~"yes"]["access"!~"private|no"]'
-            f'["motor_vehicle"!~"no"]["motorcar"!~"no"]')
+    return f'["highway"~"^({alternation})$"]["area"!~"yes"]'
 
 
 def overpass_query(area: Polygon, classes: frozenset[str]) -> str:
-    """The Overpass QL query for the drivable ways of ``classes`` in ``area`` and their nodes."""
+    """The Overpass QL query for the ways of ``classes`` in ``area``, their nodes and the turn
+    restriction relations they belong to."""
     if area.equals(box(*area.bounds)):
         west, south, east, north = area.bounds
         where = f"({south:.7f},{west:.7f},{north:.7f},{east:.7f})"
     else:
         points = " ".join(f"{y:.7f} {x:.7f}" for x, y in area.exterior.coords[:-1])
         where = f'(poly:"{points}")'
-    return f"[out:json][timeout:180];(way{overpass_filter(classes)}{where};>;);out body;"
+    return (f"[out:json][timeout:180];way{overpass_filter(classes)}{where}->.roads;"
+            '(.roads;.roads >;rel(bw.roads)["type"="restriction"];);out body;')
 
 
 def download(query: str, *, url: str | None = None, timeout_s: float = NETWORK_TIMEOUT_S,
@@ -143,6 +145,7 @@ def road_ways_from_json(doc: Any, source: str, classes: frozenset[str]) -> RoadW
     node_tags: dict[int, dict[str, str]] = {}
     synthetic: dict[tuple[float, float], int] = {}
     ways: list[tuple[int, list[int], dict[str, str]]] = []
+    restrictions: list[dict[str, Any]] = []
     ways_read = 0
     intern = sys.intern
     for i, el in enumerate(doc["elements"]):
@@ -176,6 +179,11 @@ def road_ways_from_json(doc: Any, source: str, classes: frozenset[str]) -> RoadW
                         coords[nid] = key
                         refs.append(nid)
                 ways.append((int(el["id"]), refs, {k: v for k, v in tags.items() if k not in FILTER_KEYS}))
+            elif kind == "relation":
+                members = ((str(m["role"]), str(m["type"])[:1], int(m["ref"])) for m in el.get("members") or [])
+                record = restriction_record(int(el["id"]), _tags(el), members)
+                if record is not None:
+                    restrictions.append(record)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise NetworkLoadError(f"malformed element: {exc!r}", file=source, field=f"elements[{i}]",
                                    value=el.get("id") if isinstance(el, dict) else el) from exc
@@ -191,7 +199,7 @@ def road_ways_from_json(doc: Any, source: str, classes: frozenset[str]) -> RoadW
     return RoadWays(source=source, way_ids=np.array([w[0] for w in ways], dtype=np.int64),
                     way_tags=[w[2] for w in ways], offsets=offsets, refs=ref_ids,
                     lon=np.ascontiguousarray(xy[:, 0]), lat=np.ascontiguousarray(xy[:, 1]), node_tags=node_tags,
-                    ways_read=ways_read, notice=copyright_text or OSM_COPYRIGHT)
+                    ways_read=ways_read, notice=copyright_text or OSM_COPYRIGHT, restrictions=restrictions)
 
 
 def _tags(element: dict[str, Any]) -> dict[str, str]:
