@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     # analyses
     "criticality": "routing.analysis.criticality", "isochrone": "routing.analysis.isochrones",
     "isochrones": "routing.analysis.isochrones", "evacuation_capacity": "routing.analysis.evacuation",
+    "accessibility": "routing.analysis.access", "access_criticality": "routing.analysis.access",
     # one run
     "run_scenario": "routing.run", "ScenarioResult": "routing.results",
     # sweeps
@@ -44,12 +45,14 @@ _EXPORTS: dict[str, str] = {
     # errors
     "RoutingError": "routing.errors", "InputError": "routing.errors", "NetworkLoadError": "routing.errors",
     "ScenarioError": "routing.errors", "SelectorError": "routing.errors", "CatalogueError": "routing.errors",
+    "LayerError": "routing.errors",
 }
 __all__ = [
     "CatalogueError",
     "Damage",
     "DaskExecutor",
     "InputError",
+    "LayerError",
     "Network",
     "NetworkLoadError",
     "RoutingError",
@@ -59,6 +62,8 @@ __all__ = [
     "SelectorError",
     "SerialExecutor",
     "Sweep",
+    "access_criticality",
+    "accessibility",
     "apply_events",
     "compare_results",
     "criticality",
@@ -95,11 +100,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .analysis.access import access_criticality, accessibility
     from .analysis.criticality import criticality
     from .analysis.evacuation import evacuation_capacity
     from .analysis.isochrones import isochrone, isochrones
     from .engine import Network, od_change, od_matrix
-    from .errors import CatalogueError, InputError, NetworkLoadError, RoutingError, ScenarioError, SelectorError
+    from .errors import (
+        CatalogueError,
+        InputError,
+        LayerError,
+        NetworkLoadError,
+        RoutingError,
+        ScenarioError,
+        SelectorError,
+    )
     from .network import data_notice, load_network, save_graphml
     from .outputs import write_outputs
     from .outputs.compare import compare_results

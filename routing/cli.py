@@ -77,8 +77,14 @@ def _run(args: argparse.Namespace, scenario, out: Path) -> int:
     log.info("writing %s", out)
     write_outputs(result, out, maps=not args.no_maps)
     s = result.summary()
-    print(f"{scenario.name}: {plural(s['edges_removed'], 'edge')} removed, {plural(s['nodes_closed'], 'node')} closed; "
-          + ", ".join(f"{n} {k}" for k, n in sorted(s["od_status"].items())) + " OD pairs")
+    print(f"{scenario.name}: {plural(s['edges_removed'], 'edge')} removed, {plural(s['nodes_closed'], 'node')} closed"
+          + ("; " + ", ".join(f"{n} {k}" for k, n in sorted(s["od_status"].items())) + " OD pairs"
+             if s["od_status"] else ""))
+    if result.access is not None:
+        for row in result.access.change.itertuples():
+            if row.threshold_min == max(result.access.thresholds_min) or row.population_losing > 0:
+                print(f"  {row.facility}: {row.population_losing:,.0f} persons lose access within "
+                      f"{row.threshold_min:g} min ({row.population_before:,.0f} -> {row.population_after:,.0f})")
     return _done(result.schematic, out / "report.md", t0)
 
 
@@ -199,11 +205,53 @@ def _sweep(args: argparse.Namespace, sweep, out: Path) -> int:
     return _done(result.schematic, out / "sweep_report.md", t0)
 
 
+def cmd_access_criticality(args: argparse.Namespace, scenario, out: Path, t0: float) -> int:
+    """``routing criticality --weight population``: candidates ranked by the people losing access."""
+    from .analysis.access import access_criticality, snap_layer
+    from .analysis.criticality import asset_groups
+    from .outputs.access import write_access_criticality
+    from .run import scenario_network
+    from .scenario.access import load_access_layers
+
+    access = scenario.access
+    if access is None:
+        raise InputError("--weight population needs an [access] table in the scenario", file=scenario.path,
+                         field="access", value=None)
+    facility = args.facility or next(iter(access.facilities))
+    if facility not in access.facilities:
+        raise InputError(f"--facility: no such facility type; the [access] table has {', '.join(access.facilities)}",
+                         file=scenario.path, field="access.facilities", value=facility)
+    G = scenario.load_network()
+    network = scenario_network(scenario, G)
+    catalogue = scenario.catalogue()
+    layers = load_access_layers(scenario, catalogue)
+    population = snap_layer(network, layers.population, max_snap_m=access.max_snap_m,
+                            spread_m=access.population.spread_m)
+    facilities = snap_layer(network, layers.facilities[facility], max_snap_m=access.max_snap_m)
+    groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
+    threshold = args.threshold_min or access.criticality_threshold_min
+    with make_executor(args) as executor:
+        result = access_criticality(network, population, facilities, groups=groups, threshold_min=threshold,
+                                    top=args.candidates, progress=progress_bar(args), map_fn=executor.map_fn)
+    if args.groups == "assets":
+        result.summary["grouping"] = "assets"
+    layer = layers.facilities[facility]
+    names = {layer.label(i): network.nodes[n] for i, n in enumerate(facilities.node) if n >= 0}
+    write_access_criticality(result, out, graph=G, facilities=names, top=args.top, facility=facility,
+                             notice=layers.population.notice)
+    print(f"population-weighted criticality of {len(result.table)} candidates ({args.groups}): persons losing "
+          f"access to a {facility} within {threshold:g} min; top:")
+    for row in result.table.head(min(args.top, 5)).itertuples():
+        label = row.group if args.groups == "assets" else (row.ref or row.name or f"edge {row.u}->{row.v}")
+        print(f"  {row.population_losing_access:,.0f} persons, +{row.person_hours_added:,.1f} person-hours: {label}")
+    return _done(bool(G.graph.get("schematic")), out / "criticality.md", t0)
+
+
 def cmd_criticality(args: argparse.Namespace) -> int:
     from .files import results_lock
 
     scenario = _scenario_with_overrides(args)
-    if len(scenario.od_places) < 2:
+    if args.weight == "od" and len(scenario.od_places) < 2:
         raise InputError("needs at least two places for criticality", file=scenario.path, field="places.od",
                          value=scenario.od_places)
     with results_lock(args.out or Path("results") / f"{Path(args.scenario).stem}-criticality") as out:
@@ -218,6 +266,8 @@ def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
     from .run import scenario_network
 
     t0 = time.perf_counter()
+    if args.weight == "population":
+        return cmd_access_criticality(args, scenario, out, t0)
     G = scenario.load_network()
     network = scenario_network(scenario, G)
     catalogue = scenario.catalogue()
@@ -354,6 +404,17 @@ def build_parser() -> argparse.ArgumentParser:
                            "an OSM way (ways that remove the same edges are one candidate), or each catalogue "
                            "asset (multi-link)")
     crit.add_argument("--network", metavar="FILE", help=NETWORK_HELP)
+    crit.add_argument("--weight", choices=("od", "population"), default="od",
+                      help="rank by OD travel time lost and pairs cut (default), or by the population losing "
+                           "access to a facility type of the scenario's [access] table (persons, person-hours)")
+    crit.add_argument("--facility", metavar="TYPE",
+                      help="--weight population: the facility type (default: the first in [access])")
+    crit.add_argument("--threshold-min", type=float, metavar="MINUTES",
+                      help="--weight population: 'loses access' = no longer within this many minutes "
+                           "(default: [access] criticality_threshold_min)")
+    crit.add_argument("--candidates", type=_positive_int, metavar="N",
+                      help="--weight population: evaluate only the N candidates carrying the most people on their "
+                           "way to a facility (default: every candidate on some path)")
     add_executor_options(crit)
     crit.set_defaults(func=cmd_criticality, as_of=None)
 

@@ -50,3 +50,7 @@ class SelectorError(InputError):
 
 class CatalogueError(InputError):
     """The places/assets catalogue is invalid or lacks a name."""
+
+
+class LayerError(InputError):
+    """An analyst's layer (population raster or file, facilities, areas) is invalid."""

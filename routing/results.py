@@ -20,6 +20,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry import MultiLineString, Point
 from shapely.ops import linemerge
 
+from .analysis.access import Accessibility
 from .analysis.assets import AssetMatch, assets_of_edge
 from .analysis.evacuation import EvacuationResult
 from .analysis.reach import Route
@@ -112,6 +113,7 @@ class ScenarioResult:
     assets: dict[str, AssetMatch] = field(default_factory=dict)  # catalogue assets found on this network
     event_labels: list[str] = field(default_factory=list)  # a readable name per event (see event_names)
     warnings: list[str] = field(default_factory=list)  # set-up problems every output repeats (one line each)
+    access: Accessibility | None = None  # population access to facilities ([access] table)
 
     # ------------------------------------------------------------ events and the as-of date
     def event_label(self, outcome: EventOutcome) -> str:

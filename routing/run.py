@@ -8,12 +8,14 @@ from pathlib import Path
 import networkx as nx
 
 from .analysis import reach
+from .analysis.access import Accessibility, accessibility, node_lonlat
 from .analysis.assets import resolve_assets
 from .analysis.evacuation import EvacuationResult, evacuation_capacity
 from .analysis.places import check_evacuation_areas, evacuation_nodes, scenario_places
 from .engine import Network
 from .results import ScenarioResult, event_names
-from .scenario import Damage, Scenario, apply_events
+from .scenario import Catalogue, Damage, Scenario, apply_events
+from .scenario.access import load_access_layers
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ def run_scenario(scenario: Scenario | str | Path, *, graph: nx.MultiDiGraph | No
             alternatives=ev.alternatives, assets=assets, events=events)
         result.evacuation, result.evacuation_routes = table, ev_routes
         result.evacuation_capacity = evacuation_capacities(scenario, network, damage, origin, destinations)
+    if scenario.access is not None:
+        result.access = scenario_accessibility(scenario, network, damage, catalogue)
     for warning in warnings:
         log.warning("%s", warning)
     return result
@@ -69,6 +73,20 @@ def scenario_network(scenario: Scenario, G: nx.MultiDiGraph) -> Network:
     spec = scenario.network
     vehicle = spec.vehicle.model_dump() if spec.vehicle is not None else None
     return Network(G, profile=spec.profile, vehicle=vehicle, capacity_per_lane_vph=scenario.capacity_per_lane_vph)
+
+
+def scenario_accessibility(scenario: Scenario, network: Network, damage: Damage | None,
+                           catalogue: Catalogue) -> Accessibility:
+    """Population access of a scenario's ``[access]`` table, before and after ``damage``."""
+    access = scenario.access
+    assert access is not None
+    lon, lat = node_lonlat(network)
+    margin = access.max_snap_m / 111_000 + 0.01  # degrees: the raster window reaches past the roads
+    bbox = (lon.min() - margin, lat.min() - margin, lon.max() + margin, lat.max() + margin)
+    layers = load_access_layers(scenario, catalogue, bbox=bbox)
+    return accessibility(network, layers.population, layers.facilities, damage=damage,
+                         thresholds_min=access.thresholds_min, max_snap_m=access.max_snap_m,
+                         spread_m=access.population.spread_m, areas=layers.areas)
 
 
 def evacuation_capacities(scenario: Scenario, network: Network, damage: Damage, origin: list[int],

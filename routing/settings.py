@@ -132,6 +132,15 @@ MAX_SHARED_LENGTH = 0.8  # an alternative sharing more than this share of its le
 SNAP_WARNING_M = 2_000.0  # a place further than this from its nearest graph node is flagged
 MAX_SNAP_M = 5_000.0  # a place further than this from the network is an error ([places] max_snap_m overrides)
 
+# Accessibility: population access to facilities (a scenario's [access] table overrides each).
+ACCESS_THRESHOLDS_MIN: tuple[float, ...] = (15, 30, 60, 120)  # travel-time thresholds reported (minutes)
+ACCESS_MAX_SNAP_M = 2_000.0  # population and facilities farther than this from a road node stay unsnapped (counted)
+ACCESS_COMPONENT_MIN_SHARE = 0.01  # snap to strongly connected components with at least this share of the nodes
+ACCESS_CRITICALITY_THRESHOLD_MIN = 60.0  # population-weighted criticality: "loses access within" (minutes)
+# OSM place=* values whose population=* counts; suburbs, quarters and neighbourhoods are left out because
+# their population is usually part of their city's (double counting), and so are countries and regions.
+OSM_PLACE_TYPES: tuple[str, ...] = ("city", "town", "village", "hamlet", "isolated_dwelling")
+
 OVERPASS_URL = "https://overpass-api.de/api/interpreter"  # $ROUTING_OVERPASS_URL overrides it
 NETWORK_TIMEOUT_S = 30.0  # seconds to reach Overpass or Geofabrik, all attempts together ($ROUTING_NETWORK_TIMEOUT)
 READ_TIMEOUT_S = 180.0  # seconds a server that answered may stay silent mid-answer (Overpass queries run 180 s)
@@ -151,6 +160,19 @@ def shared_data_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent
     base = checkout.parent if (checkout / "pyproject.toml").exists() else Path("..")
     return base / "shared" / "data"
+
+
+def expand_path(text: str, base: Path | None) -> str:
+    """Expand ``$ROUTING_SHARED_DATA`` (default ``../shared/data``) and ``~``; relative paths are
+    relative to the folder of the file ``base`` (a scenario file) when given."""
+    env = dict(os.environ)
+    env.setdefault("ROUTING_SHARED_DATA", str(shared_data_dir()))
+    for key in ("ROUTING_SHARED_DATA",):
+        text = text.replace("${" + key + "}", env[key]).replace("$" + key, env[key])
+    p = Path(os.path.expanduser(text))
+    if not p.is_absolute() and base is not None:
+        p = (base.parent / p).resolve()
+    return str(p)
 
 
 def overpass_url() -> str:

@@ -10,6 +10,7 @@ internet: the background tiles fail to load (and only they may), the vector laye
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -47,9 +48,9 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
-def open_page(result, folder: Path):
-    """``result``'s map.html loaded in headless Chromium; yields (driver, browser log entries)."""
-    html = write_web_map(result, folder / "map.html")
+@contextlib.contextmanager
+def chromium(html: Path, folder: Path):
+    """``html`` loaded in headless Chromium (profile in ``folder``) once its layer control is drawn."""
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for arg in [*CHROMIUM_ARGS, f"--user-data-dir={folder / 'profile'}"]:
@@ -61,9 +62,15 @@ def open_page(result, folder: Path):
         driver.get(html.resolve().as_uri())
         WebDriverWait(driver, 15).until(
             lambda d: d.find_elements("css selector", ".leaflet-control-layers-overlays label"))
-        yield driver, driver.get_log("browser")
+        yield driver
     finally:
         driver.quit()
+
+
+def open_page(result, folder: Path):
+    """``result``'s map.html loaded in headless Chromium; yields (driver, browser log entries)."""
+    with chromium(write_web_map(result, folder / "map.html"), folder) as driver:
+        yield driver, driver.get_log("browser")
 
 
 @pytest.fixture(scope="module")

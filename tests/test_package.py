@@ -49,3 +49,18 @@ def test_cli_runs_the_demo_by_name_from_another_folder(tmp_path: Path) -> None:
     assert "demo-western-syria" in listing and "sweep-western-syria" in listing
     version = subprocess.run([sys.executable, "-c", env_code, "--version"], capture_output=True, text=True)
     assert version.stdout.strip() == f"corridor-routing {routing.__version__}"
+
+
+def test_every_data_file_is_declared_package_data() -> None:
+    """A wheel carries only the files ``[tool.setuptools.package-data]`` names (the shipped
+    scenarios read CSV and GeoJSON layers beside the demo network)."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    patterns = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["routing"]
+    package = root / "routing"
+    files = [p.relative_to(package).as_posix() for p in (package / "data").rglob("*") if p.is_file()]
+    missing = [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)]
+    assert files and missing == []

@@ -106,8 +106,9 @@ def edge_groups(network: Network, by: str = "segment") -> Groups:
         return Groups([f"{u}-{v}-{k}" for u, v, k in network.edges], np.arange(m + 1, dtype=np.int64),
                       np.arange(m, dtype=np.int64))
     members: dict[Any, list[int]] = {}
-    for i, (u, v, k) in enumerate(network.edges):
-        ids = _osmids(G.edges[u, v, k].get("osmid"))
+    # G.edges iterates in the Network's edge order (it was built from the same iteration)
+    for i, (u, v, osmid) in enumerate(G.edges(data="osmid")):
+        ids = _osmids(osmid)
         if by == "segment":
             members.setdefault((min(u, v), max(u, v), ids), []).append(i)
         else:
@@ -337,46 +338,53 @@ def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinat
     return CriticalityResult(table, baseline, groups, summary)
 
 
-def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray, affected: np.ndarray,
-           assets: Mapping[str, AssetMatch]) -> pd.DataFrame:
-    """One row per group naming its edges (road, OSM ways, assets; first edge's u, v; tags), ranked."""
+def describe_groups(network: Network, groups: Groups, ids: Iterable[int] | None = None,
+                    assets: Mapping[str, AssetMatch] | None = None) -> pd.DataFrame:
+    """One row per group (``ids``, default all) naming its edges: label, road (ref and name), OSM
+    way ids, catalogue ``assets`` on it, first edge's u and v, name, ref, highway, bridge, length
+    (m, a two-way road counted once), edge count and the (u, v, key) edges."""
     G = network.graph
-    data = [G.edges[e] for e in network.edges]
     rows: dict[str, list] = {c: [] for c in ("group", "road", "osmid", "assets", "u", "v", "name", "ref", "highway",
                                             "bridge", "length_m", "n_edges", "edges")}
-    for g, label in enumerate(groups.labels):
-        members = groups.members(g).tolist()
-        first = data[members[0]]
+    for g in (range(len(groups)) if ids is None else ids):
+        members = groups.members(int(g)).tolist()
+        data = [G.edges[network.edges[e]] for e in members]
         u, v, _ = network.edges[members[0]]
         ways: dict[Any, None] = {}
         segments: dict[tuple, float] = {}  # a two-way road counts once
-        for e in members:
-            ids = _osmids(data[e].get("osmid"))
-            ways.update(dict.fromkeys(ids))
+        for e, d in zip(members, data):
+            way_ids = _osmids(d.get("osmid"))
+            ways.update(dict.fromkeys(way_ids))
             a, b, _ = network.edges[e]
-            key = (min(a, b), max(a, b), ids)
-            segments[key] = max(segments.get(key, 0.0), float(data[e].get("length", 0.0)))
+            key = (min(a, b), max(a, b), way_ids)
+            segments[key] = max(segments.get(key, 0.0), float(d.get("length", 0.0)))
 
-        def tag(name: str, members: list[int] = members) -> str:
-            return next((t for e in members if (t := tag_text(data[e].get(name), "; "))), "")
+        def tag(name: str, data: list[dict] = data) -> str:
+            return next((t for d in data if (t := tag_text(d.get(name), "; "))), "")
 
         name, ref = tag("name:en") or tag("name"), tag("ref") or tag("int_ref")
         keys = [network.edges[e] for e in members]
-        rows["group"].append(label)
+        rows["group"].append(groups.labels[int(g)])
         rows["road"].append(" ".join(x for x in (ref, name) if x))
         rows["osmid"].append("; ".join(str(w) for w in ways))
-        rows["assets"].append(", ".join(assets_on_path(keys, assets)))
+        rows["assets"].append(", ".join(assets_on_path(keys, assets or {})))
         rows["u"].append(u)
         rows["v"].append(v)
         rows["name"].append(tag("name"))
         rows["ref"].append(tag("ref"))
-        rows["highway"].append(tag_text(first.get("highway"), "; ") or "")
-        bridge = any(tag_text(data[e].get("bridge")) not in (None, "no") for e in members)
+        rows["highway"].append(tag_text(data[0].get("highway"), "; ") or "")
+        bridge = any(tag_text(d.get("bridge")) not in (None, "no") for d in data)
         rows["bridge"].append("yes" if bridge else "")
         rows["length_m"].append(sum(segments.values()))
         rows["n_edges"].append(len(members))
         rows["edges"].append(tuple(network.edges[e] for e in members))
-    table = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def _table(network: Network, groups: Groups, delta: np.ndarray, cut: np.ndarray, affected: np.ndarray,
+           assets: Mapping[str, AssetMatch]) -> pd.DataFrame:
+    """One row per group (:func:`describe_groups`) with its OD figures, ranked."""
+    table = describe_groups(network, groups, assets=assets)
     table["delta_total_time_s"] = delta
     table["pairs_cut_off"] = cut
     table["pairs_rerouted"] = affected - cut

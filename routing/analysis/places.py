@@ -101,6 +101,16 @@ def _places_error(scenario: Scenario, fields: dict[str, str], far: list[tuple], 
                          file=scenario.path, field=fields.get(name, "places"), value=name)
 
 
+def large_component_nodes(network: Network, min_share: float) -> np.ndarray:
+    """Node indices of the strongly connected components holding at least ``min_share`` of the
+    nodes (always the largest): an island's network (Gozo beside Malta) counts, a stray clipped
+    fragment does not."""
+    labels = component_labels(network)
+    sizes = np.bincount(labels)
+    keep = (sizes >= min_share * network.n_nodes) | (np.arange(len(sizes)) == 0)
+    return np.flatnonzero(keep[labels])
+
+
 def _node_xy(network: Network, candidates: np.ndarray) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     nodes = network.graph.nodes
     xs = np.array([nodes[network.nodes[i]]["x"] for i in candidates], dtype=np.float64)
@@ -121,7 +131,7 @@ def snap_places(network: Network, places: list[Place], candidates: np.ndarray) -
         rows.append({"name": p.name, "lat": p.lat, "lon": p.lon, "kind": p.kind,
                      "node": network.nodes[candidates[best]], "snap_m": float(d[best]),
                      "snap_warning": bool(d[best] > SNAP_WARNING_M)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["name", "lat", "lon", "kind", "node", "snap_m", "snap_warning"])
 
 
 def nodes_within(network: Network, place: Place, radius_m: float, candidates: np.ndarray) -> list[int]:

@@ -77,7 +77,10 @@ def od_table(network: Network, place_nodes: Mapping[str, int], *, damage: Damage
             row["status"] = _status(row, same_path=paths["baseline"] == paths["damaged"])
             row["cut_by"] = ""
             rows.append(row)
-    table = pd.DataFrame(rows)
+    columns = ["origin", "destination", *(f"{s}_{k}" for s in ("baseline", "damaged")
+                                         for k in ("reachable", "km", "min", "assets")),
+               "detour_ratio", "delta_min", "status", "cut_by"]
+    table = pd.DataFrame(rows, columns=columns)  # columns kept without OD places ([access] only)
     if events and len(table):
         for origin, group in table[table["status"] == "cut off"].groupby("origin", sort=False):
             causes = cut_causes(network, place_nodes[origin], [place_nodes[d] for d in group["destination"]], events)

@@ -12,6 +12,7 @@ from ..files import atomic_folder
 from ..results import ScenarioResult
 from . import maps as png_maps
 from . import report, webmap
+from .access import access_layers, write_access_maps
 from .formats import write_json
 from .geopackage import write_geopackage
 
@@ -23,9 +24,10 @@ def write_outputs(result: ScenarioResult, out: str | Path, *, maps: bool = True)
     """
     out = Path(out)
     with atomic_folder(out) as tmp:
-        write_geopackage(result, tmp / "routes.gpkg")
+        write_geopackage(result, tmp / "routes.gpkg", extra_layers=access_layers(result))
         result.od.to_csv(tmp / "od.csv", index=False)
         images = png_maps.write_maps(result, tmp) if maps else []
+        images += write_access_maps(result, tmp) if maps else []
         if maps:
             webmap.write_web_map(result, tmp / "map.html")
         write_json(report.metrics(result), tmp / "metrics.json")

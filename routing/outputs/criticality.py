@@ -58,11 +58,15 @@ def _extent(G: nx.MultiDiGraph, lines: list[np.ndarray], places: Mapping[str, in
 
 
 def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *, top: int = 20,
-                    places: Mapping[str, int] | None = None, title: str | None = None) -> Path:
-    """PNG map of the ``top`` candidates: those that cut OD pairs in red, wider the more pairs they
-    cut; the others coloured by the increase in total OD travel time (hours, darker = more);
-    labelled ``#rank road`` (labels moved apart); the network quiet by class, places, a scale bar
-    and a north arrow; extent fitted to the places and the candidates."""
+                    places: Mapping[str, int] | None = None, title: str | None = None,
+                    colour_by: tuple[str, float, str] = ("delta_total_time_s", 3600.0,
+                                                         "increase in total OD travel time if it alone fails (hours)"),
+                    cut_by: tuple[str, str] = ("pairs_cut_off", "cuts OD pairs off if it alone fails")) -> Path:
+    """PNG map of the ``top`` candidates: those with a value in ``cut_by`` = (column, legend;
+    default OD pairs cut off) in red, wider the more they cut; the others coloured by ``colour_by``
+    = (column, divisor, legend; default the increase in total OD travel time in hours, darker =
+    more); labelled ``#rank road`` (labels moved apart); the network quiet by class, places, a
+    scale bar and a north arrow; extent fitted to the places and the candidates."""
     places = dict(places or {})
     head = table.head(top)
     geoms = [[np.asarray(line.coords) for line in edge_lines(G, row.edges)] for row in head.itertuples()]
@@ -77,12 +81,13 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
     for tier in sorted(tiers, reverse=True):
         lines, colour, width = tiers[tier]
         ax.add_collection(matplotlib.collections.LineCollection(lines, colors=colour, linewidths=width, zorder=1))
-    hours = head["delta_total_time_s"].to_numpy() / 3600
-    cuts = head["pairs_cut_off"].to_numpy()
+    column, divisor, colour_legend = colour_by
+    hours = head[column].to_numpy() / divisor
+    cuts = head[cut_by[0]].to_numpy()
     slow = cuts == 0
     norm = Normalize(vmin=0.0, vmax=max(float(hours[slow].max()) if slow.any() else 0.0, 1e-9))
     cmap = plt.get_cmap(CMAP)
-    most_cut = max(int(cuts.max()) if len(cuts) else 0, 1)
+    most_cut = max(float(cuts.max()) if len(cuts) else 0.0, 1.0)
     for lines, h, cut in zip(geoms, hours, cuts):
         colour = BROKEN_COLOUR if cut else cmap(norm(h))
         width = np.interp(cut, [1, most_cut], CUT_WIDTH) if cut else 3.0
@@ -92,7 +97,7 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
     for row, lines in zip(head.itertuples(), geoms):
         ranks, _, cuts_pairs = roads.setdefault(candidate_name(row), ([], lines[0][len(lines[0]) // 2], False))
         ranks.append(int(row.rank))
-        roads[candidate_name(row)] = (ranks, roads[candidate_name(row)][1], cuts_pairs or bool(row.pairs_cut_off))
+        roads[candidate_name(row)] = (ranks, roads[candidate_name(row)][1], cuts_pairs or bool(getattr(row, cut_by[0])))
     labels: list[Text] = [ax.text(x, y, textwrap.fill(f"#{', '.join(map(str, ranks))} {name}", LABEL_CHARS),
                                   fontsize=8, zorder=6, weight="bold" if cut else "normal", path_effects=WHITE_HALO)
                           for name, (ranks, (x, y), cut) in roads.items()]
@@ -106,11 +111,11 @@ def criticality_map(G: nx.MultiDiGraph, table: pd.DataFrame, path: str | Path, *
     ax.set_title(title or f"Single-link criticality: the top {len(head)} candidates", fontsize=11, loc="left")
     cax = fig.add_subplot(grid[0, 1])
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax,
-                 label="increase in total OD travel time if it alone fails (hours)")
+                 label=colour_legend)
     lax = fig.add_subplot(grid[1, :])
     lax.axis("off")
     handles = [Line2D([], [], color=BROKEN_COLOUR, lw=CUT_WIDTH[1],
-                      label=f"cuts OD pairs off if it alone fails (wider = more; at most {most_cut})")]
+                      label=f"{cut_by[1]} (wider = more; at most {most_cut:,.0f})")]
     handles.append(Line2D([], [], marker="o", ls="", color=PLACE_COLOUR, label="OD places"))
     notice = data_notice(G)
     legend = lax.legend(handles=handles, loc="upper left", ncols=2, fontsize=8, frameon=False,

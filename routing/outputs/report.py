@@ -8,6 +8,7 @@ import numpy as np
 
 from ..results import EVAC_COLUMNS, OD_COLUMNS, ScenarioResult
 from ..settings import ALTERNATIVE_PENALTY, defaults_summary
+from .access import access_markdown, access_metrics
 from .evacuation_report import capacity_markdown
 from .formats import json_clean, md_table
 
@@ -49,6 +50,7 @@ def metrics(result: ScenarioResult) -> dict[str, Any]:
         "od": result.od.to_dict("records"),
         "evacuation_routes": result.evacuation.to_dict("records") if result.evacuation is not None else None,
         "evacuation_capacity": {k: v.to_dict() for k, v in (result.evacuation_capacity or {}).items()} or None,
+        "access": access_metrics(result),
         "defaults": {**defaults_summary(), "road_classes": effective_road_classes(result)},
     }
     return json_clean(doc)
@@ -99,6 +101,8 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
         out.append(md_table(result.evacuation, EVAC_COLUMNS))
     if result.evacuation_capacity:
         out.append(capacity_markdown(result))
+    out.append(access_markdown(result, images))
+    images = [name for name in images if not name.startswith("access_")]  # shown in the access section
     if images:
         out.append("\n## Maps\n")
         for name in images:

@@ -44,6 +44,7 @@ from ..errors import RoutingError
 from ..files import atomic_path
 from ..network import EdgeKey, data_notice, edge_line, road_label, tag_text
 from ..results import ScenarioResult
+from .access import add_access_layers
 from .style import (
     AFTER_COLOUR,
     BEFORE_COLOUR,
@@ -445,11 +446,13 @@ def web_map(result: ScenarioResult, *, network: bool | None = None,
                          marker=folium.Marker(icon=_damage_icon(effect)), labels=True, label_class="routing-damage",
                          label_side="top")
 
-    _geojson(layer("places"), _place_rows(result),
-             {"color": "white", "weight": 1.5, "fill": True, "fillColor": PLACE_COLOUR, "fillOpacity": 1},
-             {"name": "place", "kind": "kind", "node": "graph node", "snapped": "snapped to the network",
-              "evacuation": "after the damage"},
-             marker=folium.CircleMarker(radius=5), labels=True)
+    add_access_layers(m, result)
+    if rows := _place_rows(result):  # a scenario with only an [access] table has no places
+        _geojson(layer("places"), rows,
+                 {"color": "white", "weight": 1.5, "fill": True, "fillColor": PLACE_COLOUR, "fillOpacity": 1},
+                 {"name": "place", "kind": "kind", "node": "graph node", "snapped": "snapped to the network",
+                  "evacuation": "after the damage"},
+                 marker=folium.CircleMarker(radius=5), labels=True)
 
     _root(m).header.add_child(Element(f"<style>{LABEL_CSS}</style>"), name="routing_css")
     m.add_child(Declutter(), name="routing_declutter")

@@ -23,7 +23,6 @@ or an event ``date`` counts as its date.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,19 +33,25 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_va
 from ..errors import CatalogueError, ScenarioError
 from ..files import read_toml
 from ..network import load_network
+from ..network.osm_file import file_format
 from ..settings import (
+    ACCESS_CRITICALITY_THRESHOLD_MIN,
+    ACCESS_MAX_SNAP_M,
+    ACCESS_THRESHOLDS_MIN,
     ALTERNATIVES,
     CLASS_SETS,
     DESTINATION_RADIUS_M,
     ORIGIN_RADIUS_M,
+    OSM_PLACE_TYPES,
     PERSONS_PER_VEHICLE,
     POPULATIONS,
     ROAD_CLASSES,
     data_path,
-    shared_data_dir,
+    expand_path,
 )
 from .catalogue import Catalogue, Place, PlaceTable, load_catalogue
-from .selector_schema import Area, AreaOrCircle, Selector
+from .selector_schema import Area, AreaOrCircle, Selector, Tags, WhereValue
+from .selectors import area_from_spec
 from .validation import (
     NO_VALUE,
     BBox,
@@ -211,6 +216,81 @@ class EventTable(Strict):
         return self
 
 
+Where = dict[Text, WhereValue]  # attribute -> value or list of values (any of)
+NonNegative = Annotated[float, in_range(0, float("inf"), low_open=False, high_open=True)]
+
+
+class PopulationTable(Strict):
+    """``[access.population]``: where the people are.
+
+    ``source = "osm"`` reads ``place=*`` nodes with ``population=*`` (of ``place_types``) from the
+    network's OSM file, or from Overpass for an Overpass network; otherwise a file: a raster
+    (``.tif``, persons per cell), a vector file or CSV (lat/lon) with a population ``column``
+    (``layer``, ``where`` and ``name`` as for areas). ``spread_m`` shares each point's people
+    among the road nodes within that radius (metres; a town given as one point). ``notice`` is
+    repeated in every output (e.g. "SCHEMATIC population").
+    """
+
+    source: Text
+    column: Text = "population"
+    layer: Text | None = None
+    where: Where | None = None
+    name: Text | None = None
+    place_types: Annotated[list[Text], Field(min_length=1)] = Field(default_factory=lambda: list(OSM_PLACE_TYPES))
+    spread_m: NonNegative = 0.0
+    notice: str = ""
+
+
+class FacilityTable(Strict):
+    """``[access.facilities.NAME]``: one facility type, from exactly one source: ``osm`` tags (any
+    of them; from the network's OSM file or Overpass, or from ``file`` when it is an OSM file),
+    a vector/CSV ``file`` (``where``, ``layer``, ``name``), catalogue ``places`` by name, or
+    every catalogue place of a ``kind`` (e.g. "border_crossing")."""
+
+    osm: Tags | None = None
+    file: Text | None = None
+    where: Where | None = None
+    layer: Text | None = None
+    name: Text | None = None
+    places: Annotated[list[Text], Field(min_length=1)] | None = None
+    kind: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FacilityTable:
+        given = [k for k in ("file", "places", "kind") if getattr(self, k) is not None]
+        if len(given) > 1 or (self.osm is not None and given and given != ["file"]) or (not given and self.osm is None):
+            raise problem("give one source: osm = {tags}, file = \"...\" (with osm tags for an OSM file), "
+                          "places = [...] or kind = \"...\"", value={k: _plain(getattr(self, k)) for k in given}
+                          or NO_VALUE)
+        return self
+
+
+class AreasTable(Strict):
+    """``[access.areas]``: admin polygons for per-area tables (``name``: the attribute naming each)."""
+
+    file: Text
+    where: Where | None = None
+    layer: Text | None = None
+    name: Text | None = None
+
+
+class AccessTable(Strict):
+    """``[access]``: population access to facilities, before and after the events.
+
+    ``thresholds_min``: travel-time thresholds reported (minutes); ``max_snap_m``: people and
+    facilities farther from a road node stay unsnapped (counted); ``criticality_threshold_min``:
+    "loses access" for ``routing criticality --weight population``.
+    """
+
+    population: PopulationTable
+    facilities: Annotated[dict[Text, FacilityTable], Field(min_length=1)]
+    thresholds_min: Annotated[list[Positive], Field(min_length=1)] = Field(
+        default_factory=lambda: list(ACCESS_THRESHOLDS_MIN))
+    max_snap_m: Positive = ACCESS_MAX_SNAP_M
+    criticality_threshold_min: Positive = ACCESS_CRITICALITY_THRESHOLD_MIN
+    areas: AreasTable | None = None
+
+
 class ScenarioFile(Strict):
     """A scenario file: its tables."""
 
@@ -220,11 +300,12 @@ class ScenarioFile(Strict):
     evacuation: EvacuationTable | None = None
     capacity: CapacityTable = CapacityTable()
     events: list[EventTable] = Field(default_factory=list)
+    access: AccessTable | None = None
 
     @model_validator(mode="after")
     def _something_to_compute(self) -> ScenarioFile:
-        if self.places.od is None and self.evacuation is None:
-            raise problem("a scenario needs [places] od (two or more places) or an [evacuation] table",
+        if self.places.od is None and self.evacuation is None and self.access is None:
+            raise problem("a scenario needs [places] od (two or more places), an [evacuation] or an [access] table",
                           field="places")
         return self
 
@@ -292,10 +373,14 @@ class EvacuationSpec:
     horizon_hours: float | None = None
 
     @classmethod
-    def from_table(cls, tbl: EvacuationTable) -> EvacuationSpec:
-        """The settings of a validated ``[evacuation]`` table."""
+    def from_table(cls, tbl: EvacuationTable, path: Path | None = None) -> EvacuationSpec:
+        """The settings of a validated ``[evacuation]`` table (``path``: the scenario file, for an
+        ``origin_area = {file = ...}`` relative to it)."""
+        area = _plain(tbl.origin_area)
+        if isinstance(area, dict) and "file" in area:
+            area = {**area, "file": expand_path(area["file"], path)}
         return cls(origin=tbl.origin, origin_radius_m=tbl.origin_radius_m,
-                   destination_radius_m=tbl.destination_radius_m, origin_area=_plain(tbl.origin_area),
+                   destination_radius_m=tbl.destination_radius_m, origin_area=area,
                    destinations=tuple(tbl.destinations), alternatives=tbl.alternatives,
                    populations=tuple(tbl.populations), persons_per_vehicle=tbl.persons_per_vehicle,
                    horizon_hours=tbl.horizon_hours)
@@ -317,6 +402,7 @@ class Scenario:
     extra_places: dict[str, Place] = field(default_factory=dict)
     catalogue_path: Path | None = None
     max_snap_m: float | None = None  # metres; a place farther from the network is an error (None: the default)
+    access: AccessTable | None = None  # population access (file paths resolved)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
@@ -361,19 +447,6 @@ def scenario_path(name: str | Path) -> Path:
     return shipped.get(stem, path)
 
 
-def expand_path(text: str, base: Path | None) -> str:
-    """Expand ``$ROUTING_SHARED_DATA`` (default ``../shared/data``) and ``~``; relative paths are
-    relative to the scenario file's folder."""
-    env = dict(os.environ)
-    env.setdefault("ROUTING_SHARED_DATA", str(shared_data_dir()))
-    for key in ("ROUTING_SHARED_DATA",):
-        text = text.replace("${" + key + "}", env[key]).replace("$" + key, env[key])
-    p = Path(os.path.expanduser(text))
-    if not p.is_absolute() and base is not None:
-        p = (base.parent / p).resolve()
-    return str(p)
-
-
 def _from_file(doc: ScenarioFile, path: Path | None) -> Scenario:
     """The :class:`Scenario` of a validated file: paths resolved, every name looked up."""
     meta, places, net = doc.scenario, doc.places, doc.network
@@ -392,11 +465,11 @@ def _from_file(doc: ScenarioFile, path: Path | None) -> Scenario:
     scenario = Scenario(
         name=meta.name, path=path, network=network, od_places=list(places.od or []),
         events=[Event.from_table(i, ev) for i, ev in enumerate(doc.events)], description=meta.description,
-        as_of=meta.as_of, evacuation=EvacuationSpec.from_table(doc.evacuation) if doc.evacuation else None,
+        as_of=meta.as_of, evacuation=EvacuationSpec.from_table(doc.evacuation, path) if doc.evacuation else None,
         capacity_per_lane_vph=dict(doc.capacity.per_lane_vph),
         extra_places={name: tbl.place(name) for name, tbl in places.custom.items()},
         catalogue_path=Path(expand_path(meta.catalogue, path)) if meta.catalogue else None,
-        max_snap_m=places.max_snap_m)
+        max_snap_m=places.max_snap_m, access=_access(doc.access, path) if doc.access else None)
     try:
         catalogue = scenario.catalogue()  # every place name must be known now, not mid-run
     except CatalogueError as exc:
@@ -412,4 +485,58 @@ def _from_file(doc: ScenarioFile, path: Path | None) -> Scenario:
     for ev in scenario.events:
         if "asset" in ev.selector:
             catalogue.asset(ev.selector["asset"], file=path, field=f"events[{ev.index}].asset")
+        within = ev.selector.get("within")
+        if isinstance(within, dict) and "file" in within:  # the file, its attribute and value exist now
+            area_from_spec(within, file=path, field=f"events[{ev.index}].area")
+    if scenario.access is not None:
+        _check_access(scenario, catalogue)
     return scenario
+
+
+def _access(tbl: AccessTable, path: Path | None) -> AccessTable:
+    """``tbl`` with every file path resolved (relative to the scenario file, $ROUTING_SHARED_DATA)."""
+    def resolve(model: Any, key: str) -> Any:
+        value = getattr(model, key)
+        if value is None or (key == "source" and value == "osm"):
+            return model
+        return model.model_copy(update={key: expand_path(value, path)})
+
+    return tbl.model_copy(update={
+        "population": resolve(tbl.population, "source"),
+        "facilities": {name: resolve(f, "file") for name, f in tbl.facilities.items()},
+        "areas": resolve(tbl.areas, "file") if tbl.areas is not None else None})
+
+
+def _check_access(scenario: Scenario, catalogue: Catalogue) -> None:
+    """Files exist, catalogue names are known, "osm" sources have an OSM network to read."""
+    access, path = scenario.access, scenario.path
+    assert access is not None
+    osm_network = scenario.network.source == "overpass" or file_format(Path(scenario.network.source)) is not None
+
+    def need_file(value: str, field_: str) -> None:
+        if not Path(value).is_file():
+            raise ScenarioError("file not found", file=path, field=field_, value=value)
+
+    pop = access.population
+    if pop.source == "osm":
+        if not osm_network:
+            raise ScenarioError("population from OSM places needs an OSM network file or an Overpass network "
+                                f"(the network is {scenario.network.source!r}); give a population file",
+                                file=path, field="access.population.source", value="osm")
+    else:
+        need_file(pop.source, "access.population.source")
+    for name, fac in access.facilities.items():
+        where = f"access.facilities.{name}"
+        if fac.file is not None:
+            need_file(fac.file, f"{where}.file")
+        elif fac.osm is not None and not osm_network:
+            raise ScenarioError("facilities from OSM tags need an OSM network file or an Overpass network",
+                                file=path, field=f"{where}.osm", value=fac.osm)
+        for i, place in enumerate(fac.places or []):
+            catalogue.place(place, file=path, field=f"{where}.places[{i}]")
+        if fac.kind is not None and not any(p.kind == fac.kind for p in catalogue.places.values()):
+            kinds = sorted({p.kind for p in catalogue.places.values()})
+            raise ScenarioError(f"no catalogue place of this kind; kinds: {', '.join(kinds)}", file=path,
+                                field=f"{where}.kind", value=fac.kind)
+    if access.areas is not None:
+        need_file(access.areas.file, "access.areas.file")

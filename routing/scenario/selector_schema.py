@@ -59,6 +59,27 @@ class BBoxArea(Strict):
     bbox: BBox
 
 
+def _where_value(value: Any) -> Any:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in items):
+        raise problem("expected an attribute value (string or integer) or a non-empty list of them")
+    return value
+
+
+WhereValue = Annotated[Any, BeforeValidator(_where_value)]
+
+
+class FileArea(Strict):
+    """``{file = "control-2024-12-06.geojson", where = {controlled_by = "X"}}``: the polygons of
+    the analyst's vector file (GeoJSON, GeoPackage, Shapefile; ``layer`` of a GeoPackage) whose
+    attributes hold every ``where`` condition (a list = any of these values). A relative path is
+    relative to the scenario file."""
+
+    file: Text
+    where: dict[Text, WhereValue] | None = None
+    layer: Text | None = None
+
+
 class Near(Strict):
     """A circle: ``{place = "...", radius_m}`` or ``{lat, lon, radius_m}`` (degrees, metres)."""
 
@@ -80,10 +101,13 @@ def _area_kind(value: Any) -> str:
         return "@polygon"
     if isinstance(value, dict) and "bbox" in value:
         return "@bbox"
+    if isinstance(value, dict) and "file" in value:
+        return "@file"
     return "@near" if isinstance(value, dict) and "radius_m" in value else "@other"
 
 
-_AREA_FORMS = "a polygon [[lon, lat], ...] (at least 3 points) or {bbox = [w, s, e, n]}"
+_AREA_FORMS = ("a polygon [[lon, lat], ...] (at least 3 points), {bbox = [w, s, e, n]} or "
+               "{file = \"zones.geojson\", where = {attribute = \"value\"}}")
 
 
 def _not_an_area(value: Any) -> Any:
@@ -95,17 +119,18 @@ def _not_an_area_or_circle(value: Any) -> Any:
 
 
 Area = Annotated[
-    Annotated[PolygonArea, Tag("@polygon")] | Annotated[BBoxArea, Tag("@bbox")]
+    Annotated[PolygonArea, Tag("@polygon")] | Annotated[BBoxArea, Tag("@bbox")] | Annotated[FileArea, Tag("@file")]
     | Annotated[Any, BeforeValidator(_not_an_area), Tag("@near")]
     | Annotated[Any, BeforeValidator(_not_an_area), Tag("@other")],
     Discriminator(_area_kind)]
-"""A polygon or a bbox (``within``, ``origin_area``)."""
+"""A polygon, a bbox or polygons from a file (``within``, ``origin_area``)."""
 
 AreaOrCircle = Annotated[
-    Annotated[PolygonArea, Tag("@polygon")] | Annotated[BBoxArea, Tag("@bbox")] | Annotated[Near, Tag("@near")]
+    Annotated[PolygonArea, Tag("@polygon")] | Annotated[BBoxArea, Tag("@bbox")] | Annotated[FileArea, Tag("@file")]
+    | Annotated[Near, Tag("@near")]
     | Annotated[Any, BeforeValidator(_not_an_area_or_circle), Tag("@other")],
     Discriminator(_area_kind)]
-"""A polygon, a bbox or a circle (``deny_area``)."""
+"""A polygon, a bbox, polygons from a file or a circle (``deny_area``)."""
 
 AREA = TypeAdapter(Area)
 

@@ -14,8 +14,10 @@ key             matches                                                 kind
 ``name``        case-insensitive substring of ``name``/``name:*``        edges
 ``near``        within ``radius_m`` metres of ``{lat, lon}`` or          edges + nodes
                 ``{place = "..."}``
-``within``      inside a polygon ``[[lon, lat], ...]`` or                edges + nodes
-                ``{bbox = [west, south, east, north]}``
+``within``      inside a polygon ``[[lon, lat], ...]``,                  edges + nodes
+                ``{bbox = [west, south, east, north]}`` or the polygons
+                of a file: ``{file = "zones.geojson",
+                where = {controlled_by = "X"}}``
 ``asset``       the selector of a catalogue asset                        its own
 ``all``         list of selectors, all must hold                         intersection
 ``any``         list of selectors, one must hold                         union
@@ -35,11 +37,14 @@ from typing import Any, ClassVar, Self, TypeGuard
 import geopandas as gpd
 import networkx as nx
 from shapely.geometry import Point, Polygon, box
+from shapely.geometry.base import BaseGeometry
 
 from ..errors import SelectorError
+from ..layers import area_union
 from ..network.geometry import EdgeKey, edge_lines
+from ..settings import expand_path
 from .catalogue import Catalogue
-from .selector_schema import AREA, BBoxArea, Selector
+from .selector_schema import AREA, BBoxArea, FileArea, Selector
 from .validation import validate, validate_value
 
 KEYS = ("way", "node", "tags", "node_tags", "ref", "name", "near", "within", "asset", "all", "any", "not")
@@ -311,9 +316,14 @@ class _Resolver:
         return Selection(self.all_edges() - inner.edges, set(self.G.nodes) - inner.nodes)
 
 
-def area_from_spec(value: Any, *, file: str | Path | None = None, field: str = "within") -> Polygon:
-    """A polygon from ``[[lon, lat], ...]`` or ``{bbox = [west, south, east, north]}`` (degrees)."""
+def area_from_spec(value: Any, *, file: str | Path | None = None, field: str = "within") -> BaseGeometry:
+    """A (multi)polygon in lon/lat degrees from ``[[lon, lat], ...]``, ``{bbox = [west, south,
+    east, north]}`` or ``{file = "zones.geojson", where = {attribute = "value"}}`` (the union of
+    the file's polygons that ``where`` selects; a relative path is relative to ``file``'s folder)."""
     area = validate_value(AREA, value, file=file, error=SelectorError, at=field)
+    if isinstance(area, FileArea):
+        path = expand_path(area.file, Path(file) if file is not None else None)
+        return area_union(path, where=area.where, layer=area.layer, field=field)
     return box(*area.bbox) if isinstance(area, BBoxArea) else Polygon(area)
 
 
@@ -328,6 +338,6 @@ def select(G: nx.MultiDiGraph, selector: dict[str, Any], *, catalogue: Catalogue
     return selection
 
 
-def area_selection(G: nx.MultiDiGraph, area: Polygon) -> Selection:
+def area_selection(G: nx.MultiDiGraph, area: BaseGeometry) -> Selection:
     """Edges intersecting and nodes inside ``area`` (lon/lat degrees)."""
     return _Frames.of(G).touching(area)
