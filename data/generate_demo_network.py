@@ -10,7 +10,8 @@ lateral wiggle. The tagging follows real OSM patterns:
   one ``oneway=yes`` way per carriageway, joined at each town by short ``motorway_link`` ways;
   some segments carry ``ref=M5`` + ``int_ref=M45``, others only ``int_ref=M45`` (as in OSM);
 * each carriageway crosses the Orontes at the "Rastan bridge" point on its own short
-  ``bridge=yes`` + ``layer=1`` way;
+  ``bridge=yes`` + ``layer=1`` way; the M1 crosses it west of Homs ("M1 Orontes bridge",
+  position approximate) on one such two-way way;
 * the border crossings into Lebanon (Arida, Jousiyeh, Dabbousieh) are ``barrier=border_control``
   nodes inside their roads;
 * a town that just one road passes through gets a short dead-end ``tertiary`` street, so that
@@ -56,6 +57,8 @@ METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180.0
 M5_TOWNS = ("Aleppo", "Hama", "Rastan", "Talbiseh", "Homs", "Nabk", "Damascus")
 BRIDGE_PLACE = "Rastan bridge"  # catalogue point where the M5 crosses the Orontes
 BRIDGE_SEGMENT = ("Hama", "Rastan")  # the M5 segment (north town, south town) holding the bridge
+# Bridges of the two-way roads: (town, next town) -> the catalogue point where the road crosses
+ROAD_BRIDGES = {("Homs", "Tall Kalakh"): "M1 Orontes bridge"}
 M5_NAMES = {"name": "طريق حلب دمشق الدولي", "name:en": "Aleppo-Damascus International Highway",
             "name:ar": "طريق حلب دمشق الدولي"}
 M5_WITH_REF = frozenset({("Hama", "Rastan"), ("Talbiseh", "Homs"), ("Nabk", "Damascus")})
@@ -150,15 +153,40 @@ def densify(a: LonLat, b: LonLat, rng: random.Random) -> list[LonLat]:
     return points
 
 
+def along(a: LonLat, b: LonLat, point: LonLat) -> float:
+    """Metres from ``a`` to where ``point`` projects onto the line ``a``-``b``."""
+    east, north = to_metres(a, b)
+    pe, pn = to_metres(a, point)
+    return (pe * east + pn * north) / math.hypot(east, north)
+
+
 def add_road(net: Network, place_nodes: dict[str, int], waypoints: tuple[str, ...], tags: dict[str, str],
-             rng: random.Random) -> None:
-    """Add a two-way road as one way through the place nodes of ``waypoints``."""
-    node_ids = [place_nodes[waypoints[0]]]
+             places: dict[str, LonLat], rng: random.Random) -> None:
+    """Add a two-way road as one way through the place nodes of ``waypoints``; a bridge of
+    ROAD_BRIDGES on it is a separate BRIDGE_LENGTH_M ``bridge=yes`` way on the straight line
+    between its towns, centred where the bridge point projects onto it (intermediate nodes within
+    BRIDGE_LENGTH_M of its centre are left out)."""
+    pieces: list[list[int]] = [[place_nodes[waypoints[0]]]]
     for start, end in itertools.pairwise(waypoints):
         a, b = net.nodes[place_nodes[start]], net.nodes[place_nodes[end]]
-        node_ids += [net.add_node(p) for p in densify(a, b, rng)]
-        node_ids.append(place_nodes[end])
-    net.add_way(node_ids, tags)
+        points = densify(a, b, rng)
+        bridge = ROAD_BRIDGES.get((start, end))
+        if bridge is None:
+            pieces[-1] += [net.add_node(p) for p in points]
+        else:
+            east, north = to_metres(a, b)
+            length = math.hypot(east, north)
+            centre = along(a, b, places[bridge])
+            first, last = (offset(a, east * t / length, north * t / length)
+                           for t in (centre - BRIDGE_LENGTH_M / 2, centre + BRIDGE_LENGTH_M / 2))
+            before = [p for p in points if along(a, b, p) < centre - BRIDGE_LENGTH_M]
+            after = [p for p in points if along(a, b, p) > centre + BRIDGE_LENGTH_M]  # none on the bridge
+            pieces[-1] += [net.add_node(p) for p in before] + [net.add_node(first)]
+            pieces.append([pieces[-1][-1], net.add_node(last)])
+            pieces.append([pieces[-1][-1]] + [net.add_node(p) for p in after])
+        pieces[-1].append(place_nodes[end])
+    for i, node_ids in enumerate(pieces):
+        net.add_way(node_ids, {**tags, "bridge": "yes", "layer": "1"} if len(pieces) == 3 and i == 1 else tags)
 
 
 def m5_centre_line(places: dict[str, LonLat],
@@ -262,7 +290,7 @@ def build_network(places: dict[str, LonLat]) -> Network:
         place_nodes[name] = net.add_node(places[name], {"barrier": "border_control", **crossing} if crossing else None)
     add_m5(net, place_nodes, places, rng)
     for waypoints, tags in ROADS:
-        add_road(net, place_nodes, waypoints, tags, rng)
+        add_road(net, place_nodes, waypoints, tags, places, rng)
     # M5-only towns (Rastan, Talbiseh, Nabk, Damascus) keep their interchange nodes anyway.
     add_town_streets(net, place_nodes, sorted({name for waypoints, _ in ROADS for name in waypoints}
                                               - set(BORDER_CROSSINGS)))

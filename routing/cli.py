@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import InputError, RoutingError
+from .settings import PROFILES
 
 log = logging.getLogger("routing")
 
@@ -32,6 +33,9 @@ def _scenario_with_overrides(args: argparse.Namespace):
         if not Path(source).exists():
             raise InputError("network file not found", field="--network", value=args.network)
         scenario = replace(scenario, network=replace(scenario.network, source=source))
+    if getattr(args, "profile", None):
+        # the profile's own vehicle: the file's dimensions belong to the file's profile
+        scenario = replace(scenario, network=replace(scenario.network, profile=args.profile, vehicle=None))
     if getattr(args, "as_of", None):
         try:
             as_of = dt.date.fromisoformat(args.as_of)
@@ -336,6 +340,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
+PROFILE_HELP = ("route this vehicle profile instead of the scenario's network.profile: car, or truck (40 t, 4 m "
+                "high, at most 80 km/h; keeps off roads closed to heavy goods vehicles or too weak, low or narrow)")
 NETWORK_HELP = ("use this network instead of the scenario's network.source: an OSM file (.osm, .osm.gz, .osm.bz2, "
                 ".osm.pbf), Overpass JSON (.json) or GraphML (.graphml)")
 
@@ -359,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="results folder, replaced as a whole when the run succeeds (default: "
                           "./results/<SCENARIO's file name without .toml>, e.g. results/demo for 'routing run demo')")
     run.add_argument("--network", metavar="FILE", help=NETWORK_HELP)
+    run.add_argument("--profile", choices=sorted(PROFILES), help=PROFILE_HELP)
     run.add_argument("--as-of", metavar="YYYY-MM-DD",
                      help="apply only the events dated on or before this date; the report, metrics.json and the "
                           "maps say how many were applied and which were not")
@@ -404,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "an OSM way (ways that remove the same edges are one candidate), or each catalogue "
                            "asset (multi-link)")
     crit.add_argument("--network", metavar="FILE", help=NETWORK_HELP)
+    crit.add_argument("--profile", choices=sorted(PROFILES), help=PROFILE_HELP)
     crit.add_argument("--weight", choices=("od", "population"), default="od",
                       help="rank by OD travel time lost and pairs cut (default), or by the population losing "
                            "access to a facility type of the scenario's [access] table (persons, person-hours)")

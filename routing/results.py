@@ -213,27 +213,31 @@ class ScenarioResult:
         return {f"{o.event.action}: {o.event.label}": self.event_label(o) for o in self.applied_events}
 
     def damaged_edges_gdf(self) -> gpd.GeoDataFrame:
-        """Removed and degraded edges with OSM id, name, ref, bridge, the event that hit them (``event``
-        tag and ``event_name``) and ``by_closed_node`` (removed because an end node was closed: the
-        approach roads of a closed crossing, which maps mark by the node, not as destroyed roads)."""
+        """Removed, degraded and restricted edges with OSM id, name, ref, bridge, ``effect``
+        ("removed", "degraded", "restricted"), ``restriction`` (what may still pass), the event
+        that hit them (``event`` tag and ``event_name``) and ``by_closed_node`` (removed because an
+        end node was closed: the approach roads of a closed crossing, which maps mark by the node,
+        not as destroyed roads)."""
         rows = []
         names = self._cause_names()
-        closed = self.damage.removed_nodes
-        hit = set(self.damage.removed_edges) | set(self.damage.speed_factor) | set(self.damage.capacity_factor)
-        for e in sorted(hit, key=str):
+        dmg = self.damage
+        closed = dmg.removed_nodes
+        degraded = set(dmg.speed_factor) | set(dmg.capacity_factor)
+        for e in sorted(set(dmg.removed_edges) | degraded | set(dmg.restricted), key=str):
             d = self.graph.edges[e]
-            removed = e in self.damage.removed_edges
-            cause = self.damage.cause.get(e, "")
+            removed = e in dmg.removed_edges
+            cause = dmg.cause.get(e, "")
             rows.append({"u": e[0], "v": e[1], "key": e[2], "osmid": str(d.get("osmid")), **_road_names(d),
                          "highway": _text(d.get("highway")), "bridge": _text(d.get("bridge")),
-                         "effect": "removed" if removed else "degraded",
-                         "speed_factor": self.damage.speed_factor.get(e, 1.0),
-                         "capacity_factor": self.damage.capacity_factor.get(e, 1.0),
+                         "effect": "removed" if removed else "degraded" if e in degraded else "restricted",
+                         "restriction": dmg.restricted[e].text() if e in dmg.restricted else "",
+                         "speed_factor": dmg.speed_factor.get(e, 1.0),
+                         "capacity_factor": dmg.capacity_factor.get(e, 1.0),
                          "event": cause, "event_name": names.get(cause, cause),
                          "by_closed_node": removed and (e[0] in closed or e[1] in closed),
                          "geometry": self.edge_geometry(e)})
-        return _gdf(rows, ("u", "v", "key", "osmid", "name", "ref", "highway", "bridge", "effect", "speed_factor",
-                           "capacity_factor", "event", "event_name", "by_closed_node"))
+        return _gdf(rows, ("u", "v", "key", "osmid", "name", "ref", "highway", "bridge", "effect", "restriction",
+                           "speed_factor", "capacity_factor", "event", "event_name", "by_closed_node"))
 
     def closed_nodes_gdf(self) -> gpd.GeoDataFrame:
         """Closed or destroyed nodes (border posts, junctions) with name, barrier and the events
@@ -276,14 +280,15 @@ class ScenarioResult:
         A closed node is marked where it is (its approach roads are not); destroyed or degraded
         edges at the midpoint of the edge nearest their centre. What one event damaged in places
         more than ``MARKER_CLUSTER_M`` apart gets one marker per place. Columns: event (name),
-        action, effect ("destroyed", "closed", "degraded", "area denied"), edges, nodes, and
-        minx, miny, maxx, maxy: the bounds of what it damaged there (degrees)."""
+        action, effect ("destroyed", "closed", "degraded", "restricted", "area denied"), edges, nodes, and
+        minx, miny, maxx, maxy: the bounds of what it damaged there (degrees). Restricted edges
+        count as damaged."""
         rows = []
         for o in self.applied_events:
             d = o.damage
             nodes = sorted(d.removed_nodes, key=str)
             edges = sorted({e for e in d.removed_edges if e[0] not in d.removed_nodes and e[1] not in d.removed_nodes}
-                           | set(d.speed_factor) | set(d.capacity_factor), key=str)
+                           | set(d.speed_factor) | set(d.capacity_factor) | set(d.restricted), key=str)
             items = [Point(self.graph.nodes[n]["x"], self.graph.nodes[n]["y"]) for n in nodes]
             items += [self.edge_geometry(e) for e in edges]
             if not items:
@@ -328,11 +333,14 @@ class ScenarioResult:
 
     # ------------------------------------------------------------ summaries
     def summary(self) -> dict[str, Any]:
-        """Headline figures (counts of OD pairs by status, removed edges)."""
+        """Headline figures (counts of OD pairs by status; edges removed, degraded, restricted and,
+        of those, barred to the network's vehicle)."""
         counts = self.od["status"].value_counts().to_dict() if len(self.od) else {}
         return {"scenario": self.scenario.name, "schematic_network": self.schematic,
                 "edges_removed": len(self.damage.removed_edges), "nodes_closed": len(self.damage.removed_nodes),
                 "edges_degraded": len(set(self.damage.speed_factor) | set(self.damage.capacity_factor)),
+                "edges_restricted": len(self.damage.restricted),
+                "edges_barred_to_vehicle": len(self.network.barred(self.damage)),
                 "od_pairs": len(self.od), "od_status": counts}
 
     def events_table(self) -> pd.DataFrame:

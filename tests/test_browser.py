@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,17 @@ def chromium(html: Path, folder: Path):
         driver.set_page_load_timeout(30)
         driver.get(html.resolve().as_uri())
         WebDriverWait(driver, 15).until(
-            lambda d: d.find_elements("css selector", ".leaflet-control-layers-overlays label"))
+            lambda d: d.find_elements("css selector", ".leaflet-control-layers-overlays label")
+            and d.execute_script("return document.body.dataset.decluttered"))  # labels placed at least once
+        last = {"runs": None, "since": 0.0}
+
+        def labels_settled(d) -> bool:  # no new label placement (fit, zoom) for 0.5 s
+            runs = d.execute_script("return document.body.dataset.decluttered")
+            if runs != last["runs"]:
+                last.update(runs=runs, since=time.monotonic())
+            return time.monotonic() - last["since"] >= 0.5
+
+        WebDriverWait(driver, 15, poll_frequency=0.1).until(labels_settled)
         yield driver
     finally:
         driver.quit()

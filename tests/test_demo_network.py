@@ -78,8 +78,9 @@ def edge_line(G: nx.MultiDiGraph, u: int, v: int, data: dict) -> LineString:
     return data.get("geometry") or LineString([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in (u, v)])
 
 
-def bridge_edges(G: nx.MultiDiGraph) -> list[tuple[int, int, int, dict]]:
-    return [(u, v, k, d) for u, v, k, d in G.edges(keys=True, data=True) if d.get("bridge") == "yes"]
+def bridge_edges(G: nx.MultiDiGraph, highway: str = "motorway") -> list[tuple[int, int, int, dict]]:
+    return [(u, v, k, d) for u, v, k, d in G.edges(keys=True, data=True)
+            if d.get("bridge") == "yes" and d["highway"] == highway]
 
 
 # ---------------------------------------------------------------- labelling
@@ -138,6 +139,15 @@ def test_m5_is_divided_with_a_bridge_per_carriageway(G: nx.MultiDiGraph, Gp: nx.
     for line in (line1, line2):
         assert 200 <= line.length <= 300
         assert line.distance(bridge_point) <= 100
+
+
+def test_m1_crosses_the_orontes_on_one_two_way_bridge(Gp: nx.MultiDiGraph, places: dict) -> None:
+    bridges = bridge_edges(Gp, "trunk")
+    assert len(bridges) == 2 and all(d["ref"] == "M1" and d["layer"] == "1" for *_, d in bridges)
+    (u1, v1, _, d1), (u2, v2, _, _) = bridges
+    assert (u1, v1) == (v2, u2)  # one two-way way: the same segment both directions
+    line = edge_line(Gp, u1, v1, d1)
+    assert 200 <= line.length <= 300 and line.distance(project(Gp, places["M1 Orontes bridge"])) <= 100
 
 
 def test_m5_ref_tagging_is_inconsistent_as_in_osm(G: nx.MultiDiGraph) -> None:

@@ -107,7 +107,8 @@ area = { place = "Palmyra", radius_m = 5000 }
     edges_before = demo_graph.number_of_edges()
     damage, outcomes = apply_events(demo_graph, sc)
     assert demo_graph.number_of_edges() == edges_before  # the graph itself is never changed
-    bridge = {e for e in demo_graph.edges(keys=True) if demo_graph.edges[e].get("bridge") == "yes"}
+    bridge = {e for e in demo_graph.edges(keys=True) if demo_graph.edges[e].get("bridge") == "yes"
+              and demo_graph.edges[e]["highway"] == "motorway"}  # the Rastan bridge carriageways
     assert bridge and bridge <= damage.removed_edges
     m1 = [e for e, f in damage.speed_factor.items() if f == 0.5]
     assert m1 and all(damage.capacity_factor[e] == 0.25 for e in m1)
@@ -160,8 +161,9 @@ def test_a_restrict_event_turns_trucks_away_and_lets_cars_cross(tmp_path, demo_g
     car_sc = Scenario.from_file(write(tmp_path, text))
     truck_sc = Scenario.from_file(write(tmp_path, text.replace("[network]", '[network]\nprofile = "truck"')))
     damage, _ = apply_events(demo_graph, car_sc)
-    bridge = {e for e in demo_graph.edges(keys=True) if demo_graph.edges[e].get("bridge") == "yes"}
-    assert bridge and set(damage.restricted) >= bridge and not damage.removed_edges
+    bridge = {e for e in demo_graph.edges(keys=True) if demo_graph.edges[e].get("bridge") == "yes"
+              and demo_graph.edges[e]["highway"] == "motorway"}  # the Rastan bridge carriageways
+    assert bridge and set(damage.restricted) == bridge and not damage.removed_edges
     assert all(damage.cause[e] == "restrict: Rastan bridge 7.5 t" for e in bridge)
     times = {}
     for sc in (car_sc, truck_sc):
@@ -176,3 +178,26 @@ def test_a_restrict_event_turns_trucks_away_and_lets_cars_cross(tmp_path, demo_g
     truck_before, truck_after, truck_crosses = times["truck"]
     assert car_after == car_before and car_crosses  # a car (1.5 t) still takes the bridge
     assert not truck_crosses and truck_after > truck_before  # a 40 t truck detours or is cut off
+
+
+def test_shipped_aid_convoy_truck_detours_where_a_car_crosses(tmp_path):
+    """The aid-convoy scenario: the 24 t truck is rerouted around the 10 t bridge, ``--profile car``
+    crosses it; the reports name the vehicle."""
+    import json
+
+    import pandas as pd
+
+    runs = {"truck": [], "car": ["--profile", "car"]}
+    od = {}
+    for name, extra in runs.items():
+        assert main(["run", "aid-convoy-tripoli-homs", "--out", str(tmp_path / name), *extra]) == 0
+        table = pd.read_csv(tmp_path / name / "od.csv").set_index(["origin", "destination"])
+        od[name] = table.loc[("Tripoli", "Homs")]
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text("utf-8"))
+        model = metrics["network"]["road_model"]
+        assert model["profile"] == name and model["weight_t"] == (24 if name == "truck" else 1.5)
+        assert metrics["summary"]["edges_restricted"] == 2
+        assert metrics["summary"]["edges_barred_to_vehicle"] == (2 if name == "truck" else 0)
+        assert f"vehicle: **{name}**" in (tmp_path / name / "report.md").read_text("utf-8")
+    assert od["car"]["status"] == "unchanged"
+    assert od["truck"]["status"] == "rerouted" and od["truck"]["damaged_min"] > 2 * od["truck"]["baseline_min"]

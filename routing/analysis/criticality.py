@@ -334,7 +334,8 @@ def criticality(network: Network | nx.MultiDiGraph, origins: list[int], destinat
                "candidates_evaluated": int((work[representatives] > 0).sum()),
                "seconds_baseline": t_base,
                "seconds_total": time.perf_counter() - t0,
-               "grouping": groups_by if isinstance(groups_by, str) else "custom groups"}
+               "grouping": groups_by if isinstance(groups_by, str) else "custom groups",
+               "road_model": network.road_model()}
     return CriticalityResult(table, baseline, groups, summary)
 
 

@@ -211,6 +211,18 @@ class Network:
                 out.append({**record, "kind": value.split("_", 1)[0]})
         return out
 
+    def road_model(self) -> dict[str, object]:
+        """What this network routes: the vehicle (profile, tonnes, metres, speed cap km/h) and how
+        many directed edges it may not use or may use only to reach a destination, how many turn
+        restrictions apply to it and how many junctions the routing graph expands."""
+        v = self.vehicle
+        return {"profile": v.name, "weight_t": v.weight_t, "height_m": v.height_m, "width_m": v.width_m,
+                "length_m": v.length_m, "max_speed_kph": v.profile.max_speed_kph,
+                "edges_closed_to_vehicle": int(self.closed.sum()),
+                "edges_destination_only": int(self.destination_only.sum()),
+                "turn_restrictions_applied": len(self.restrictions()),
+                "junctions_expanded": int(self.routing.expanded_junctions)}
+
     @classmethod
     def of(cls, network: Network | nx.MultiDiGraph) -> Network:
         """``network`` itself, or a new Network of a graph."""

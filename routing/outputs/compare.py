@@ -121,8 +121,10 @@ def _figures(m: dict[str, Any], statuses: list[str]) -> dict[str, Any]:
     rows = {"scenario": sc.get("name"), "scenario file": sc.get("file"), "as of": sc.get("as_of") or "—",
             "network": net.get("source"), "schematic network": "yes" if m.get("schematic_network") else "no",
             "nodes": net.get("nodes"), "directed edges": net.get("edges"),
+            "vehicle": (net.get("road_model") or {}).get("profile", "car"),
             "edges removed": s.get("edges_removed"), "nodes closed": s.get("nodes_closed"),
-            "edges degraded": s.get("edges_degraded"), "OD pairs": s.get("od_pairs")}
+            "edges degraded": s.get("edges_degraded"), "edges restricted": s.get("edges_restricted"),
+            "OD pairs": s.get("od_pairs")}
     rows.update({f"OD pairs {k}": s.get("od_status", {}).get(k, 0) for k in statuses})
     cap = (m.get("evacuation_capacity") or {}).get("damaged") or {}
     if cap:

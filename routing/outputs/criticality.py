@@ -26,7 +26,7 @@ from matplotlib.text import Text
 from ..analysis.criticality import CriticalityResult
 from ..files import atomic_folder, atomic_path
 from ..network import data_notice, edge_lines
-from .formats import md_cell
+from .formats import md_cell, vehicle_line
 from .maps import DPI, WHITE_HALO, decorate, fit_limits, spread_labels
 from .style import BROKEN_COLOUR, PAD, PLACE_COLOUR, cos_lat, road_tier
 
@@ -148,6 +148,7 @@ def criticality_markdown(result: CriticalityResult, *, top: int = 20, notice: st
               "travel time.", "",
               f"- candidates: {s['candidates']:,}; on some baseline route: {s['candidates_on_routes']:,} "
               "(the others change nothing)",
+              vehicle_line(s["road_model"]).rstrip("\n"),
               f"- baseline total OD travel time: {s['baseline_total_time_s'] / 3600:,.1f} h",
               f"- computed in {s['seconds_total']:.1f} s (baseline trees {s['seconds_baseline']:.1f} s)",
               "- *pairs cut off*: pairs it disconnects; *pairs rerouted*: pairs whose route uses it and that "

@@ -66,3 +66,13 @@ def md_table(df: pd.DataFrame | None, columns: dict[str, str]) -> str:
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(md_cell(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
+
+
+def vehicle_line(model: dict[str, Any]) -> str:
+    """The report's line saying which vehicle was routed and what the road model did for it."""
+    cap = f", at most {model['max_speed_kph']:g} km/h" if model["max_speed_kph"] else ""
+    return (f"- vehicle: **{model['profile']}** ({model['weight_t']:g} t, {model['height_m']:g} m high, "
+            f"{model['width_m']:g} m wide, {model['length_m']:g} m long{cap}); "
+            f"{model['edges_closed_to_vehicle']:,} directed edges closed to it (access tags, weight, height, "
+            f"width or length limits), {model['edges_destination_only']:,} usable only to reach a destination "
+            f"there; {model['turn_restrictions_applied']:,} turn restrictions applied\n")

@@ -169,7 +169,8 @@ CHANGE_STYLES = {  # route_changes_gdf()["change"] -> legend label, style (after
     "new": ("routes: new parts (after)", LineStyle(AFTER_COLOUR, 2.8)),
 }
 DAMAGE_STYLES = {"removed": ("destroyed / closed roads", LineStyle(BROKEN_COLOUR, 4.0)),
-                 "degraded": ("degraded roads", LineStyle(DEGRADED_COLOUR, 4.0))}
+                 "degraded": ("degraded roads", LineStyle(DEGRADED_COLOUR, 4.0)),
+                 "restricted": ("restricted roads (vehicle limits)", LineStyle(DEGRADED_COLOUR, 4.0, (2.0, 1.0)))}
 
 
 class _Drawing:
@@ -258,8 +259,8 @@ def _place_labels(ax: Axes, layers: Layers, state: str) -> list[Text]:
 
 def _event_labels(ax: Axes, markers: gpd.GeoDataFrame) -> list[Text]:
     return [ax.text(x, y, event_caption(short_name(ev), effect), fontsize=8, weight="bold",
-                    color=DEGRADED_COLOUR if effect == "degraded" else BROKEN_COLOUR, ha="left", va="top", zorder=13,
-                    path_effects=WHITE_HALO)
+                    color=DEGRADED_COLOUR if effect in ("degraded", "restricted") else BROKEN_COLOUR, ha="left",
+                    va="top", zorder=13, path_effects=WHITE_HALO)
             for x, y, ev, effect in zip(markers.geometry.x, markers.geometry.y, markers["event"], markers["effect"])]
 
 

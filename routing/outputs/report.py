@@ -10,7 +10,7 @@ from ..results import EVAC_COLUMNS, OD_COLUMNS, ScenarioResult
 from ..settings import ALTERNATIVE_PENALTY, defaults_summary
 from .access import access_markdown, access_metrics
 from .evacuation_report import capacity_markdown
-from .formats import json_clean, md_table
+from .formats import json_clean, md_table, vehicle_line
 
 
 def network_summary(result: ScenarioResult) -> dict[str, Any]:
@@ -21,6 +21,7 @@ def network_summary(result: ScenarioResult) -> dict[str, Any]:
             "data_notice": result.data_notice, "nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
             "total_length_km": float(lengths.sum() / 1000),
             "load_report": G.graph.get("load_report", {}),
+            "road_model": result.network.road_model(),
             "capacity_overrides_vph_per_lane": dict(result.scenario.capacity_per_lane_vph)}
 
 
@@ -76,6 +77,7 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
     if net["load_report"]:
         counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in net["load_report"].items())
         out.append(f"- loading: {counts}\n")
+    out.append(vehicle_line(net["road_model"]))
     out.append("\n## Events\n")
     out.append(md_table(result.events_table(), {c: c for c in ("date", "action", "target", "edges", "nodes",
                                                                "applied", "note")}))
@@ -83,7 +85,10 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
     counts = s["od_status"]
     out.append("\n## Corridor reachability (fastest routes between places)\n")
     out.append(f"{s['edges_removed']} directed edges removed, {s['nodes_closed']} nodes closed, "
-               f"{s['edges_degraded']} edges degraded. Of {s['od_pairs']} ordered place pairs: "
+               f"{s['edges_degraded']} edges degraded"
+               + (f", {s['edges_restricted']} edges restricted ({s['edges_barred_to_vehicle']} of them barred to "
+                  f"this {result.network.vehicle.name})" if s["edges_restricted"] else "")
+               + f". Of {s['od_pairs']} ordered place pairs: "
                + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ".\n\n")
     changed = result.od[result.od["status"] != "unchanged"] if len(result.od) else result.od
     out.append("Pairs whose route changed (the full table is `od.csv`). *travel time ×* is the fastest travel "

@@ -176,8 +176,10 @@ DECLUTTER_JS = """
     });
     document.querySelectorAll('.leaflet-tooltip.routing-label').forEach(function (el) {
       var w = el.offsetWidth, h = el.offsetHeight;
-      place(el, [[0, 0], [-(w + 24), 0], [-(w / 2 + 12), -(h + 4)], [-(w / 2 + 12), h + 4]]);
+      place(el, [[0, 0], [-(w + 24), 0], [-(w / 2 + 12), -(h + 4)], [-(w / 2 + 12), h + 4],
+                 [0, -(h / 2 + 6)], [0, h / 2 + 6], [-(w + 24), -(h / 2 + 6)], [-(w + 24), h / 2 + 6]]);
     });
+    document.body.dataset.decluttered = String(Number(document.body.dataset.decluttered || 0) + 1);
   }
   MAP.on('zoomend moveend overlayadd overlayremove', declutter);
   setTimeout(declutter, 0);
@@ -284,11 +286,12 @@ def _event_text(result: ScenarioResult, name: str) -> str:
 
 
 def _damage_rows(result: ScenarioResult, damaged: gpd.GeoDataFrame) -> list[tuple[Any, dict[str, Any]]]:
-    """Removed or degraded edges with OSM way id, name, ref and the event that hit them."""
+    """Removed, degraded or restricted edges with OSM way id, name, ref and the event that hit them."""
     return [(r.geometry, {"label": f"{r.effect}: {r.ref or r.name or r.highway}", "osmid": r.osmid,
                           "name": r.name or "—", "ref": r.ref or "—", "highway": r.highway,
                           "bridge": r.bridge or "—",
                           "effect": r.effect if r.effect == "removed" else
+                          f"restricted: {r.restriction}" if r.effect == "restricted" else
                           f"speed ×{r.speed_factor:g}, capacity ×{r.capacity_factor:g}",
                           "event": _event_text(result, r.event_name)}) for r in damaged.itertuples()]
 
@@ -426,9 +429,10 @@ def web_map(result: ScenarioResult, *, network: bool | None = None,
     damage_fields = {"osmid": result.way_id_heading, "name": "name", "ref": "ref", "highway": "highway",
                      "bridge": "bridge", "effect": "effect", "event": "event"}
     marker_fields = {"event": "event", "effect": "effect", "matched": "matched"}
-    for key, effects, colour, kind in (("destroyed", ("destroyed", "closed", "area denied"), BROKEN_COLOUR, "removed"),
-                                       ("degraded", ("degraded", "restricted"), DEGRADED_COLOUR, "degraded")):
-        lines = damaged[(damaged["effect"] == kind) & ~damaged["by_closed_node"]] if len(damaged) else damaged
+    for key, effects, colour, kinds in (
+            ("destroyed", ("destroyed", "closed", "area denied"), BROKEN_COLOUR, ("removed",)),
+            ("degraded", ("degraded", "restricted"), DEGRADED_COLOUR, ("degraded", "restricted"))):
+        lines = damaged[damaged["effect"].isin(kinds) & ~damaged["by_closed_node"]] if len(damaged) else damaged
         points = markers[markers["effect"].isin(effects)] if len(markers) else markers
         if not len(lines) and not len(points):
             continue

@@ -32,6 +32,13 @@ class Restriction:
                 and (self.max_weight_t is None or weight_t <= self.max_weight_t)
                 and (self.max_height_m is None or height_m <= self.max_height_m))
 
+    def text(self) -> str:
+        """``"up to 10 t, up to 3.5 m high, car only"``: what may still pass."""
+        parts = [f"up to {self.max_weight_t:g} t" if self.max_weight_t is not None else "",
+                 f"up to {self.max_height_m:g} m high" if self.max_height_m is not None else "",
+                 f"{', '.join(sorted(self.vehicles))} only" if self.vehicles is not None else ""]
+        return ", ".join(p for p in parts if p) or "no limit"
+
     def combined(self, other: Restriction) -> Restriction:
         """Both restrictions at once (the tighter limit of each kind)."""
         def tighter(a: float | None, b: float | None) -> float | None:
