@@ -57,16 +57,7 @@ class PathTree:
         order; None if unreachable."""
         if not np.isfinite(self.dist[row, x]):
             return None
-        step = self.routing.dst if self.reverse else self.routing.src
-        pred, stop = self.pred_edge[row], self.roots[row]
-        path, node = [], int(x)
-        while node != stop:
-            e = int(pred[node])
-            path.append(e)
-            node = int(step[e])
-        if not self.reverse:
-            path.reverse()
-        return path
+        return _tree_path(self.routing, self.pred_edge[row], int(x), int(self.roots[row]), self.reverse)
 
     def edge_path(self, row: int, node: int) -> list[int] | None:
         """Road edges of the path from root ``row`` to road node index ``node`` (reverse: from
@@ -105,15 +96,21 @@ class NearestTree:
             return None
         if node in self.routing.node_road[np.unique(self.root[self.root >= 0])]:
             return []
-        step = self.routing.dst if self.reverse else self.routing.src
-        path, at = [], x
-        while at != self.root[x]:
-            e = int(self.pred_edge[at])
-            path.append(e)
-            at = int(step[e])
-        if not self.reverse:
-            path.reverse()
-        return self.routing.road_edges(path)
+        return self.routing.road_edges(_tree_path(self.routing, self.pred_edge, x, int(self.root[x]), self.reverse))
+
+
+def _tree_path(routing: RoutingGraph, pred_edge: np.ndarray, x: int, root: int, reverse: bool) -> list[int]:
+    """Routing edges of the tree path between ``root`` and routing node ``x`` (following
+    ``pred_edge``), in travel order."""
+    step = routing.dst if reverse else routing.src
+    path = []
+    while x != root:
+        e = int(pred_edge[x])
+        path.append(e)
+        x = int(step[e])
+    if not reverse:
+        path.reverse()
+    return path
 
 
 class Network:
