@@ -224,6 +224,26 @@ def test_destination_roads_are_never_a_through_road() -> None:
     assert (od.time_s[ok] > free.time_s[ok] + 1e-6).sum() >= 5
 
 
+def test_a_street_reached_only_through_destination_streets_can_be_left(tmp_path: Path) -> None:
+    """Malta has them: a dead-end living street whose only way out is an access=destination
+    street. Its residents reach the main road; through traffic still avoids the zone."""
+    d = 0.005
+    nodes = {1: (14.40, 35.90), 2: (14.40 + d, 35.90), 3: (14.40 + 2 * d, 35.90),  # main road 1-2-3
+             4: (14.40 + d, 35.90 + d), 5: (14.40 + d, 35.90 + 2 * d),  # destination street 2-4-3 (shortcut)
+             6: (14.40 + d / 2, 35.90 + d)}  # dead-end living street 4-6, not tagged
+    path = _write(tmp_path / "zone.osm.pbf", nodes, [
+        (1, [1, 2], {"highway": "primary"}), (2, [2, 5, 3], {"highway": "primary"}),
+        (3, [2, 4, 3], {"highway": "residential", "motor_vehicle": "destination"}),
+        (4, [4, 6], {"highway": "living_street"})])
+    net = Network(load_network(path, cache=False))
+    living = net.edge_ids([e for e in net.edges if 6 in e[:2]])
+    assert net.destination_only[living].all()  # part of the zone it hangs from
+    od = od_matrix(net, [6, 1], [1, 3, 6])
+    assert np.isfinite(od.time_s).all()  # in and out of the dead end both ways
+    through = od.edge_path(1, 1)  # 1 -> 3 takes the main road, not the shortcut through the zone
+    assert not net.destination_only[through].any()
+
+
 def test_access_hierarchy_and_limits() -> None:
     car, truck = PROFILES["car"], PROFILES["truck"]
     assert access({"access": "no", "motor_vehicle": "yes"}, car) == "open"

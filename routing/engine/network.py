@@ -25,7 +25,7 @@ from ..network.restrictions import restriction_value
 from ..scenario import Damage
 from ..settings import DEFAULT_PROFILE
 from .kernels import dijkstra, tree_kernel
-from .turns import RoutingGraph, continuing_u_turns, forbidden_sequences, routing_graph
+from .turns import RoutingGraph, continuing_u_turns, enclosed_roads, forbidden_sequences, routing_graph
 
 WEIGHTS = ("travel_time", "length")
 
@@ -182,7 +182,8 @@ class Network:
 
     def _apply_profile(self) -> np.ndarray:
         """Close the roads the vehicle may not use (travel time inf), set the profile's travel
-        times; return the destination-only mask."""
+        times; return the destination-only mask (with the roads reached only through such roads,
+        see :func:`~routing.engine.turns.enclosed_roads`)."""
         profile = self.vehicle.profile
         m = len(self.edges)
         kind = np.empty(m, dtype=object)
@@ -196,7 +197,8 @@ class Network:
             self.attr["travel_time"] = self.attr["length"] / (speed / 3.6)
         self.closed = np.asarray((kind == CLOSED) | ~fit, dtype=bool)
         self.attr["capacity"][self.closed] = 0.0
-        return np.asarray(kind == DESTINATION, dtype=bool)
+        destination = np.asarray(kind == DESTINATION, dtype=bool) & ~self.closed
+        return destination | enclosed_roads(self.n_nodes, self.src, self.dst, ~self.closed & ~destination, destination)
 
     def restrictions(self) -> list[dict]:
         """The graph's resolved turn restrictions that apply to this vehicle, each with the

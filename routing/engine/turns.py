@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 START, THROUGH, END = 0, 1, 2  # access automaton: start zone, through, end zone
 State = tuple[int, int]  # (Aho–Corasick state, access state)
@@ -116,6 +118,31 @@ def forbidden_sequences(restrictions: Iterable[dict[str, Any]], edge_index: dict
             if x not in allowed:
                 forbidden.add((*prefix, x))
     return sorted(forbidden)
+
+
+def enclosed_roads(n: int, src: np.ndarray, dst: np.ndarray, open_road: np.ndarray,
+                   destination: np.ndarray) -> np.ndarray:
+    """Edges of ``open_road`` (usable, not destination-only) that can be reached only through
+    ``destination`` roads: in each connected part of the network (an island), every open road
+    outside the part's largest open component. A dead-end street behind ``access=destination``
+    streets belongs to their zone (whoever lives on it must be able to leave through the zone);
+    marking it destination-only changes no legal route, since a route into or out of it already
+    crosses the zone."""
+    def components(mask: np.ndarray) -> np.ndarray:
+        graph = coo_matrix((np.ones(int(mask.sum())), (src[mask], dst[mask])), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+
+    if not open_road.any():
+        return open_road
+    part, piece = components(open_road | destination), components(open_road)
+    ends = np.concatenate([src[open_road], dst[open_road]])
+    size = np.bincount(piece[ends], minlength=n)  # open road ends per open component
+    parts, pieces = part[ends], piece[ends]
+    order = np.lexsort((size[pieces], parts))  # by part, then by component size
+    last = np.append(np.flatnonzero(np.diff(parts[order])), len(order) - 1)  # each part's largest
+    main = np.full(n, -1)
+    main[parts[order][last]] = pieces[order][last]
+    return open_road & (piece[src] != main[part[src]])
 
 
 def continuing_u_turns(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
