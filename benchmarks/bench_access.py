@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -47,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_graph  # noqa: E402
+from readme_blocks import write_block  # noqa: E402
 from scipy.sparse import csr_matrix  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
@@ -55,10 +55,8 @@ from routing.engine import Network  # noqa: E402
 from routing.layers import PointLayer  # noqa: E402
 from routing.scenario import Damage  # noqa: E402
 
-README = HERE.parent / "README.md"
 RESULTS = HERE / "RESULTS-access.md"
 RESULTS_JSON = HERE / "RESULTS-access.json"  # the figures of the last full run (for --render)
-MARK_START, MARK_END = "<!-- bench-access:start -->", "<!-- bench-access:end -->"
 
 
 def synthetic_layers(G: nx.MultiDiGraph, n_points: int, n_facilities: int, seed: int = 14
@@ -235,8 +233,7 @@ Most critical candidate: {c['top_losing']:,.0f} persons lose access within 60 mi
 
 def readme_block(r: dict) -> str:
     a, c = r["access"], r["criticality"]
-    return (f"{MARK_START}\n"
-            "| what (population access, `benchmarks/bench_access.py`) | ours | baseline | ratio |\n"
+    return ("| what (population access, `benchmarks/bench_access.py`) | ours | baseline | ratio |\n"
             "|---|---|---|---|\n"
             f"| access before + after, {a['points']:,} population points, {a['facilities']} facilities, "
             f"{r['edges'] // 1000:,}k-edge synthetic graph | {_h(a['ours_search_s'])} search "
@@ -247,7 +244,7 @@ def readme_block(r: dict) -> str:
             f"(setup {_h(c['ours_baseline_s'])}) | "
             f"one multi-source search per candidate (scipy), extrapolated: {_h(c['naive_extrapolated_s'])} | "
             f"{c['ratio']:,.0f}x |\n\nMeasured {r['date']} by the full benchmark run; details in "
-            f"`benchmarks/RESULTS-access.md`.\n{MARK_END}")
+            f"`benchmarks/RESULTS-access.md`.")
 
 
 def main() -> None:
@@ -307,10 +304,7 @@ def write_results(r: dict) -> None:
         raise SystemExit("only a full run's figures go into RESULTS-access.md and the README")
     RESULTS.write_text(results_markdown(r), encoding="utf-8")
     RESULTS_JSON.write_text(json.dumps(r, indent=2, default=str) + "\n", encoding="utf-8")
-    text = README.read_text(encoding="utf-8")
-    block = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.DOTALL)
-    if block.search(text):
-        README.write_text(block.sub(lambda _: readme_block(r), text), encoding="utf-8")
+    write_block("access", readme_block(r))
     print(f"written {RESULTS.name}, {RESULTS_JSON.name} and the README's access rows")
 
 
