@@ -17,6 +17,17 @@ HOMS_OSM = shared_data_dir() / "osm" / "homs_maskanah_major_roads.osm"
 HOMS_JSON = shared_data_dir() / "osm" / "homs_maskanah_major_roads.overpass.json"
 DEMO_OSM = data_path("demo", "western-syria-schematic.osm")
 DEMO_SCENARIO = data_path("scenarios", "demo-western-syria.toml")
+# A small valid scenario on the demo network (no events): tests append events or replace parts.
+DEMO_SCENARIO_HEAD = f"""[scenario]
+name = "test"
+[network]
+source = "{DEMO_OSM}"
+[places]
+od = ["Hama", "Homs"]
+[evacuation]
+origin = "Homs"
+destinations = ["Tartus"]
+"""
 ANDORRA_SCENARIO = data_path("scenarios", "andorra-border-closure.toml")  # real OSM, $ROUTING_SHARED_DATA
 
 

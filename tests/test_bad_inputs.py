@@ -15,21 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_OSM, DEMO_SCENARIO, HOMS_OSM
+from conftest import DEMO_OSM, DEMO_SCENARIO, DEMO_SCENARIO_HEAD, HOMS_OSM
 
 from routing.cli import main
 from routing.network import load_network, save_graphml
 
-VALID = f"""[scenario]
-name = "bad inputs"
-[network]
-source = "{DEMO_OSM}"
-[places]
-od = ["Hama", "Homs"]
-[evacuation]
-origin = "Homs"
-destinations = ["Tartus"]
-[[events]]
+VALID = DEMO_SCENARIO_HEAD + """[[events]]
 date = 2024-12-06
 action = "destroy"
 asset = "rastan_bridge"
@@ -171,7 +162,7 @@ CASES: dict[str, Case] = {
                                  "evacuation.horizon_hours", "= inf"),
     # ---- scenario files: unknown keys, every table
     "unknown top-level": scenario_edit("", "[oops]\nx = 1\n", "oops", "= {'x': 1}"),
-    "unknown in scenario": scenario_edit('name = "bad inputs"', 'name = "bad inputs"\ntitel = "x"',
+    "unknown in scenario": scenario_edit('name = "test"', 'name = "test"\ntitel = "x"',
                                         "scenario.titel", "= 'x'"),
     "unknown in network": scenario_edit("[network]", "[network]\nbox = [36, 34, 37, 35]",
                                         "network.box", "= [36, 34, 37, 35]"),
@@ -192,7 +183,7 @@ CASES: dict[str, Case] = {
     # ---- scenario files: types, ranges, coordinates, dates, names
     "action unknown": scenario_edit('action = "destroy"', 'action = "explode"', "events[0].action", "= 'explode'"),
     "date string": scenario_edit("date = 2024-12-06", 'date = "6 Dec"', "events[0].date", "= '6 Dec'"),
-    "as_of string": scenario_edit('name = "bad inputs"', 'name = "bad inputs"\nas_of = "2024-12-06"',
+    "as_of string": scenario_edit('name = "test"', 'name = "test"\nas_of = "2024-12-06"',
                                   "scenario.as_of", "= '2024-12-06'"),
     "bbox bool": scenario_edit("[network]", "[network]\nbbox = [true, 34, 37, 35]", "network.bbox[0]", "= True"),
     "bbox order": scenario_edit("[network]", "[network]\nbbox = [37, 34, 36, 35]", "network.bbox",
@@ -273,9 +264,9 @@ CASES: dict[str, Case] = {
         "validate", str(d / "s.toml")]), lambda d: [f"{d / 's.toml'}: ", "not valid TOML"]),
     "scenario nested too deeply": cli(files({"s.toml": "x = " + "[" * 5000 + "]" * 5000}, lambda d: [
         "validate", str(d / "s.toml")]), lambda d: [f"{d / 's.toml'}: ", "nested too deeply"]),
-    "catalogue is /dev/zero": scenario_edit('name = "bad inputs"', 'name = "bad inputs"\ncatalogue = "/dev/zero"',
+    "catalogue is /dev/zero": scenario_edit('name = "test"', 'name = "test"\ncatalogue = "/dev/zero"',
                                             "scenario.catalogue", "= '/dev/zero': not a regular file"),
-    "catalogue missing": scenario_edit('name = "bad inputs"', 'name = "bad inputs"\ncatalogue = "nope.toml"',
+    "catalogue missing": scenario_edit('name = "test"', 'name = "test"\ncatalogue = "nope.toml"',
                                        "scenario.catalogue", "nope.toml': catalogue file not found"),
     "catalogue place latitude": cli(
         files({"p.toml": "[places.Homs]\nlat = 134.7\nlon = 36.7\n"}, lambda d: [

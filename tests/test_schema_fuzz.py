@@ -7,7 +7,7 @@ import copy
 import tomllib
 from pathlib import Path
 
-from conftest import DEMO_OSM, DEMO_SCENARIO
+from conftest import DEMO_OSM, DEMO_SCENARIO, DEMO_SCENARIO_HEAD
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,19 +16,9 @@ from routing.scenario import Scenario
 from routing.scenario.selector_schema import SELECTOR_KEYS
 from routing.sweep import Sweep
 
-VALID_SCENARIO = tomllib.loads(f"""
-[scenario]
-name = "fuzz"
-[network]
-source = "{DEMO_OSM}"
-[places]
-od = ["Hama", "Homs"]
-[evacuation]
-origin = "Homs"
-destinations = ["Tartus"]
-[[events]]
+VALID_SCENARIO = tomllib.loads(DEMO_SCENARIO_HEAD + """[[events]]
 action = "degrade"
-select = {{ ref = "M1" }}
+select = { ref = "M1" }
 speed_factor = 0.5
 """)
 VALID_SWEEP = tomllib.loads(f"""
