@@ -280,3 +280,18 @@ def test_truck_speeds_are_capped() -> None:
     assert speed.max() <= 80 + 1e-9
     assert (truck.attr["travel_time"][fast] >= car.attr["travel_time"][fast] - 1e-9).all()
     assert truck.closed.sum() > car.closed.sum()  # weight and height limits, hgv=no
+
+
+@pytest.mark.parametrize("name", ["porto", "helsinki"])
+def test_main_component_nodes_reach_each_other_by_legal_routes(name: str) -> None:
+    """Every node where places may be snapped reaches, and is reached from, one of them on the
+    routing graph (turn restrictions honoured): so every OD pair among them has a route."""
+    from routing.analysis.places import main_component_nodes
+
+    net = Network(load_network(extract(name)))
+    main = main_component_nodes(net)
+    assert len(main) > 0.8 * net.n_nodes
+    w = net.weights()
+    x = [net.nodes[int(main[0])]]
+    assert np.isfinite(net.tree(net.node_ids(x), w).node_dist()[0, main]).all()
+    assert np.isfinite(net.reverse_tree(net.node_ids(x), w).node_dist()[0, main]).all()

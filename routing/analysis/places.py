@@ -9,7 +9,7 @@ import numpy.typing as npt
 import osmnx as ox
 import pandas as pd
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from ..engine import Network
 from ..errors import InputError, ScenarioError
@@ -32,9 +32,20 @@ def component_labels(network: Network) -> np.ndarray:
 
 
 def main_component_nodes(network: Network) -> np.ndarray:
-    """Node indices of the largest strongly connected component of the roads the vehicle may use
-    (where places are snapped)."""
-    return np.flatnonzero(component_labels(network) == 0)
+    """Node indices of the roads' main component, where places are snapped: the road nodes whose
+    routes can enter the largest strongly connected part of the routing graph (roads the vehicle
+    may use, turn restrictions and destination-only zones honoured) and be reached from it, so
+    that every two of them reach each other by legal routes."""
+    r = network.routing
+    usable = np.isfinite(network.routing_weights(network.weights()))
+    m = csr_matrix((np.ones(int(usable.sum())), (r.src[usable], r.dst[usable])), shape=(r.n, r.n))
+    _, labels = connected_components(m, directed=True, connection="strong")
+    seed = int(np.flatnonzero(labels == np.argmax(np.bincount(labels)))[0])
+    from_seed = np.zeros(r.n, dtype=bool)
+    from_seed[breadth_first_order(m, seed, directed=True, return_predecessors=False)] = True
+    to_seed = np.zeros(r.n, dtype=bool)
+    to_seed[breadth_first_order(m.T.tocsr(), seed, directed=True, return_predecessors=False)] = True
+    return np.flatnonzero(to_seed[r.start] & from_seed[r.end])
 
 
 def place_fields(scenario: Scenario) -> dict[str, str]:
@@ -58,7 +69,7 @@ def scenario_places(network: Network, scenario: Scenario, catalogue: Catalogue, 
     of the network it sits on; and when fewer than two of the OD places are connected.
     """
     labels = component_labels(network)
-    main = np.flatnonzero(labels == 0)
+    main = main_component_nodes(network)
     places = [catalogue.place(n) for n in names]
     snapped = snap_places(network, places, main)
     nearest = snap_places(network, places, np.arange(network.n_nodes))
