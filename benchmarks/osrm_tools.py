@@ -61,8 +61,11 @@ def preprocess_mld(root: Path, pbf: Path, profile: Path | None = None) -> tuple[
     """``osrm-extract`` (car profile by default), ``osrm-partition``, ``osrm-customize`` of ``pbf``
     in its folder: (the ``.osrm`` base path, wall seconds)."""
     folder = pbf.parent
-    data = folder / (pbf.name.split(".")[0] + ".osrm")
     seconds = run([str(root / "bin" / "osrm-extract"), "-p", str(profile or car_profile(root)), str(pbf)], folder)
+    found = sorted(folder.glob("*.osrm.ebg"))  # the base name OSRM chose (it keeps ".osm.gz", for one)
+    if len(found) != 1:
+        raise RuntimeError(f"osrm-extract left {len(found)} .osrm.ebg files in {folder}")
+    data = found[0].with_suffix("")
     seconds += run([str(root / "bin" / "osrm-partition"), str(data)], folder)
     seconds += run([str(root / "bin" / "osrm-customize"), str(data)], folder)
     return data, seconds
