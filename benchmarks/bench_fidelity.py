@@ -33,6 +33,8 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import networkx as nx
@@ -43,12 +45,12 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from osrm_tools import Routed, fetch_osrm, preprocess_mld  # noqa: E402
 from readme_blocks import write_block  # noqa: E402
-from restriction_walker import read_osm, route_length_m  # noqa: E402
+from restriction_walker import OsmRoads, read_osm, route_length_m  # noqa: E402
 from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
 from routing.engine import Network, od_matrix  # noqa: E402
-from routing.network import load_network  # noqa: E402
+from routing.network import load_network, maxspeed_kph  # noqa: E402
 from routing.settings import shared_data_dir  # noqa: E402
 
 RESULTS = HERE / "RESULTS-fidelity.md"
@@ -74,8 +76,7 @@ def main_component(net: Network) -> np.ndarray:
     return np.flatnonzero(label == np.bincount(label).argmax())
 
 
-def osm_nodes(G: nx.MultiDiGraph, path: list[tuple[int, int, int]], way_nodes: dict[int, list[int]],
-              coords: dict[int, tuple[float, float]]) -> list[int]:
+def osm_nodes(G: nx.MultiDiGraph, path: list[tuple[int, int, int]], roads: OsmRoads) -> list[int]:
     """Our route (graph edges) as OSM node ids, interior nodes of merged edges recovered from their
     geometry (a coordinate match among the nodes of the edge's ways)."""
     out = [path[0][0]] if path else []
@@ -84,16 +85,65 @@ def osm_nodes(G: nx.MultiDiGraph, path: list[tuple[int, int, int]], way_nodes: d
         geom = d.get("geometry")
         if geom is not None:
             ways = d["osmid"] if isinstance(d["osmid"], list) else [d["osmid"]]
-            at = {coords[n]: n for w in ways for n in way_nodes.get(int(w), ()) if n in coords}
+            at = {roads.coords[n]: n for w in ways for n in roads.way_nodes.get(int(w), ()) if n in roads.coords}
             for x, y in list(geom.coords)[1:-1]:
                 out.append(at[(x, y)])
         out.append(v)
     return out
 
 
-def osrm_nodes(answer: dict, a: int, b: int) -> tuple[list[int], float] | None:
-    """OSRM's route as OSM node ids cut to the stretch from node a to node b, and its duration (s)
-    over that stretch; None when it does not pass through both."""
+# OSRM car.lua's class speeds (km/h) for ways without maxspeed, and its factor on maxspeed (facts of
+# the profile, for the diagnostic variant "ours with OSRM-like speeds")
+OSRM_CLASS_KPH = {"motorway": 90, "motorway_link": 45, "trunk": 85, "trunk_link": 40, "primary": 65,
+                  "primary_link": 30, "secondary": 55, "secondary_link": 25, "tertiary": 40, "tertiary_link": 20,
+                  "unclassified": 25, "residential": 25, "living_street": 10, "service": 15}
+OSRM_MAXSPEED_FACTOR = 0.8
+
+
+def osrm_like_network(G: nx.MultiDiGraph) -> Network:
+    """Our network with OSRM-like edge speeds: 0.8 x maxspeed, else OSRM's class speed (diagnostic)."""
+    net = Network(G)
+    speed = np.empty(len(net.edges))
+    for i, (_, _, d) in enumerate(G.edges(data=True)):
+        hw = d.get("highway")
+        hw = hw[0] if isinstance(hw, list) else hw
+        tagged = maxspeed_kph(d.get("maxspeed"))
+        speed[i] = tagged * OSRM_MAXSPEED_FACTOR if tagged else OSRM_CLASS_KPH.get(str(hw), 25)
+    net.attr["travel_time"] = net.attr["length"] / (speed / 3.6)
+    return net
+
+
+def segment_times(G: nx.MultiDiGraph, net: Network, roads: OsmRoads) -> dict[tuple[int, int], float]:
+    """Our travel time (s) of every directed OSM segment a car may use (merged edges split by length)."""
+    w = net.weights("travel_time")
+    out: dict[tuple[int, int], float] = {}
+    for i, e in enumerate(net.edges):
+        if not np.isfinite(w[i]):
+            continue
+        nodes = osm_nodes(G, [e], roads)
+        lengths = [route_length_m(p, roads.coords) for p in pairwise(nodes)]
+        total = sum(lengths) or 1.0
+        for p, m in zip(pairwise(nodes), lengths):
+            out[p] = min(out.get(p, np.inf), w[i] * m / total)
+    return out
+
+
+def classify(ours: list[int], theirs: list[int], ours_s: float, seg_s: dict[tuple[int, int], float],
+             roads: OsmRoads, seg_way: dict[frozenset[int], int]) -> str:
+    """Why two routes differ: OSRM's uses a segment our car network lacks (named by its highway
+    value), or our model finds OSRM's route slower than ours (speeds, turn costs), or faster (ours
+    is not the fastest under our own model: looked at by hand)."""
+    missing = [p for p in pairwise(theirs) if p not in seg_s]
+    if missing:
+        way = seg_way.get(frozenset(missing[0]))
+        return f"OSRM uses a road ours lacks ({roads.highway.get(way, '?') if way else '?'})"
+    theirs_s = sum(seg_s[p] for p in pairwise(theirs))
+    return "ours faster by our model" if ours_s <= theirs_s * (1 + 1e-9) else "OSRM faster by our model"
+
+
+def osrm_nodes(answer: dict, a: int, b: int) -> tuple[list[int], list[float]] | None:
+    """OSRM's route as OSM node ids cut to the stretch from node a to node b, and its segments'
+    durations (s, the ``duration`` annotation); None when it does not pass through both."""
     ann = answer["routes"][0]["legs"][0]["annotation"]
     nodes, dur = ann["nodes"], ann["duration"]
     ends = [j for j, n in enumerate(nodes) if n == b]
@@ -102,14 +152,16 @@ def osrm_nodes(answer: dict, a: int, b: int) -> tuple[list[int], float] | None:
         return None
     i = starts[-1]
     j = next(j for j in ends if j > i)
-    return nodes[i:j + 1], float(sum(dur[i:j]))
+    return nodes[i:j + 1], [float(t) for t in dur[i:j]]
 
 
 def bench_extract(name: str, pbf: Path, root: Path, work: Path, n_pairs: int, seed: int) -> dict:
     t0 = time.perf_counter()
     G = load_network(pbf, cache=False)
     net = Network(G)
-    walker, coords, way_nodes = read_osm(pbf)
+    walker, roads = read_osm(pbf)
+    seg_s = segment_times(G, net, roads)
+    seg_way = {frozenset(p): w for w, nodes in roads.way_nodes.items() for p in pairwise(nodes)}
     folder = work / name
     folder.mkdir()
     local = folder / pbf.name  # OSRM writes its files beside the input: a link in the temporary folder
@@ -117,7 +169,8 @@ def bench_extract(name: str, pbf: Path, root: Path, work: Path, n_pairs: int, se
     data, t_osrm = preprocess_mld(root, local)
     r: dict = {"nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
                "restrictions_walker": len(walker.restrictions),
-               "restrictions_ours": len(net.restrictions()), "osrm_preprocess_s": t_osrm}
+               "restrictions_ours": len(net.restrictions()), "restrictions_onto_closed": walker.onto_closed,
+               "osrm_preprocess_s": t_osrm}
     server = Routed(root, data)
     try:
         rng = np.random.default_rng(seed)
@@ -137,8 +190,10 @@ def bench_extract(name: str, pbf: Path, root: Path, work: Path, n_pairs: int, se
         origins = sorted({a for a, _ in pairs})
         dests = sorted({b for _, b in pairs})
         od = od_matrix(net, origins, dests)
+        od_like = od_matrix(osrm_like_network(G), origins, dests)
         oi, di = {n: i for i, n in enumerate(origins)}, {n: j for j, n in enumerate(dests)}
         rows, no_route, not_through = [], 0, 0
+        speeds: dict[str, list[float]] = {}  # highway -> OSRM metres, seconds; ours metres, seconds (same segments)
         for a, b in pairs:
             ans = server.route([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in (a, b)])
             ids = od.edge_path(oi[a], di[b])
@@ -149,11 +204,26 @@ def bench_extract(name: str, pbf: Path, root: Path, work: Path, n_pairs: int, se
             if cut is None:
                 not_through += 1
                 continue
-            theirs, t_theirs = cut
-            ours = osm_nodes(G, [net.edges[e] for e in ids], way_nodes, coords)
-            rows.append({"a": a, "b": b, "ours_m": route_length_m(ours, coords),
-                         "osrm_m": route_length_m(theirs, coords), "ours_s": float(od.time_s[oi[a], di[b]]),
-                         "osrm_s": t_theirs, "same_nodes": ours == theirs,
+            theirs, seg_dur = cut
+            for p, t in zip(pairwise(theirs), seg_dur):
+                c = speeds.setdefault(roads.highway.get(seg_way.get(frozenset(p), -1), "?"), [0.0, 0.0, 0.0, 0.0])
+                m = route_length_m(p, roads.coords)
+                c[0] += m
+                c[1] += t
+                if p in seg_s:
+                    c[2] += m
+                    c[3] += seg_s[p]
+            ours = osm_nodes(G, [net.edges[e] for e in ids], roads)
+            ours_m, osrm_m, ours_s = route_length_m(ours, roads.coords), route_length_m(theirs, roads.coords), \
+                float(od.time_s[oi[a], di[b]])
+            cause = "" if abs(ours_m / max(osrm_m, 1e-9) - 1) <= WITHIN else \
+                classify(ours, theirs, ours_s, seg_s, roads, seg_way)
+            like = od_like.edge_path(oi[a], di[b])
+            like_m = route_length_m(osm_nodes(G, [net.edges[e] for e in like], roads), roads.coords) \
+                if like is not None else np.nan
+            rows.append({"a": a, "b": b, "ours_m": ours_m, "osrm_like_m": like_m, "osrm_m": osrm_m, "ours_s": ours_s,
+                         "cause": cause,
+                         "osrm_s": sum(seg_dur), "same_nodes": ours == theirs,
                          "viol_ours": walker.violations(ours), "viol_osrm": walker.violations(theirs),
                          "dest_ours": walker.through_destination(ours),
                          "dest_osrm": walker.through_destination(theirs)})
@@ -162,17 +232,22 @@ def bench_extract(name: str, pbf: Path, root: Path, work: Path, n_pairs: int, se
     r.update(summary(rows), pairs_tried=len(pairs), no_route=no_route, osrm_not_through_nodes=not_through,
              seconds=time.perf_counter() - t0)
     r["examples"] = worst(rows)
+    r["speeds_on_osrm_routes"] = speeds
+    r["causes"] = dict(Counter(x["cause"] for x in rows if x["cause"]).most_common())
     return r
 
 
 def summary(rows: list[dict]) -> dict:
     ratio = np.array([x["ours_m"] / x["osrm_m"] for x in rows if x["osrm_m"] > 0])
     tratio = np.array([x["ours_s"] / x["osrm_s"] for x in rows if x["osrm_s"] > 0])
+    like = np.array([x["osrm_like_m"] / x["osrm_m"] for x in rows if x["osrm_m"] > 0 and np.isfinite(x["osrm_like_m"])])
     return {"pairs": len(rows), "median_ratio": float(np.median(ratio)), "p90_ratio": float(np.percentile(ratio, 90)),
             "p10_ratio": float(np.percentile(ratio, 10)),
             "within_1pct": float(np.mean(np.abs(ratio - 1) <= WITHIN)),
             "same_route": float(np.mean([x["same_nodes"] for x in rows])),
             "median_time_ratio": float(np.median(tratio)),
+            "osrm_like_median_ratio": float(np.median(like)), "osrm_like_p90_ratio": float(np.percentile(like, 90)),
+            "osrm_like_within_1pct": float(np.mean(np.abs(like - 1) <= WITHIN)),
             "violations_ours": sum(len(x["viol_ours"]) for x in rows),
             "violations_osrm": sum(len(x["viol_osrm"]) for x in rows),
             "violated_ours": sorted({v for x in rows for v in x["viol_ours"]}),
@@ -183,7 +258,7 @@ def summary(rows: list[dict]) -> dict:
 
 def worst(rows: list[dict], k: int = 3) -> list[dict]:
     """The k pairs whose distance ratio is furthest from 1 (for the investigation)."""
-    keys = ("a", "b", "ours_m", "osrm_m", "ours_s", "osrm_s")
+    keys = ("a", "b", "ours_m", "osrm_m", "ours_s", "osrm_s", "cause")
     return [{key: x[key] for key in keys}
             for x in sorted(rows, key=lambda x: -abs(x["ours_m"] / max(x["osrm_m"], 1e-9) - 1))[:k]]
 

@@ -80,6 +80,7 @@ class Walker:
     restrictions: list[Restriction]
     way_nodes: dict[int, list[int]]  # node ids of every way a restriction names
     destination_segments: set[frozenset[int]] = field(default_factory=set)
+    onto_closed: list[int] = field(default_factory=list)  # only_* restrictions onto roads closed to cars (unchecked)
     _seg_ways: dict[frozenset[int], set[int]] = field(init=False, repr=False)
     _by_via: dict[int, list[Restriction]] = field(init=False, repr=False)
     _by_from: dict[int, list[Restriction]] = field(init=False, repr=False)
@@ -108,7 +109,12 @@ class Walker:
         out = []
         for i in range(1, len(nodes) - 1):
             for r in self._by_via.get(nodes[i], ()):
-                if segs[i - 1] & r.from_ways and (bool(segs[i] & r.to_ways) == (r.kind == "no")):
+                if not segs[i - 1] & r.from_ways:
+                    continue
+                leaves_on_to = bool(segs[i] & r.to_ways)
+                if r.kind == "no" and segs[i] & r.to_ways & r.from_ways and nodes[i + 1] != nodes[i - 1]:
+                    leaves_on_to = False  # from-way = to-way (a U-turn ban): going on along it is no U-turn
+                if leaves_on_to == (r.kind == "no"):
                     out.append(r.id)
         for i, here in enumerate(segs):
             for r in {r for w in here for r in self._by_from.get(w, ())}:
@@ -134,14 +140,25 @@ class Walker:
         return any(o1 < d < o2 for d in inner for o1 in open_idx[:1] for o2 in open_idx[-1:])
 
 
-def read_osm(path: Path) -> tuple[Walker, dict[int, tuple[float, float]], dict[int, list[int]]]:
-    """The walker of an OSM file, every highway node's (lon, lat) and every highway way's node ids."""
+@dataclass
+class OsmRoads:
+    """Every highway node's (lon, lat), every highway way's node ids and ``highway`` value."""
+
+    coords: dict[int, tuple[float, float]]
+    way_nodes: dict[int, list[int]]
+    highway: dict[int, str]
+
+
+def read_osm(path: Path) -> tuple[Walker, OsmRoads]:
+    """The walker of an OSM file and its roads."""
     import osmium
 
     relations: list[Restriction] = []
     way_nodes: dict[int, list[int]] = {}
     coords: dict[int, tuple[float, float]] = {}
+    highway: dict[int, str] = {}
     destination: set[frozenset[int]] = set()
+    closed: set[int] = set()
     for obj in osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter("highway", "type")):
         if obj.is_way() and "highway" in obj.tags:
             refs = [n.ref for n in obj.nodes if n.location.valid()]
@@ -150,15 +167,21 @@ def read_osm(path: Path) -> tuple[Walker, dict[int, tuple[float, float]], dict[i
                     coords[n.ref] = (n.location.lon, n.location.lat)
             way_nodes[obj.id] = refs
             tags = dict(obj.tags)
+            highway[obj.id] = tags["highway"]
+            if car_access(tags) in ("no", "private"):
+                closed.add(obj.id)
             if car_access(tags) in DESTINATION:
                 destination.update(frozenset(p) for p in pairwise(refs))
         elif obj.is_relation():
             r = car_restriction(obj.id, dict(obj.tags), ((m.role, m.type, m.ref) for m in obj.members))
             if r is not None:
                 relations.append(r)
+    # an only_* turn onto roads closed to cars cannot be obeyed by a car: not checked, counted
+    onto_closed = [r.id for r in relations if r.kind == "only" and r.to_ways <= closed]
+    relations = [r for r in relations if r.id not in onto_closed]
     named = {w for r in relations for w in (*r.from_ways, *r.to_ways, *r.via_ways)}
-    walker = Walker(relations, {w: way_nodes[w] for w in named if w in way_nodes}, destination)
-    return walker, coords, way_nodes
+    walker = Walker(relations, {w: way_nodes[w] for w in named if w in way_nodes}, destination, onto_closed)
+    return walker, OsmRoads(coords, way_nodes, highway)
 
 
 def route_length_m(nodes: Sequence[int], coords: dict[int, tuple[float, float]]) -> float:
