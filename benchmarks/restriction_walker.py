@@ -132,12 +132,9 @@ class Walker:
     def through_destination(self, nodes: Sequence[int]) -> bool:
         """Whether the route passes through destination-only segments: enters them from an open
         segment and leaves them onto one (a destination-only run at its start or end is fine)."""
-        dest = [frozenset((a, b)) in self.destination_segments for a, b in pairwise(nodes)]
-        inner = [i for i, d in enumerate(dest) if d]
-        if not inner:
-            return False
+        dest = [frozenset(p) in self.destination_segments for p in pairwise(nodes)]
         open_idx = [i for i, d in enumerate(dest) if not d]
-        return any(o1 < d < o2 for d in inner for o1 in open_idx[:1] for o2 in open_idx[-1:])
+        return bool(open_idx) and any(d and open_idx[0] < i < open_idx[-1] for i, d in enumerate(dest))
 
 
 @dataclass
