@@ -1,6 +1,6 @@
 """Benchmark: fidelity of our car routes against OSRM's car profile on real OpenStreetMap extracts.
 
-Run ``python benchmarks/bench_fidelity.py`` (a few minutes on 2 cores). A full run rewrites
+Run ``python benchmarks/bench_fidelity.py`` (under a minute on 2 cores, with the OSRM download). A full run rewrites
 ``benchmarks/RESULTS-fidelity.md`` and the figures between the ``bench-fidelity`` markers of
 ``README.md``; ``--quick`` (fewer pairs, two extracts) prints only; ``--json FILE`` also writes the
 figures as JSON and ``--render FILE`` rewrites the results from such a JSON of a full run.
