@@ -1,7 +1,7 @@
 """Benchmark: fidelity of our car routes against OSRM's car profile on real OpenStreetMap extracts.
 
-Run ``python benchmarks/bench_fidelity.py`` (under a minute on 2 cores, with the OSRM download). A full run rewrites
-``benchmarks/RESULTS-fidelity.md`` and the figures between the ``bench-fidelity`` markers of
+Run ``python benchmarks/bench_fidelity.py`` (under a minute on 2 cores, with the OSRM download). A
+full run rewrites ``benchmarks/RESULTS-fidelity.md`` and the figures between the ``bench-fidelity`` markers of
 ``README.md``; ``--quick`` (fewer pairs, two extracts) prints only; ``--json FILE`` also writes the
 figures as JSON and ``--render FILE`` rewrites the results from such a JSON of a full run.
 
@@ -375,7 +375,9 @@ def results_markdown(r: dict) -> str:
                    "(their to-way is no car road); before the walker skipped them, OSRM's routes broke "
                    "relation 68861 (Helsinki) as often as ours.") if onto_closed else ""
     dest = {name: x["through_destination_pairs"] for name, x in ex.items() if x["through_destination_pairs"]}
-    dest_note = (f"Flagged as passing through destination-only streets, (a, b, ours, OSRM): {dest}. Where both "
+    flagged = "; ".join(f"{name} {a} -> {b} ({' and '.join(w for w, f in (('ours', o), ('OSRM', t)) if f)})"
+                        for name, pairs in dest.items() for a, b, o, t in pairs)
+    dest_note = (f"Flagged as passing through destination-only streets: {flagged}. Where both "
                  "routers are flagged on the same pair, the walker's simple rule is the cause: the route starts "
                  "or ends on an open stub reachable only through the zone, which our engine counts to the zone "
                  "(`routing.engine.turns.enclosed_roads`); the two Helsinki pairs of 2026-11-28 were checked "
