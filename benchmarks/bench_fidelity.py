@@ -374,6 +374,7 @@ def results_markdown(r: dict) -> str:
                    f"({len(onto_closed)}: relations {', '.join(map(str, onto_closed))}); our loader drops them "
                    "(their to-way is no car road); before the walker skipped them, OSRM's routes broke "
                    "relation 68861 (Helsinki) as often as ours.") if onto_closed else ""
+    counts = ", ".join(f"{name} {x['restrictions_walker']} / {x['restrictions_ours']}" for name, x in ex.items())
     dest = {name: x["through_destination_pairs"] for name, x in ex.items() if x["through_destination_pairs"]}
     flagged = "; ".join(f"{name} {a} -> {b} ({' and '.join(w for w, f in (('ours', o), ('OSRM', t)) if f)})"
                         for name, pairs in dest.items() for a, b, o, t in pairs)
@@ -439,7 +440,9 @@ not a routing bug.
 ## Restrictions and destination-only streets
 
 Turn-restriction violations, ours / OSRM, per extract: see the table (the walker checks
-restriction, restriction:motorcar/motor_vehicle/vehicle and except=). {closed_note}
+restriction, restriction:motorcar/motor_vehicle/vehicle and except=). Restrictions the walker checks /
+our engine applies: {counts}; ours leaves out those whose ways are not in its car network (service
+roads, clipped ways), where no route of ours can break them. {closed_note}
 
 {dest_note}
 """
