@@ -441,8 +441,9 @@ not a routing bug.
 
 Turn-restriction violations, ours / OSRM, per extract: see the table (the walker checks
 restriction, restriction:motorcar/motor_vehicle/vehicle and except=). Restrictions the walker checks /
-our engine applies: {counts}; ours leaves out those whose ways are not in its car network (service
-roads, clipped ways), where no route of ours can break them. {closed_note}
+our engine applies: {counts}; ours leaves out those it cannot resolve on its car network (a member
+way that is a service road or clipped away), and the walker still checks every route against all of
+them. {closed_note}
 
 {dest_note}
 """
