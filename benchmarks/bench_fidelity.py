@@ -422,7 +422,8 @@ i.e. the two speed models disagree. The speeds on OSRM's routes, per class, over
 
 OSRM's car profile drives 0.8 x `maxspeed` where tagged and its class table otherwise (secondary
 55, tertiary 40, residential/unclassified 25 km/h); ours drives `maxspeed` itself and much lower
-class defaults (`settings.ROAD_CLASSES`: secondary 30, tertiary 25, residential 15 km/h). Ours
+class defaults (`settings.ROAD_CLASSES`, MATSim's OSM defaults: secondary 30, tertiary 25,
+residential 15 km/h). Ours
 therefore prefers tagged main roads (primary, trunk) and avoids untagged secondary and local
 streets more than OSRM does. Measured: the same engine, restrictions and network with OSRM-like
 speeds (0.8 x maxspeed, else OSRM's class speeds; a diagnostic variant, not the product), against
