@@ -43,15 +43,10 @@ import argparse
 import json
 import math
 import os
-import platform
-import socket
-import stat
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import zipfile
 from pathlib import Path
 
 import networkx as nx
@@ -61,6 +56,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_graph  # noqa: E402  (benchmarks/ is not a package)
+from osrm_tools import Routed, fetch_osrm, run  # noqa: E402
 
 from routing.analysis.criticality import criticality  # noqa: E402
 from routing.engine import Network, od_matrix  # noqa: E402
@@ -251,74 +247,6 @@ def write_pbf(G: nx.MultiDiGraph, path: Path) -> dict[tuple, tuple[int, int]]:
     finally:
         writer.close()
     return first
-
-
-def fetch_osrm(folder: Path) -> tuple[Path | None, str]:
-    """OSRM binaries and car profile from the osrm-bindings wheel (pip download into ``folder``)."""
-    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
-        return None, f"no osrm-bindings wheel used for {platform.system()} {platform.machine()}"
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-           "--python-version", "3.12", "--platform", "manylinux_2_28_x86_64", "-d", str(folder), "osrm-bindings"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    wheels = list(folder.glob("osrm_bindings-*.whl"))
-    if done.returncode or not wheels:
-        return None, f"pip download osrm-bindings failed: {done.stderr.strip()[-300:]}"
-    with zipfile.ZipFile(wheels[0]) as z:
-        z.extractall(folder / "wheel")
-    root = folder / "wheel" / "osrm"
-    for exe in (root / "bin").iterdir():
-        exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
-    check = subprocess.run([str(root / "bin" / "osrm-extract"), "--version"], capture_output=True, text=True)
-    if check.returncode:
-        return None, f"osrm-extract does not run here: {check.stderr.strip()[-300:]}"
-    return root, f"osrm-bindings wheel {wheels[0].name}, OSRM {check.stdout.strip()}"
-
-
-def run(cmd: list[str], cwd: Path) -> float:
-    t0 = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=3600)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(cmd[:2])} failed: {done.stderr.strip()[-500:] or done.stdout.strip()[-500:]}")
-    return time.perf_counter() - t0
-
-
-class Routed:
-    """An osrm-routed server (MLD) on a free local port; stopped by its own process id."""
-
-    def __init__(self, root: Path, data: Path):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen([str(root / "bin" / "osrm-routed"), "--algorithm", "mld", "--ip", "127.0.0.1",
-                                      "--port", str(self.port), "--max-table-size", "10000", str(data)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/nearest/v1/driving/0,0", timeout=1)
-                break
-            except urllib.error.HTTPError:  # answering (an error for this dummy query is fine)
-                break
-            except OSError as exc:
-                if self.proc.poll() is not None or time.perf_counter() - t0 > 300:
-                    raise RuntimeError("osrm-routed did not start") from exc
-                time.sleep(0.02)
-        self.start_s = time.perf_counter() - t0
-
-    def table(self, coords: list[tuple[float, float]]) -> tuple[float, np.ndarray]:
-        """(seconds for the request, durations matrix in seconds, nan where no route)."""
-        text = ";".join(f"{x:.7f},{y:.7f}" for x, y in coords)
-        t0 = time.perf_counter()
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/table/v1/driving/{text}"
-                                    "?annotations=duration,distance", timeout=600) as response:
-            body = json.load(response)
-        elapsed = time.perf_counter() - t0
-        durations = np.array([[np.nan if d is None else d for d in row] for row in body["durations"]], dtype=float)
-        return elapsed, durations
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def bench_damage(G: nx.MultiDiGraph, eng: Network, places: list[int], radius_m: float, osrm_root: Path | None,
