@@ -133,31 +133,80 @@ def trees_ser(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
 
 
 @njit(cache=True)
-def od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
-    """Cost and aux sums from ``sources[i]`` to every target (early stop), keeping its predecessor row."""
-    n = indptr.shape[0] - 1
-    m = adj.shape[0]
-    dist = np.empty(n)
-    auxd = np.empty(n)
-    dijkstra(indptr, adj, head, wc, auxc, sources[i:i + 1], np.inf, is_target, n_targets, dist, pred[i], auxd,
-             np.empty(n, dtype=np.int64), np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
+def od_one(i, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux, pred, dist,
+           hkey, hnode, path):
+    """Cost from ``sources[i]`` to every target (Dijkstra, early stop once every target is settled),
+    keeping its predecessor row ``pred[i]``; the aux sums (``aux_w``: per routing edge) are added
+    along the target paths afterwards, so the search loop touches only ``dist``, ``pred`` and the
+    heap. ``dist``, ``hkey``/``hnode`` (room for every edge + 1) and ``path`` (one per node) are
+    workspaces."""
+    p = pred[i]
+    dist[:] = np.inf
+    p[:] = -1
+    s = sources[i]
+    dist[s] = 0.0
+    size = heap_push(hkey, hnode, 0, 0.0, s)
+    remaining = n_targets
+    while size > 0:
+        d, u, size = heap_pop(hkey, hnode, size)
+        if d > dist[u]:
+            continue
+        if is_target[u]:
+            remaining -= 1
+            if remaining == 0:
+                break
+        for j in range(indptr[u], indptr[u + 1]):
+            nd = d + wc[j]
+            v = head[j]
+            if nd < dist[v]:
+                dist[v] = nd
+                p[v] = adj[j]
+                size = heap_push(hkey, hnode, size, nd, v)
     for j in range(targets.shape[0]):
-        cost[i, j] = dist[targets[j]]
-        aux[i, j] = auxd[targets[j]] if dist[targets[j]] < np.inf else np.inf
-
-
-@njit(cache=True, parallel=True)
-def od_par(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
-    """:func:`od_one` for every source, in parallel."""
-    for i in prange(sources.shape[0]):
-        od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred)
+        t = targets[j]
+        cost[i, j] = dist[t]
+        if not dist[t] < np.inf:
+            aux[i, j] = np.inf
+            continue
+        hops = 0
+        x = t
+        while x != s:
+            path[hops] = p[x]
+            x = edge_src[p[x]]
+            hops += 1
+        total = 0.0
+        for h in range(hops - 1, -1, -1):  # from the source, as the search would have summed
+            total += aux_w[path[h]]
+        aux[i, j] = total
 
 
 @njit(cache=True)
-def od_ser(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
-    """:func:`od_one` for every source, one after the other."""
-    for i in range(sources.shape[0]):
-        od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred)
+def od_block(block, n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost,
+             aux, pred):
+    """:func:`od_one` for sources ``block, block + n_blocks, ...`` with one workspace."""
+    n = indptr.shape[0] - 1
+    m = adj.shape[0]
+    dist, path = np.empty(n), np.empty(n, dtype=np.int64)
+    hkey, hnode = np.empty(m + 1), np.empty(m + 1, dtype=np.int32)
+    for i in range(block, sources.shape[0], n_blocks):
+        od_one(i, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux, pred,
+               dist, hkey, hnode, path)
+
+
+@njit(cache=True, parallel=True)
+def od_par(n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux,
+           pred):
+    """:func:`od_one` for every source, in parallel (sources dealt round-robin to ``n_blocks`` blocks)."""
+    for block in prange(n_blocks):
+        od_block(block, n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets,
+                 cost, aux, pred)
+
+
+@njit(cache=True)
+def od_ser(n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux,
+           pred):
+    """:func:`od_one` for every source, one after the other (``n_blocks`` unused: :func:`od_par`'s signature)."""
+    od_block(0, 1, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux, pred)
 
 
 @njit(cache=True)
