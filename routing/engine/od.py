@@ -134,7 +134,7 @@ class ODMatrix:
                                          targets, np.inf, dist, pred, auxd)
             nxt = np.ascontiguousarray(pred.T)
             tin, tout = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.int32)
-            euler_all(nxt, r.dst, targets, tin, tout)
+            euler_all(pred, r.dst, targets, tin, tout)
             self._reverse_index = ReverseIndex(np.ascontiguousarray(dist.T), np.ascontiguousarray(auxd.T), nxt, tin,
                                                tout)
         return self._reverse_index
