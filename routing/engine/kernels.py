@@ -76,7 +76,7 @@ def radix_bucket(bits, last):
     """Radix-heap bucket of a key (its float64 bits) given the last key popped: the length of the
     highest bit where they differ (0 = equal)."""
     x = bits ^ last
-    return 0 if x == 0 else 64 - leading_zeros(x)
+    return 0 if x == 0 else 64 - leading_zeros(x)  # type: ignore[call-arg]  # a numba intrinsic
 
 
 @njit(cache=True, inline="always")
