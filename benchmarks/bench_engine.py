@@ -2,7 +2,7 @@
 strongest baseline available on the same graph, measured in one run, with and without turn
 restrictions.
 
-Run ``python benchmarks/bench_engine.py`` (full: about 15 minutes on 2 cores, most of it OSRM's
+Run ``python benchmarks/bench_engine.py`` (full: about 10 minutes on 2 cores, a third of it OSRM's
 preprocessing). It rewrites ``benchmarks/RESULTS-engine.md``, ``benchmarks/RESULTS-engine.json``
 and the README block ``engine``. ``--quick`` (a smaller synthetic graph, smaller samples; a few
 minutes) prints only; ``--no-osrm`` skips OSRM; ``--json FILE`` also writes the figures as JSON;
