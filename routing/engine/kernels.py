@@ -1,6 +1,9 @@
 """Compiled shortest-path kernels (numba) over CSR arrays; the Python API is in
 :mod:`routing.engine.network` and :mod:`routing.engine.od`.
 
+* :func:`od_one`, :func:`tree_one` — the OD and full-tree searches: Dijkstra with a radix heap
+  (keys bucketed by the highest bit where their float64 bits differ from the last key popped;
+  monotone, so exact; measured 10-15% faster than the 4-ary heap on the 705k-edge synthetic graph).
 * :func:`dijkstra` — Dijkstra (4-ary heap) from one node, or from several at once, with an
   optional distance ``limit`` and an early stop once a set of target nodes is settled; it also
   sums a second edge attribute (length when routing by time) along the tree paths.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import get_num_threads, njit, prange
+from numba.cpython.unsafe.numbers import leading_zeros
 
 PARALLEL_MIN_WORK = 4_000_000  # sources x edges below which threads cost more than they save
 
@@ -67,6 +71,57 @@ def heap_pop(hkey, hnode, size):
     return key, node, size
 
 
+@njit(cache=True, inline="always")
+def radix_bucket(bits, last):
+    """Radix-heap bucket of a key (its float64 bits) given the last key popped: the length of the
+    highest bit where they differ (0 = equal)."""
+    x = bits ^ last
+    return 0 if x == 0 else 64 - leading_zeros(x)  # type: ignore[call-arg]  # a numba intrinsic
+
+
+@njit(cache=True, inline="always")
+def radix_push(pkey, pbits, pnode, pnext, bhead, used, last, key, node):
+    """Insert (key, node) into the radix heap (entry ``used`` of the pool ``pkey``/``pnode``/``pnext``,
+    ``pbits`` = ``pkey`` viewed as uint64; bucket lists start at ``bhead``); return the new pool use."""
+    pkey[used] = key
+    pnode[used] = node
+    b = radix_bucket(pbits[used], last)
+    pnext[used] = bhead[b]
+    bhead[b] = used
+    return used + 1
+
+
+@njit(cache=True, inline="always")
+def radix_pop(pkey, pbits, pnode, pnext, bhead, last):
+    """Remove a smallest entry of a non-empty radix heap; return (key, node, new last key bits).
+
+    Valid for monotone use (no key pushed below the last popped one, as in Dijkstra): keys of
+    non-negative floats compare like their bits, and the entries of the first non-empty bucket
+    are spread into lower buckets around their minimum, which then becomes ``last``.
+    """
+    if bhead[0] < 0:
+        b = 1
+        while bhead[b] < 0:
+            b += 1
+        x = bhead[b]
+        last = pbits[x]
+        while x >= 0:
+            if pbits[x] < last:
+                last = pbits[x]
+            x = pnext[x]
+        x = bhead[b]
+        bhead[b] = -1
+        while x >= 0:
+            after = pnext[x]
+            c = radix_bucket(pbits[x], last)
+            pnext[x] = bhead[c]
+            bhead[c] = x
+            x = after
+    x = bhead[0]
+    bhead[0] = pnext[x]
+    return pkey[x], pnode[x], last
+
+
 @njit(cache=True)
 def dijkstra(indptr, adj, head, wc, auxc, sources, limit, is_target, n_targets, dist, pred, auxd, root, hkey, hnode):
     """Dijkstra from every node of ``sources`` at once (each at distance 0) over CSR arrays
@@ -111,53 +166,148 @@ def dijkstra(indptr, adj, head, wc, auxc, sources, limit, is_target, n_targets, 
 
 
 @njit(cache=True)
-def tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
-    """Full shortest-path tree from ``sources[i]`` into row i of dist/pred/auxd."""
-    m = adj.shape[0]
-    dijkstra(indptr, adj, head, wc, auxc, sources[i:i + 1], limit, np.zeros(1, dtype=np.bool_), 0, dist[i], pred[i],
-             auxd[i], np.empty(dist.shape[1], dtype=np.int64), np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
+def tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd, pool):
+    """Full shortest-path tree from ``sources[i]`` (Dijkstra with a radix heap; nodes farther than
+    ``limit`` left unreached) into row i of dist/pred/auxd. ``pool``: radix-heap workspace (see
+    :func:`od_one`)."""
+    pkey, pbits, pnode, pnext, bhead = pool
+    d_row, p_row, a_row = dist[i], pred[i], auxd[i]
+    d_row[:] = np.inf
+    p_row[:] = -1
+    a_row[:] = np.inf
+    bhead[:] = -1
+    s = sources[i]
+    d_row[s] = 0.0
+    a_row[s] = 0.0
+    last = np.uint64(0)
+    used = radix_push(pkey, pbits, pnode, pnext, bhead, 0, last, 0.0, s)
+    popped = 0
+    while popped < used:
+        d, u, last = radix_pop(pkey, pbits, pnode, pnext, bhead, last)
+        popped += 1
+        if d > d_row[u]:
+            continue
+        for j in range(indptr[u], indptr[u + 1]):
+            nd = d + wc[j]
+            v = head[j]
+            if nd < d_row[v] and nd <= limit:
+                d_row[v] = nd
+                p_row[v] = adj[j]
+                a_row[v] = a_row[u] + auxc[j]
+                used = radix_push(pkey, pbits, pnode, pnext, bhead, used, last, nd, v)
+
+
+@njit(cache=True)
+def radix_pool(m):
+    """A radix-heap workspace for ``m`` pushes: keys, their bits, nodes, links, bucket heads."""
+    pkey = np.empty(m)
+    return pkey, pkey.view(np.uint64), np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32), \
+        np.empty(65, dtype=np.int32)
+
+
+@njit(cache=True)
+def trees_block(block, n_blocks, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
+    """:func:`tree_one` for sources ``block, block + n_blocks, ...`` with one workspace."""
+    pool = radix_pool(adj.shape[0] + 1)
+    for i in range(block, sources.shape[0], n_blocks):
+        tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd, pool)
 
 
 @njit(cache=True, parallel=True)
 def trees_par(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
-    """:func:`tree_one` for every source, in parallel."""
-    for i in prange(sources.shape[0]):
-        tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
+    """:func:`tree_one` for every source, in parallel (round-robin over 8 blocks)."""
+    n_blocks = min(8, sources.shape[0])
+    for block in prange(n_blocks):
+        trees_block(block, n_blocks, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
 
 
 @njit(cache=True)
 def trees_ser(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
     """:func:`tree_one` for every source, one after the other (small work: no thread start-up)."""
-    for i in range(sources.shape[0]):
-        tree_one(i, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
+    trees_block(0, 1, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
 
 
 @njit(cache=True)
-def od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
-    """Cost and aux sums from ``sources[i]`` to every target (early stop), keeping its predecessor row."""
+def od_one(i, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux, pred, dist,
+           pool, path):
+    """Cost from ``sources[i]`` to every target (Dijkstra with a radix heap, early stop once every
+    target is settled), keeping its predecessor row ``pred[i]``; the aux sums (``aux_w``: per
+    routing edge) are added along the target paths afterwards, so the search loop touches only
+    ``dist``, ``pred`` and the heap. ``dist``, ``pool`` (the radix heap: keys, their bits,
+    nodes, links, bucket heads; room for every edge + 1) and ``path`` (one per node) are
+    workspaces."""
+    pkey, pbits, pnode, pnext, bhead = pool
+    p = pred[i]
+    dist[:] = np.inf
+    p[:] = -1
+    bhead[:] = -1
+    s = sources[i]
+    dist[s] = 0.0
+    last = np.uint64(0)
+    used = radix_push(pkey, pbits, pnode, pnext, bhead, 0, last, 0.0, s)
+    popped = 0
+    remaining = n_targets
+    while popped < used:
+        d, u, last = radix_pop(pkey, pbits, pnode, pnext, bhead, last)
+        popped += 1
+        if d > dist[u]:
+            continue
+        if is_target[u]:
+            remaining -= 1
+            if remaining == 0:
+                break
+        for j in range(indptr[u], indptr[u + 1]):
+            nd = d + wc[j]
+            v = head[j]
+            if nd < dist[v]:
+                dist[v] = nd
+                p[v] = adj[j]
+                used = radix_push(pkey, pbits, pnode, pnext, bhead, used, last, nd, v)
+    for j in range(targets.shape[0]):
+        t = targets[j]
+        cost[i, j] = dist[t]
+        if not dist[t] < np.inf:
+            aux[i, j] = np.inf
+            continue
+        hops = 0
+        x = t
+        while x != s:
+            path[hops] = p[x]
+            x = edge_src[p[x]]
+            hops += 1
+        total = 0.0
+        for h in range(hops - 1, -1, -1):  # from the source, as the search would have summed
+            total += aux_w[path[h]]
+        aux[i, j] = total
+
+
+@njit(cache=True)
+def od_block(block, n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost,
+             aux, pred):
+    """:func:`od_one` for sources ``block, block + n_blocks, ...`` with one workspace."""
     n = indptr.shape[0] - 1
     m = adj.shape[0]
-    dist = np.empty(n)
-    auxd = np.empty(n)
-    dijkstra(indptr, adj, head, wc, auxc, sources[i:i + 1], np.inf, is_target, n_targets, dist, pred[i], auxd,
-             np.empty(n, dtype=np.int64), np.empty(m + 1), np.empty(m + 1, dtype=np.int32))
-    for j in range(targets.shape[0]):
-        cost[i, j] = dist[targets[j]]
-        aux[i, j] = auxd[targets[j]] if dist[targets[j]] < np.inf else np.inf
+    dist, path = np.empty(n), np.empty(n, dtype=np.int64)
+    pool = radix_pool(m + 1)
+    for i in range(block, sources.shape[0], n_blocks):
+        od_one(i, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux, pred,
+               dist, pool, path)
 
 
 @njit(cache=True, parallel=True)
-def od_par(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
-    """:func:`od_one` for every source, in parallel."""
-    for i in prange(sources.shape[0]):
-        od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred)
+def od_par(n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux,
+           pred):
+    """:func:`od_one` for every source, in parallel (sources dealt round-robin to ``n_blocks`` blocks)."""
+    for block in prange(n_blocks):
+        od_block(block, n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets,
+                 cost, aux, pred)
 
 
 @njit(cache=True)
-def od_ser(indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred):
-    """:func:`od_one` for every source, one after the other."""
-    for i in range(sources.shape[0]):
-        od_one(i, indptr, adj, head, wc, auxc, sources, targets, is_target, n_targets, cost, aux, pred)
+def od_ser(n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux,
+           pred):
+    """:func:`od_one` for every source, one after the other (``n_blocks`` unused: :func:`od_par`'s signature)."""
+    od_block(0, 1, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux, pred)
 
 
 @njit(cache=True)
@@ -276,12 +426,14 @@ def euler(nxt, edge_dst, root, tin, tout, order, stack):
 
 
 @njit(cache=True)
-def euler_all(nxt, edge_dst, roots, tin, tout):
-    """:func:`euler` for every column (tree towards ``roots[j]``) of (nodes, roots) arrays."""
-    n = nxt.shape[0]
+def euler_all(pred, edge_dst, roots, tin, tout):
+    """:func:`euler` for every tree towards ``roots[j]``, given as rows ``pred[j]`` (edge out of each
+    node towards the root), into columns of the (nodes, roots) arrays ``tin``/``tout``."""
+    n = pred.shape[1]
+    a_in, a_out = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+    order, stack = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     for j in range(roots.shape[0]):
-        a_in, a_out = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
-        euler(nxt[:, j], edge_dst, roots[j], a_in, a_out, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+        euler(pred[j], edge_dst, roots[j], a_in, a_out, order, stack)
         tin[:, j] = a_in
         tout[:, j] = a_out
 

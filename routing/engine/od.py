@@ -134,7 +134,7 @@ class ODMatrix:
                                          targets, np.inf, dist, pred, auxd)
             nxt = np.ascontiguousarray(pred.T)
             tin, tout = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.int32)
-            euler_all(nxt, r.dst, targets, tin, tout)
+            euler_all(pred, r.dst, targets, tin, tout)
             self._reverse_index = ReverseIndex(np.ascontiguousarray(dist.T), np.ascontiguousarray(auxd.T), nxt, tin,
                                                tout)
         return self._reverse_index
@@ -213,8 +213,8 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
     is_target = np.zeros(r.n, dtype=bool)
     is_target[d_idx] = True
     kernel = od_par if parallel_pays(k * len(w)) else od_ser
-    kernel(r.indptr, r.fwd, r.head, w[r.fwd], aux_w[r.fwd], o_idx, d_idx, is_target, int(is_target.sum()), cost,
-           aux, pred)
+    kernel(min(get_num_threads(), k), r.indptr, r.fwd, r.head, w[r.fwd], aux_w, r.src, o_idx, d_idx, is_target,
+           int(is_target.sum()), cost, aux, pred)
     time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
     matrix = ODMatrix(network, origins, destinations, weight, time_s, length_m, w, aux_w, pred)
     time_s[matrix.same_node] = length_m[matrix.same_node] = 0.0  # not a loop through an expanded junction
