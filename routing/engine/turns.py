@@ -30,7 +30,7 @@ the copies share their road's capacity (:mod:`routing.analysis.evacuation`).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +98,7 @@ class RoutingGraph:
         return out
 
 
-def forbidden_sequences(restrictions: Iterable[dict[str, Any]], edge_index: dict[tuple[int, int, int], int],
+def forbidden_sequences(restrictions: Iterable[dict[str, Any]], edge_index: Mapping[tuple[int, int, int], int],
                         out_edges: Callable[[int], np.ndarray], edge_dst: np.ndarray) -> list[tuple[int, ...]]:
     """Forbidden road-edge sequences of resolved restrictions (``network.restrictions`` records
     with the ``kind`` that applies to the vehicle): a ``no_*`` sequence itself; for ``only_*``, at
