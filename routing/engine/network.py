@@ -13,16 +13,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from shapely.geometry import Polygon
 
 from ..errors import InputError
 from ..network import EdgeKey, edge_capacity_vph, road_class
 from ..network.arrays import NetworkArrays, graph_arrays
+from ..network.classes import BBox
+from ..network.osm_file import file_format
 from ..network.profiles import CLOSED, DESTINATION, Vehicle, access, fits, speed_kph
 from ..network.profiles import vehicle as make_vehicle
 from ..network.restrictions import restriction_value
+from ..network.sources import load_network, load_osm_arrays
 from ..scenario import Damage
 from ..settings import DEFAULT_PROFILE
 from .index import EdgeIndex, EdgeKeys, NodeIds, NodeIndex
@@ -162,6 +167,27 @@ class Network:
         :func:`~routing.network.arrays.graph_arrays`), without reading the graph: ``graph`` is the
         graph, or a function that builds it when :attr:`graph` is first used (picklable, to send
         the network to sweep workers). Same engine as ``Network(graph)``."""
+        return cls(graph, profile=profile, vehicle=vehicle, capacity_per_lane_vph=capacity_per_lane_vph, arrays=arrays)
+
+    @classmethod
+    def load(cls, source: str | Path, *, profile: str = DEFAULT_PROFILE,
+             vehicle: Mapping[str, float | None] | None = None,
+             capacity_per_lane_vph: Mapping[str, float] | None = None, road_classes: str | Iterable[str] = "drive",
+             bbox: BBox | None = None, polygon: Polygon | None = None, simplify: bool = True,
+             cache: bool = True) -> Network:
+        """``Network(load_network(source, ...), ...)`` in one step, the fast way for an OSM file:
+        the engine is compiled from the loader's arrays (read memory-mapped from the graph cache
+        after the first load) and the graph is built when :attr:`graph` is first used. Other
+        sources are loaded as :func:`~routing.network.load_network` loads them."""
+        text = str(source)
+        graph: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph]
+        if file_format(Path(text)) is None or text.startswith(("geofabrik:", "place:")):
+            graph = load_network(source, road_classes=road_classes, bbox=bbox, polygon=polygon, simplify=simplify,
+                                 cache=cache)
+            arrays = None
+        else:
+            arrays, graph = load_osm_arrays(text, road_classes=road_classes, simplify=simplify, cache=cache,
+                                            clip=polygon if polygon is not None else bbox)
         return cls(graph, profile=profile, vehicle=vehicle, capacity_per_lane_vph=capacity_per_lane_vph, arrays=arrays)
 
     def _compile(self, arrays: NetworkArrays, graph: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph],

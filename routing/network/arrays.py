@@ -54,6 +54,26 @@ class NetworkArrays:
     def n_edges(self) -> int:
         return len(self.edge_src)
 
+    def check(self) -> None:
+        """ValueError unless the arrays fit together: one value per node and per edge, node
+        indices and road records in range, lengths finite and >= 0 (a damaged cache entry must
+        never reach the routing kernels)."""
+        n, m = len(self.node_id), len(self.edge_src)
+        shapes = {"node_x": (self.node_x, n), "node_y": (self.node_y, n), "edge_dst": (self.edge_dst, m),
+                  "edge_key": (self.edge_key, m), "length": (self.length, m), "travel_time": (self.travel_time, m),
+                  "capacity": (self.capacity, m), "edge_record": (self.edge_record, m)}
+        for name, (array, size) in shapes.items():
+            if array.shape != (size,):
+                raise ValueError(f"{name} has shape {array.shape}, expected ({size},)")
+        for name, array, bound in (("edge_src", self.edge_src, n), ("edge_dst", self.edge_dst, n),
+                                   ("edge_record", self.edge_record, len(self.records))):
+            if m and (int(array.min()) < 0 or int(array.max()) >= bound):
+                raise ValueError(f"{name} out of range [0, {bound})")
+        if m and not (np.isfinite(self.length).all() and float(self.length.min()) >= 0):
+            raise ValueError("length must be finite and >= 0")
+        if not all(isinstance(r, dict) for r in self.records):
+            raise ValueError("records must be tables")
+
 
 def road_record(data: Mapping[str, Any]) -> dict[str, Any]:
     """The ``ROUTING_KEYS`` of one edge's data."""
