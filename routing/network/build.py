@@ -517,9 +517,11 @@ class GraphTables:
     def resolved_restrictions(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The turn restrictions resolved on the graph of these tables (applied, dropped), exactly
         as :func:`routing.network.restrictions.attach_restrictions` resolves them on the graph."""
-        if not self.restrictions:
-            return [], []
-        order, u, v = self._edge_order()
+        return self._resolve_restrictions(*self._edge_order()) if self.restrictions else ([], [])
+
+    def _resolve_restrictions(self, order: np.ndarray, u: np.ndarray, v: np.ndarray
+                              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """:meth:`resolved_restrictions` with the edge order and ends of :meth:`_edge_order`."""
         n_plain = len(self.e_u)
         members = np.fromiter(member_ways(self.restrictions), dtype=np.int64)
         way = np.concatenate((self.way_ids[self.e_way], self.way_ids[self.m_way]))
@@ -578,7 +580,7 @@ class GraphTables:
             capacity[r] = edge_capacity_vph(data)
         record = record[order]
         length = np.concatenate((self.e_len, self.m_len))[order]
-        applied, _ = self.resolved_restrictions()
+        applied = self._resolve_restrictions(order, u, v)[0] if self.restrictions else []
         return NetworkArrays(self.source, self.node_id, self.node_x, self.node_y, u[order], v[order],
                              np.concatenate((self.e_key, self.m_key))[order], length,
                              length / (speed[record] / 3.6), capacity[record], record, table.records, applied)
