@@ -215,3 +215,18 @@ def test_graph_arrays_refuse_non_integer_nodes() -> None:
     with pytest.raises(NetworkLoadError, match="integers"):
         graph_arrays(G)
     assert isinstance(graph_arrays(nx.MultiDiGraph([(1, 2)])), NetworkArrays)
+
+
+@pytest.mark.parametrize("path", EXTRACTS[:2], ids=["helsinki", "malta"])
+def test_enriched_tables_graph_equals_enrich(path: Path) -> None:
+    """load_network's graph gets speed, travel time and capacity per road record: exactly what
+    enrich() sets edge by edge, in the same attribute order."""
+    from routing.network import enrich, load_osm_file
+
+    path = _extract(path)
+    fast = load_network(path, cache=False)
+    slow = enrich(load_osm_file(path, cache=False))
+    assert fast.graph == slow.graph
+    for (a, b), (c, d) in zip(zip(fast.edges(keys=True, data=True), slow.edges(keys=True, data=True)),
+                              zip(fast.edges(keys=True), slow.edges(keys=True))):
+        assert c == d and list(a[3].items()) == list(b[3].items())

@@ -483,8 +483,10 @@ class GraphTables:
         """True when the source says it is a schematic network, not OpenStreetMap data."""
         return self.notice.lstrip().upper().startswith(SCHEMATIC_MARKER)
 
-    def to_graph(self) -> nx.MultiDiGraph:
-        """The osmnx-compatible MultiDiGraph of these tables."""
+    def to_graph(self, *, enriched: bool = False) -> nx.MultiDiGraph:
+        """The osmnx-compatible MultiDiGraph of these tables; ``enriched``: with the edge
+        attributes :func:`~routing.network.attributes.enrich` adds (the same values, computed once
+        per road record)."""
         _release_freed_memory()
         graph = nx.MultiDiGraph(crs="epsg:4326", source=self.source,
                                 created_with=f"corridor-routing (osmnx {ox.__version__} conventions)")
@@ -493,7 +495,17 @@ class GraphTables:
         if self.simplified:
             graph.graph["simplified"] = True
         graph.graph.update(load_report=dict(self.report), data_notice=self.notice, schematic=self.schematic)
-        store_restrictions(graph.graph, len(self.restrictions), *self.resolved_restrictions())
+        order, u, v = self._edge_order()
+        applied, dropped = self._resolve_restrictions(order, u, v) if self.restrictions else ([], [])
+        store_restrictions(graph.graph, len(self.restrictions), applied, dropped)
+        if enriched:
+            record, _, speed, capacity = self._road_records()
+            record = record[order]
+            length = np.concatenate((self.e_len, self.m_len))[order]
+            with _gc_paused():
+                for (_, _, d), s, t, c in zip(graph.edges(data=True), speed[record].tolist(),
+                                              (length / (speed[record] / 3.6)).tolist(), capacity[record].tolist()):
+                    d["speed_kph"], d["travel_time"], d["capacity"] = s, t, c
         return graph
 
     # ------------------------------------------------------------ the same graph as arrays
@@ -562,6 +574,17 @@ class GraphTables:
         """The engine arrays of :meth:`to_graph`'s graph after :func:`~routing.network.attributes.enrich`
         (the same nodes, edges, order and attributes), made without building the graph."""
         order, u, v = self._edge_order()
+        record, records, speed, capacity = self._road_records()
+        record = record[order]
+        length = np.concatenate((self.e_len, self.m_len))[order]
+        applied = self._resolve_restrictions(order, u, v)[0] if self.restrictions else []
+        return NetworkArrays(self.source, self.node_id, self.node_x, self.node_y, u[order], v[order],
+                             np.concatenate((self.e_key, self.m_key))[order], length,
+                             length / (speed[record] / 3.6), capacity[record], record, records, applied)
+
+    def _road_records(self) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, np.ndarray]:
+        """(record of each edge, unmerged then merged; the distinct road records; their speed
+        (km/h) and capacity (vehicles/hour) as :func:`~routing.network.attributes.enrich` sets them)."""
         n_plain = len(self.e_u)
         table = RecordTable()
         tags, oneway = self.way_tags, self.way_oneway.tolist()
@@ -576,14 +599,9 @@ class GraphTables:
         speed = np.empty(len(table.records))
         capacity = np.empty(len(table.records))
         for r, data in enumerate(table.records):  # as enrich() computes them
-            speed[r] = maxspeed_kph(data.get("maxspeed")) or road_class(data.get("highway"))[1].speed_kph
+            speed[r] = float(maxspeed_kph(data.get("maxspeed")) or road_class(data.get("highway"))[1].speed_kph)
             capacity[r] = edge_capacity_vph(data)
-        record = record[order]
-        length = np.concatenate((self.e_len, self.m_len))[order]
-        applied = self._resolve_restrictions(order, u, v)[0] if self.restrictions else []
-        return NetworkArrays(self.source, self.node_id, self.node_x, self.node_y, u[order], v[order],
-                             np.concatenate((self.e_key, self.m_key))[order], length,
-                             length / (speed[record] / 3.6), capacity[record], record, table.records, applied)
+        return record, table.records, speed, capacity
 
     def _fill(self, graph: nx.MultiDiGraph) -> None:
         """Add the nodes, then the unmerged edges, then the merged edges (keys as osmnx gives them)."""

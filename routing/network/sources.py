@@ -81,13 +81,17 @@ def load_network(source: str | Path | nx.MultiDiGraph, *, road_classes: str | It
     if file_format(path) is None:
         raise NetworkLoadError("unknown network format; expected .osm, .osm.gz, .osm.bz2, .xml, .osm.pbf, "
                                ".json (Overpass) or .graphml", file=path)
-    return enrich(load_osm_file(path, road_classes=road_classes, clip=clip, simplify=simplify, cache=cache))
+    G = load_osm_file(path, road_classes=road_classes, clip=clip, simplify=simplify, cache=cache, enriched=True)
+    if G.number_of_edges() == 0:
+        raise NetworkLoadError("the graph has no edges", file=str(path))
+    return G
 
 
 def load_osm_file(path: str | Path, *, road_classes: str | Iterable[str] = "drive",
                   clip: Polygon | BBox | None = None, simplify: bool = True, cache: bool = True,
-                  cache_folder: str | Path | None = None) -> nx.MultiDiGraph:
-    """The drivable road graph of an OSM file (lengths in metres; no speeds yet).
+                  cache_folder: str | Path | None = None, enriched: bool = False) -> nx.MultiDiGraph:
+    """The drivable road graph of an OSM file (lengths in metres; speeds, travel times and
+    capacities only when ``enriched``, as :func:`~routing.network.attributes.enrich` sets them).
 
     With ``cache`` the graph tables are stored in (and on the next call read from)
     ``cache_folder``, default ``settings.cache_dir() / "graphs"``, keyed by the file's SHA-256
@@ -102,12 +106,12 @@ def load_osm_file(path: str | Path, *, road_classes: str | Iterable[str] = "driv
         return graph_tables(read_osm_file(path, classes), clip=area, simplify=simplify)
 
     if not cache:
-        return build().to_graph()
+        return build().to_graph(enriched=enriched)
     options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
                "simplify": simplify}
     tables, entry = graph_cache.cached(path, options, build, kind=GraphTables, code_version=CODE_VERSION,
                                        folder=cache_folder)
-    graph = tables.to_graph()
+    graph = tables.to_graph(enriched=enriched)
     graph.graph["cache"] = entry
     return graph
 
@@ -127,9 +131,9 @@ class GraphLoader:
 
     def __call__(self) -> nx.MultiDiGraph:
         if self.tables is not None:
-            return enrich(self.tables.to_graph())
-        return enrich(load_osm_file(self.path, road_classes=self.road_classes, clip=self.clip,
-                                    simplify=self.simplify, cache=self.cache, cache_folder=self.cache_folder))
+            return self.tables.to_graph(enriched=True)
+        return load_osm_file(self.path, road_classes=self.road_classes, clip=self.clip, simplify=self.simplify,
+                             cache=self.cache, cache_folder=self.cache_folder, enriched=True)
 
 
 def load_osm_arrays(path: str | Path, *, road_classes: str | Iterable[str] = "drive",
