@@ -68,12 +68,12 @@ class NodeIndex(Mapping[int, int]):
         return np.where(found, self.order[pos] if len(self.sorted) else -1, -1)
 
     def __getitem__(self, node: int) -> int:
-        if not isinstance(node, (int, np.integer)) or isinstance(node, bool):
+        if not isinstance(node, (int, np.integer)) or isinstance(node, bool) or not -2**63 <= node < 2**63:
             raise KeyError(node)
-        i = int(self.lookup(np.array([node]))[0])
-        if i < 0:
-            raise KeyError(node)
-        return i
+        pos = int(self.sorted.searchsorted(node))
+        if pos < len(self.sorted) and self.sorted[pos] == node:
+            return int(self.order[pos])
+        raise KeyError(node)
 
     def __contains__(self, node: object) -> bool:
         try:
@@ -154,12 +154,16 @@ class EdgeIndex(Mapping[EdgeKey, int]):
 
     def __getitem__(self, edge: EdgeKey) -> int:
         try:
-            i = int(self.lookup([edge])[0])
-        except (TypeError, ValueError, OverflowError):
+            u, v, key = edge
+            code = self.nodes[u] * self.n + self.nodes[v]
+        except (KeyError, TypeError, ValueError):
             raise KeyError(edge) from None
-        if i < 0:
-            raise KeyError(edge)
-        return i
+        at = int(self.code.searchsorted(code))
+        while at < len(self.code) and self.code[at] == code:  # the pair's parallel edges, by key
+            if self.sorted_key[at] == key:
+                return int(self.order[at])
+            at += 1
+        raise KeyError(edge)
 
     def __contains__(self, edge: object) -> bool:
         try:
