@@ -181,7 +181,7 @@ class ScenarioResult:
     def _capacity(self) -> list[float]:
         """Capacity (vehicles/hour, the scenario's overrides applied) of each edge in graph order."""
         net = self.network
-        return [net.attr["capacity"][net.edge_index[e]] for e in self.graph.edges(keys=True)]
+        return net.attr["capacity"][net.edge_ids(self.graph.edges(keys=True))].tolist()
 
     @cached_property
     def _edges_gdf(self) -> gpd.GeoDataFrame:

@@ -11,19 +11,26 @@ relaxes each of them and remembers the edge it used.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from shapely.geometry import Polygon
 
 from ..errors import InputError
 from ..network import EdgeKey, edge_capacity_vph, road_class
+from ..network.arrays import NetworkArrays, graph_arrays
+from ..network.classes import BBox
+from ..network.osm_file import file_format
 from ..network.profiles import CLOSED, DESTINATION, Vehicle, access, fits, speed_kph
 from ..network.profiles import vehicle as make_vehicle
 from ..network.restrictions import restriction_value
+from ..network.sources import load_network, load_osm_arrays
 from ..scenario import Damage
 from ..settings import DEFAULT_PROFILE
+from .index import EdgeIndex, EdgeKeys, NodeIds, NodeIndex
 from .kernels import dijkstra, tree_kernel
 from .turns import RoutingGraph, continuing_u_turns, enclosed_roads, forbidden_sequences, routing_graph
 
@@ -122,7 +129,7 @@ class Network:
         An osmnx-compatible ``MultiDiGraph`` with ``length`` (m), ``travel_time`` (s) and
         ``capacity`` (vehicles/hour) on its edges (see :func:`routing.load_network`), and its turn
         restrictions in ``G.graph["turn_restrictions"]``. It is read, never modified; build a new
-        Network if you change it.
+        Network if you change it. With ``arrays``, a function building the graph also does.
     profile, vehicle
         The vehicle profile (``settings.PROFILES``: ``"car"``, ``"truck"``) and, optionally, its
         dimensions (``weight_t``, ``height_m``, ``width_m``, ``length_m``) replacing the profile's.
@@ -132,6 +139,9 @@ class Network:
     capacity_per_lane_vph
         Per-lane capacities (vehicles/hour/lane) replacing the class defaults, by ``highway``
         value, e.g. ``{"motorway": 1800}``.
+    arrays
+        The engine arrays of ``G`` (:class:`~routing.network.arrays.NetworkArrays`), when the
+        loader has them: the graph is then not read (see :meth:`from_arrays`).
 
     Road edge ``i`` is ``edges[i]`` = (u, v, key), from node index ``src[i]`` to ``dst[i]``;
     ``attr`` holds per-edge ``travel_time`` (s, inf where the vehicle may not drive), ``length``
@@ -140,10 +150,54 @@ class Network:
     vehicle arrived matter (:mod:`routing.engine.turns`).
     """
 
-    def __init__(self, G: nx.MultiDiGraph, *, profile: str = DEFAULT_PROFILE,
+    def __init__(self, G: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph], *, profile: str = DEFAULT_PROFILE,
                  vehicle: Mapping[str, float | None] | None = None,
-                 capacity_per_lane_vph: Mapping[str, float] | None = None):
-        self.graph = G
+                 capacity_per_lane_vph: Mapping[str, float] | None = None, arrays: NetworkArrays | None = None):
+        if arrays is None:
+            if not isinstance(G, nx.MultiDiGraph):
+                raise TypeError("Network needs a MultiDiGraph (or its arrays, see Network.from_arrays)")
+            arrays = graph_arrays(G)
+        self._compile(arrays, G, profile, vehicle, capacity_per_lane_vph)
+
+    @classmethod
+    def from_arrays(cls, arrays: NetworkArrays, graph: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph], *,
+                    profile: str = DEFAULT_PROFILE, vehicle: Mapping[str, float | None] | None = None,
+                    capacity_per_lane_vph: Mapping[str, float] | None = None) -> Network:
+        """The Network of the graph whose engine arrays are ``arrays`` (as made by the loader or
+        :func:`~routing.network.arrays.graph_arrays`), without reading the graph: ``graph`` is the
+        graph, or a function that builds it when :attr:`graph` is first used (picklable, to send
+        the network to sweep workers). Same engine as ``Network(graph)``."""
+        return cls(graph, profile=profile, vehicle=vehicle, capacity_per_lane_vph=capacity_per_lane_vph, arrays=arrays)
+
+    @classmethod
+    def load(cls, source: str | Path, *, profile: str = DEFAULT_PROFILE,
+             vehicle: Mapping[str, float | None] | None = None,
+             capacity_per_lane_vph: Mapping[str, float] | None = None, road_classes: str | Iterable[str] = "drive",
+             bbox: BBox | None = None, polygon: Polygon | None = None, simplify: bool = True,
+             cache: bool = True) -> Network:
+        """``Network(load_network(source, ...), ...)`` in one step, the fast way for an OSM file:
+        the engine is compiled from the loader's arrays (read memory-mapped from the graph cache
+        after the first load) and the graph is built when :attr:`graph` is first used. Other
+        sources are loaded as :func:`~routing.network.load_network` loads them."""
+        text = str(source)
+        graph: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph]
+        if file_format(Path(text)) is None or text.startswith(("geofabrik:", "place:")):
+            graph = load_network(source, road_classes=road_classes, bbox=bbox, polygon=polygon, simplify=simplify,
+                                 cache=cache)
+            arrays = None
+        else:
+            arrays, graph = load_osm_arrays(text, road_classes=road_classes, simplify=simplify, cache=cache,
+                                            clip=polygon if polygon is not None else bbox)
+        return cls(graph, profile=profile, vehicle=vehicle, capacity_per_lane_vph=capacity_per_lane_vph, arrays=arrays)
+
+    def _compile(self, arrays: NetworkArrays, graph: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph],
+                 profile: str, vehicle: Mapping[str, float | None] | None,
+                 capacity_per_lane_vph: Mapping[str, float] | None) -> None:
+        if isinstance(graph, nx.MultiDiGraph):
+            self._graph: nx.MultiDiGraph | None = graph
+            self._make_graph: Callable[[], nx.MultiDiGraph] | None = None
+        else:
+            self._graph, self._make_graph = None, graph
         self.capacity_overrides: dict[str, float] = dict(capacity_per_lane_vph or {})
         for cls_name, value in self.capacity_overrides.items():
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -154,21 +208,25 @@ class Network:
             self.vehicle: Vehicle = make_vehicle(profile, **dict(vehicle or {}))
         except ValueError as exc:
             raise InputError(str(exc), field="network.profile", value=profile) from exc
-        self.nodes: list[int] = list(G.nodes)
-        self.node_index: dict[int, int] = {n: i for i, n in enumerate(self.nodes)}
-        self.edges: list[EdgeKey] = list(G.edges(keys=True))
-        self.edge_index: dict[EdgeKey, int] = {e: i for i, e in enumerate(self.edges)}
-        m = len(self.edges)
-        self.src = np.fromiter((self.node_index[u] for u, _, _ in self.edges), dtype=np.int64, count=m)
-        self.dst = np.fromiter((self.node_index[v] for _, v, _ in self.edges), dtype=np.int64, count=m)
-        self.attr = {name: np.fromiter((float(d.get(name, np.nan)) for _, _, d in G.edges(data=True)),
-                                       dtype=float, count=m)
+        node_id = np.array(arrays.node_id, dtype=np.int64)
+        self.nodes = NodeIds(node_id)
+        self.node_index = NodeIndex(node_id)
+        self.src = np.array(arrays.edge_src, dtype=np.int64)
+        self.dst = np.array(arrays.edge_dst, dtype=np.int64)
+        self.edges = EdgeKeys(node_id[self.src], node_id[self.dst], np.array(arrays.edge_key, dtype=np.int64))
+        self.edge_index = EdgeIndex(self.node_index, self.edges, self.src, self.dst)
+        self.records: list[dict] = list(arrays.records)  # road record of each edge: records[edge_record[i]]
+        self.edge_record = np.array(arrays.edge_record, dtype=np.int64)
+        self._restriction_records = list(arrays.restrictions)
+        self.attr = {name: np.array(getattr(arrays, name), dtype=float)
                      for name in ("travel_time", "length", "capacity")}
-        cap, overrides = self.attr["capacity"], self.capacity_overrides
-        for i in (range(m) if overrides else np.flatnonzero(~np.isfinite(cap))):
-            data = G.edges[self.edges[i]]
-            if not np.isfinite(cap[i]) or road_class(data.get("highway"))[0] in overrides:
-                cap[i] = edge_capacity_vph(data, overrides)
+        cap, overrides, rec = self.attr["capacity"], self.capacity_overrides, self.edge_record
+        redo = ~np.isfinite(cap)
+        if overrides:
+            overridden = np.array([road_class(r.get("highway"))[0] in overrides for r in self.records], dtype=bool)
+            redo |= overridden[rec]
+        if redo.any():
+            cap[redo] = np.array([edge_capacity_vph(r, overrides) for r in self.records])[rec[redo]]
         destination_only = self._apply_profile()
         out_order = np.argsort(self.src, kind="stable")
         out_ptr = np.searchsorted(self.src[out_order], np.arange(self.n_nodes + 1))
@@ -180,20 +238,31 @@ class Network:
         self.routing: RoutingGraph = routing_graph(self.n_nodes, self.src, self.dst, self.forbidden,
                                                    destination_only, self.u_turns)
 
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The road graph (built on first use when the network was made from the loader's arrays)."""
+        if self._graph is None:
+            assert self._make_graph is not None
+            self._graph = self._make_graph()
+            self._make_graph = None
+        return self._graph
+
+    def __getstate__(self) -> dict:
+        """Pickled with its graph (built first if still pending), never with the function making it."""
+        state = dict(self.__dict__)
+        state["_graph"], state["_make_graph"] = self.graph, None
+        return state
+
     def _apply_profile(self) -> np.ndarray:
         """Close the roads the vehicle may not use (travel time inf), set the profile's travel
         times; return the destination-only mask (with the roads reached only through such roads,
-        see :func:`~routing.engine.turns.enclosed_roads`)."""
+        see :func:`~routing.engine.turns.enclosed_roads`). Decided once per road record."""
         profile = self.vehicle.profile
-        m = len(self.edges)
-        kind = np.empty(m, dtype=object)
-        fit = np.ones(m, dtype=bool)
-        speed = np.empty(m)
-        for i, (_, _, d) in enumerate(self.graph.edges(data=True)):
-            kind[i] = access(d, profile)
-            fit[i] = fits(d, self.vehicle)
-            speed[i] = speed_kph(d, profile)
+        rec = self.edge_record
+        kind = np.array([access(r, profile) for r in self.records], dtype=object)[rec]
+        fit = np.array([fits(r, self.vehicle) for r in self.records], dtype=bool)[rec]
         if profile.name != DEFAULT_PROFILE:
+            speed = np.array([speed_kph(r, profile) for r in self.records], dtype=float)[rec]
             self.attr["travel_time"] = self.attr["length"] / (speed / 3.6)
         self.closed = np.asarray((kind == CLOSED) | ~fit, dtype=bool)
         self.attr["capacity"][self.closed] = 0.0
@@ -204,7 +273,7 @@ class Network:
         """The graph's resolved turn restrictions that apply to this vehicle, each with the
         ``kind`` ("no"/"only") of the form that applies (e.g. ``restriction:hgv`` for trucks)."""
         out = []
-        for record in self.graph.graph.get("turn_restrictions") or []:
+        for record in self._restriction_records:
             value = restriction_value(record, self.vehicle.profile)
             if value is not None and value.split("_", 1)[0] in ("no", "only"):
                 out.append({**record, "kind": value.split("_", 1)[0]})
@@ -233,14 +302,28 @@ class Network:
         return len(self.nodes)
 
     def edge_ids(self, edges: Iterable[EdgeKey]) -> np.ndarray:
-        """Indices of the given (u, v, key) edges."""
+        """Indices of the given (u, v, key) edges; KeyError names the first edge not in the network."""
         edges = list(edges)
-        return np.fromiter((self.edge_index[e] for e in edges), dtype=np.int64, count=len(edges))
+        try:
+            idx = self.edge_index.lookup(edges)
+        except (TypeError, ValueError, OverflowError):
+            idx = np.array([self.edge_index.get(e, -1) for e in edges], dtype=np.int64)
+        missing = np.flatnonzero(idx < 0)
+        if missing.size:
+            raise KeyError(edges[int(missing[0])])
+        return idx
 
     def node_ids(self, nodes: Iterable[int]) -> np.ndarray:
-        """Node indices of the given graph node ids."""
+        """Node indices of the given graph node ids; KeyError names the first node not in the network."""
         nodes = list(nodes)
-        return np.fromiter((self.node_index[n] for n in nodes), dtype=np.int64, count=len(nodes))
+        try:
+            idx = self.node_index.lookup(nodes)
+        except (TypeError, ValueError, OverflowError):
+            idx = np.array([self.node_index.get(n, -1) for n in nodes], dtype=np.int64)
+        missing = np.flatnonzero(idx < 0)
+        if missing.size:
+            raise KeyError(nodes[int(missing[0])])
+        return idx
 
     def edge_keys(self, edge_ids: Iterable[int]) -> list[EdgeKey]:
         """The (u, v, key) edges of edge indices."""

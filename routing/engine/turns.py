@@ -30,7 +30,7 @@ the copies share their road's capacity (:mod:`routing.analysis.evacuation`).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +98,7 @@ class RoutingGraph:
         return out
 
 
-def forbidden_sequences(restrictions: Iterable[dict[str, Any]], edge_index: dict[tuple[int, int, int], int],
+def forbidden_sequences(restrictions: Iterable[dict[str, Any]], edge_index: Mapping[tuple[int, int, int], int],
                         out_edges: Callable[[int], np.ndarray], edge_dst: np.ndarray) -> list[tuple[int, ...]]:
     """Forbidden road-edge sequences of resolved restrictions (``network.restrictions`` records
     with the ``kind`` that applies to the vehicle): a ``no_*`` sequence itself; for ``only_*``, at
@@ -150,7 +150,8 @@ def continuing_u_turns(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     merely continues (dead ends and junctions keep their U-turns)."""
     loop = src == dst
     a, b = np.minimum(src, dst)[~loop], np.maximum(src, dst)[~loop]
-    pairs = np.unique(a * n + b)
+    pairs = np.sort(a * n + b)  # distinct pairs, sort-based (numpy 2's hashed np.unique is slower here)
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if pairs.size else pairs
     neighbours = np.bincount(pairs // n, minlength=n) + np.bincount(pairs % n, minlength=n)
     edges = np.flatnonzero(~loop & (neighbours[dst] == 2))  # edges into a continuing node
     back = np.flatnonzero(~loop & (neighbours[src] == 2))  # edges out of one
@@ -267,8 +268,12 @@ def _assemble(n: int, src: np.ndarray, dst: np.ndarray, outs: Callable[[int], li
     m = len(src)
     plain = np.flatnonzero(plain_copy)
     copy_edge = np.concatenate((plain, np.fromiter((e for e, _ in special), dtype=np.int64, count=len(special))))
-    copy_of: dict[tuple[int, State], int] = {(int(e), PLAIN): i for i, e in enumerate(plain.tolist())}
-    copy_of.update({key: len(plain) + i for key, i in special.items()})
+    plain_at = np.full(m, -1, dtype=np.int64)
+    plain_at[plain] = np.arange(len(plain))
+
+    def copy_of(e: int, s: State) -> int:
+        """The routing edge copying road edge e in state s (a plain copy, or a special one)."""
+        return int(plain_at[e]) if s == PLAIN else len(plain) + special[(e, s)]
     junctions = np.flatnonzero(expanded)
     end_hub = np.arange(n, dtype=np.int64)
     end_hub[junctions] = n + np.arange(len(junctions))
@@ -286,21 +291,21 @@ def _assemble(n: int, src: np.ndarray, dst: np.ndarray, outs: Callable[[int], li
     arc_src: list[int] = []
     arc_dst: list[int] = []
     for e, s, f, t in moves:  # turns out of special copies (their heads are expanded junctions)
-        arc_src.append(int(head[copy_of[(e, s)]]))
-        arc_dst.append(int(tail[copy_of[(f, t)]]))
+        arc_src.append(int(head[copy_of(e, s)]))
+        arc_dst.append(int(tail[copy_of(f, t)]))
     for j in junctions.tolist():  # routes starting at an expanded junction
         for f in outs(j):
             start_state = step(AT_START, f)
             if start_state is not None:
                 arc_src.append(j)
-                arc_dst.append(int(tail[copy_of[(f, start_state)]]))
+                arc_dst.append(int(tail[copy_of(f, start_state)]))
     for c in np.flatnonzero(in_port[:len(plain)]).tolist():  # turns out of plain copies at expanded junctions
         e = int(plain[c])
         for f in outs(int(dst[e])):
             after = step(PLAIN, f)
             if after is not None and e * m + f not in banned:
                 arc_src.append(int(head[c]))
-                arc_dst.append(int(tail[copy_of[(f, after)]]))
+                arc_dst.append(int(tail[copy_of(f, after)]))
     arrivals = np.flatnonzero(in_port)  # routes ending at an expanded junction
     x_src = np.concatenate((tail, np.asarray(arc_src, dtype=np.int64), head[arrivals]))
     x_dst = np.concatenate((head, np.asarray(arc_dst, dtype=np.int64), end_hub[dst[copy_edge[arrivals]]]))

@@ -38,9 +38,12 @@ from shapely.geometry import Polygon
 from ..errors import NetworkLoadError
 from ..files import atomic_path
 from ..settings import SCHEMATIC_MARKER, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY_NODE_ATTRS_INCLUDE
+from .arrays import NetworkArrays, RecordTable
+from .attributes import edge_capacity_vph, maxspeed_kph, road_class
 from .classes import ONEWAY_VALUES, REVERSED_VALUES, BBox, clip_area
+from .geometry import EdgeKey
 from .osm_file import RoadWays, read_osm_file
-from .restrictions import attach_restrictions, member_ways, via_nodes
+from .restrictions import member_ways, resolve_restrictions, store_restrictions, via_nodes
 
 # Bump when the graph this module builds changes: cached graphs of older versions are rebuilt.
 CODE_VERSION = "build-2"
@@ -480,8 +483,10 @@ class GraphTables:
         """True when the source says it is a schematic network, not OpenStreetMap data."""
         return self.notice.lstrip().upper().startswith(SCHEMATIC_MARKER)
 
-    def to_graph(self) -> nx.MultiDiGraph:
-        """The osmnx-compatible MultiDiGraph of these tables."""
+    def to_graph(self, *, enriched: bool = False) -> nx.MultiDiGraph:
+        """The osmnx-compatible MultiDiGraph of these tables; ``enriched``: with the edge
+        attributes :func:`~routing.network.attributes.enrich` adds (the same values, computed once
+        per road record)."""
         _release_freed_memory()
         graph = nx.MultiDiGraph(crs="epsg:4326", source=self.source,
                                 created_with=f"corridor-routing (osmnx {ox.__version__} conventions)")
@@ -490,8 +495,113 @@ class GraphTables:
         if self.simplified:
             graph.graph["simplified"] = True
         graph.graph.update(load_report=dict(self.report), data_notice=self.notice, schematic=self.schematic)
-        attach_restrictions(graph, self.restrictions)
+        order, u, v = self._edge_order()
+        applied, dropped = self._resolve_restrictions(order, u, v) if self.restrictions else ([], [])
+        store_restrictions(graph.graph, len(self.restrictions), applied, dropped)
+        if enriched:
+            record, _, speed, capacity = self._road_records()
+            record = record[order]
+            length = np.concatenate((self.e_len, self.m_len))[order]
+            with _gc_paused():
+                for (_, _, d), s, t, c in zip(graph.edges(data=True), speed[record].tolist(),
+                                              (length / (speed[record] / 3.6)).tolist(), capacity[record].tolist()):
+                    d["speed_kph"], d["travel_time"], d["capacity"] = s, t, c
         return graph
+
+    # ------------------------------------------------------------ the same graph as arrays
+
+    def _node_index(self, ids: np.ndarray) -> np.ndarray:
+        """Positions in ``node_id`` (the graph's node order) of the OSM node ids ``ids``."""
+        order = np.argsort(self.node_id, kind="stable")
+        return order[np.searchsorted(self.node_id[order], ids)]
+
+    def _edge_order(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(order, u, v): the edges (unmerged, then merged, as :meth:`to_graph` adds them) in the
+        order ``G.edges(keys=True)`` lists them, and every edge's tail and head node positions.
+
+        networkx lists them tail by tail in node order, a tail's heads in the order their first
+        edge was added, a pair's parallel edges in the order they were added."""
+        u = self._node_index(np.concatenate((self.e_u, self.m_u)))
+        v = self._node_index(np.concatenate((self.e_v, self.m_v)))
+        _, first, pair = np.unique(u * len(self.node_id) + v, return_index=True, return_inverse=True)
+        return np.lexsort((np.arange(len(u)), first[pair.ravel()], u)), u, v
+
+    def resolved_restrictions(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The turn restrictions resolved on the graph of these tables (applied, dropped), exactly
+        as :func:`routing.network.restrictions.attach_restrictions` resolves them on the graph."""
+        return self._resolve_restrictions(*self._edge_order()) if self.restrictions else ([], [])
+
+    def _resolve_restrictions(self, order: np.ndarray, u: np.ndarray, v: np.ndarray
+                              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """:meth:`resolved_restrictions` with the edge order and ends of :meth:`_edge_order`."""
+        n_plain = len(self.e_u)
+        members = np.fromiter(member_ways(self.restrictions), dtype=np.int64)
+        way = np.concatenate((self.way_ids[self.e_way], self.way_ids[self.m_way]))
+        single = np.ones(len(way), dtype=bool)
+        single[n_plain + np.fromiter(self.m_mixed, dtype=np.int64, count=len(self.m_mixed))] = False
+        hits = np.flatnonzero(single & np.isin(way, members))
+        pairs = [(int(e), int(w)) for e, w in zip(hits.tolist(), way[hits].tolist())]
+        member_set = set(members.tolist())
+        for i, combos in self.m_mixed.items():
+            for w in dict.fromkeys(int(self.way_ids[c[0]]) for c in combos):
+                if w in member_set:
+                    pairs.append((n_plain + i, w))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        pairs.sort(key=lambda p: int(rank[p[0]]))
+        keys = np.concatenate((self.e_key, self.m_key))
+        ids, xs, ys = self.node_id, self.node_x, self.node_y
+        at: dict[EdgeKey, int] = {}
+        by_way: dict[int, list[EdgeKey]] = {}
+        for e, w in pairs:
+            key = (int(ids[u[e]]), int(ids[v[e]]), int(keys[e]))
+            at[key] = e
+            by_way.setdefault(w, []).append(key)
+        starts = np.concatenate(([0], np.cumsum(self.m_npoints)))
+
+        def line(edge: EdgeKey) -> list[tuple[float, float]]:
+            e = at[edge]
+            if e < n_plain:
+                return [(float(xs[u[e]]), float(ys[u[e]])), (float(xs[v[e]]), float(ys[v[e]]))]
+            s, t = int(starts[e - n_plain]), int(starts[e - n_plain + 1])
+            return list(zip(self.m_x[s:t].tolist(), self.m_y[s:t].tolist()))
+
+        vias = np.fromiter(via_nodes(self.restrictions), dtype=np.int64)
+        present = set(vias[np.isin(vias, ids)].tolist())
+        return resolve_restrictions(self.restrictions, by_way, present.__contains__, line)
+
+    def network_arrays(self) -> NetworkArrays:
+        """The engine arrays of :meth:`to_graph`'s graph after :func:`~routing.network.attributes.enrich`
+        (the same nodes, edges, order and attributes), made without building the graph."""
+        order, u, v = self._edge_order()
+        record, records, speed, capacity = self._road_records()
+        record = record[order]
+        length = np.concatenate((self.e_len, self.m_len))[order]
+        applied = self._resolve_restrictions(order, u, v)[0] if self.restrictions else []
+        return NetworkArrays(self.source, self.node_id, self.node_x, self.node_y, u[order], v[order],
+                             np.concatenate((self.e_key, self.m_key))[order], length,
+                             length / (speed[record] / 3.6), capacity[record], record, records, applied)
+
+    def _road_records(self) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, np.ndarray]:
+        """(record of each edge, unmerged then merged; the distinct road records; their speed
+        (km/h) and capacity (vehicles/hour) as :func:`~routing.network.attributes.enrich` sets them)."""
+        n_plain = len(self.e_u)
+        table = RecordTable()
+        tags, oneway = self.way_tags, self.way_oneway.tolist()
+        used = np.unique(np.concatenate((self.e_way, self.m_way)))
+        way_record = np.zeros(len(tags), dtype=np.int64)
+        way_record[used] = [table.id({**tags[w], "oneway": oneway[w]}) for w in used.tolist()]
+        record = np.concatenate((way_record[self.e_way], way_record[self.m_way]))
+        for i, combos in self.m_mixed.items():
+            merged = _merge_values([{**tags[w], "oneway": oneway[w]} for w, _ in combos])
+            record[n_plain + i] = table.id({k: sorted(x, key=str) if isinstance(x, list) else x
+                                            for k, x in merged.items()})
+        speed = np.empty(len(table.records))
+        capacity = np.empty(len(table.records))
+        for r, data in enumerate(table.records):  # as enrich() computes them
+            speed[r] = float(maxspeed_kph(data.get("maxspeed")) or road_class(data.get("highway"))[1].speed_kph)
+            capacity[r] = edge_capacity_vph(data)
+        return record, table.records, speed, capacity
 
     def _fill(self, graph: nx.MultiDiGraph) -> None:
         """Add the nodes, then the unmerged edges, then the merged edges (keys as osmnx gives them)."""

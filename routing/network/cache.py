@@ -18,7 +18,8 @@ version; any change gives a new key, so a stale entry is never returned.
 New fields of the dataclass are stored without code changes. On load the manifest must match
 the key, the format version and the class's fields, and every array its recorded shape and
 dtype; anything else (a damaged, foreign or planted entry) is ignored with one warning and
-rebuilt. Arrays are read whole; ``load_entry(..., mmap_mode="r")`` maps them instead.
+rebuilt, and so is an entry whose dataclass has a ``check()`` method that raises ``ValueError``
+(indices out of range...). Arrays are read whole, or memory-mapped with ``mmap_mode="r"``.
 
 Entries are written into a temporary folder beside the entry and renamed into place (files
 fsynced first), so a crash or a full disk never leaves a half-written entry; a failed write is
@@ -84,18 +85,21 @@ def cache_path(source: str | Path, key: str, folder: str | Path | None = None) -
 
 
 def cached(source: str | Path, options: dict[str, object], build: Callable[[], T], *, kind: type[T],
-           code_version: str, folder: str | Path | None = None) -> tuple[T, dict[str, object]]:
+           code_version: str, folder: str | Path | None = None, mmap_mode: str | None = None,
+           file_hash: str | None = None) -> tuple[T, dict[str, object]]:
     """``build()``'s result (a ``kind`` dataclass) for ``source`` with ``options``, read from
-    the cache when a valid entry is there.
+    the cache when a valid entry is there (arrays memory-mapped with ``mmap_mode="r"``).
 
     On a miss the result is built and stored atomically; a failure to store is logged and the
     result still returned. The second value describes the entry: ``{"hit", "path", "key"}``.
+    ``file_hash``: the source's :func:`file_sha256`, when already known.
     """
-    key = cache_key(file_sha256(source), options, code_version)
+    key = cache_key(file_hash or file_sha256(source), options, code_version)
     path = cache_path(source, key, folder)
     if path.exists() or path.is_symlink():
         try:
-            return load_entry(path, kind, key=key), {"hit": True, "path": str(path), "key": key}
+            return (load_entry(path, kind, key=key, mmap_mode=mmap_mode),
+                    {"hit": True, "path": str(path), "key": key})
         except BadEntry as exc:
             log.warning("cache entry %s is unusable (%s); rebuilding it", path, exc)
     value = build()
@@ -195,7 +199,11 @@ def load_entry(path: Path, kind: type[T], *, key: str, mmap_mode: str | None = N
             raise BadEntry("values.json does not hold the fields the manifest lists")
         for name, meta in arrays.items():
             fields[name] = _load_array(path, name, meta, mmap_mode)
-        return kind(**fields)
+        value = kind(**fields)
+        check = getattr(value, "check", None)
+        if callable(check):
+            check()  # the dataclass's own consistency checks (indices in range...): ValueError if broken
+        return value
     except BadEntry:
         raise
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:

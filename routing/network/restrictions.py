@@ -10,7 +10,7 @@ engine resolves them to forbidden edge sequences for a vehicle profile
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import networkx as nx
@@ -63,18 +63,36 @@ def attach_restrictions(G: nx.MultiDiGraph, records: Iterable[dict[str, Any]]) -
     for u, v, k, osmid in G.edges(keys=True, data="osmid"):
         for way in osmid if isinstance(osmid, list) else [osmid]:
             by_way.setdefault(int(way), []).append((u, v, k))
+    applied, dropped = resolve_restrictions(records, by_way, G.__contains__, lambda e: edge_line(G, e).coords)
+    store_restrictions(G.graph, len(records), applied, dropped)
+
+
+def store_restrictions(graph_attrs: dict[str, Any], n_read: int, applied: list[dict[str, Any]],
+                       dropped: list[dict[str, Any]]) -> None:
+    """Put resolved restrictions into a graph's attributes (``G.graph``) and count them in its
+    ``load_report``."""
+    graph_attrs["turn_restrictions"] = applied
+    graph_attrs["turn_restrictions_dropped"] = dropped
+    report = graph_attrs.setdefault("load_report", {})
+    report.update(restrictions_read=n_read, restrictions_applied=len(applied), restrictions_dropped=len(dropped))
+
+
+def resolve_restrictions(records: Iterable[dict[str, Any]], by_way: dict[int, list[EdgeKey]],
+                         has_node: Callable[[int], bool], line: Callable[[EdgeKey], Sequence[Sequence[float]]]
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The applied records (with ``kind`` and ``sequences``) and the dropped ones (id and reason).
+
+    ``by_way``: the graph edges of each way, in the graph's edge order (at least of every member
+    way); ``has_node``: whether a node id is in the graph; ``line``: an edge's lon/lat points.
+    """
     applied, dropped = [], []
     for record in records:
-        resolved = _resolve(G, record, by_way)
+        resolved = _resolve(record, by_way, has_node, line)
         if isinstance(resolved, str):
             dropped.append({"id": record["id"], "reason": resolved})
         else:
             applied.append(resolved)
-    G.graph["turn_restrictions"] = applied
-    G.graph["turn_restrictions_dropped"] = dropped
-    report = G.graph.setdefault("load_report", {})
-    report.update(restrictions_read=len(records), restrictions_applied=len(applied),
-                  restrictions_dropped=len(dropped))
+    return applied, dropped
 
 
 def restriction_value(record: dict[str, Any], profile: VehicleProfile) -> str | None:
@@ -87,8 +105,8 @@ def restriction_value(record: dict[str, Any], profile: VehicleProfile) -> str | 
     return tags.get(profile.restriction_key) or tags.get("restriction")
 
 
-def _resolve(G: nx.MultiDiGraph, record: dict[str, Any], by_way: dict[int, list[EdgeKey]]
-             ) -> dict[str, Any] | str:
+def _resolve(record: dict[str, Any], by_way: dict[int, list[EdgeKey]], has_node: Callable[[int], bool],
+             line: Callable[[EdgeKey], Sequence[Sequence[float]]]) -> dict[str, Any] | str:
     """The record with its edge sequences on ``G``, or the reason it cannot be applied."""
     values = [v for k, v in record["tags"].items() if k.startswith("restriction") and v]
     kinds = {v.split("_", 1)[0] for v in values}
@@ -101,20 +119,20 @@ def _resolve(G: nx.MultiDiGraph, record: dict[str, Any], by_way: dict[int, list[
     missing = [w for w in record["from"] + record["to"] + record["via_ways"] if w not in by_way]
     if missing:
         return f"ways {missing} not in the network (clipped away, or not a road of the loaded classes)"
-    if record["via_nodes"] and record["via_nodes"][0] not in G:
+    if record["via_nodes"] and not has_node(record["via_nodes"][0]):
         return f"via node {record['via_nodes'][0]} not in the network (clipped away)"
     value = values[0]
     sequences = []
     for from_way in record["from"]:
         for to_way in record["to"]:
-            sequences += _sequences(G, record, from_way, to_way, value, by_way)
+            sequences += _sequences(record, from_way, to_way, value, by_way, line)
     if not sequences:
         return "the via node or ways do not join the from and to ways"
     return {**record, "kind": value.split("_", 1)[0], "sequences": [[list(e) for e in s] for s in sequences]}
 
 
-def _sequences(G: nx.MultiDiGraph, record: dict[str, Any], from_way: int, to_way: int, value: str,
-               by_way: dict[int, list[EdgeKey]]) -> list[list[EdgeKey]]:
+def _sequences(record: dict[str, Any], from_way: int, to_way: int, value: str, by_way: dict[int, list[EdgeKey]],
+               line: Callable[[EdgeKey], Sequence[Sequence[float]]]) -> list[list[EdgeKey]]:
     """Edge sequences from an edge of ``from_way`` through the via to an edge of ``to_way``."""
     if record["via_nodes"]:
         via = record["via_nodes"][0]
@@ -129,7 +147,7 @@ def _sequences(G: nx.MultiDiGraph, record: dict[str, Any], from_way: int, to_way
         pairs = [p for p in pairs if p[-1][1] == p[0][0]]
     for direction, angle in TURN_ANGLE.items():
         if value.endswith(direction) and len({tuple(p[:-1]) for p in pairs}) < len(pairs):
-            pairs = _closest_turns(G, pairs, angle)  # a to-way through the via: keep the named turn
+            pairs = _closest_turns(pairs, angle, line)  # a to-way through the via: keep the named turn
     return pairs
 
 
@@ -158,11 +176,12 @@ def _via_path(start: int, end: int, via_edges: set[EdgeKey]) -> list[EdgeKey] | 
     return None
 
 
-def _closest_turns(G: nx.MultiDiGraph, pairs: list[list[EdgeKey]], angle: float) -> list[list[EdgeKey]]:
+def _closest_turns(pairs: list[list[EdgeKey]], angle: float, line: Callable[[EdgeKey], Sequence[Sequence[float]]]
+                   ) -> list[list[EdgeKey]]:
     """For each way in, the sequence whose turn onto the to-way is closest to ``angle`` degrees."""
     best: dict[tuple[EdgeKey, ...], tuple[float, list[EdgeKey]]] = {}
     for seq in pairs:
-        turn = _turn_angle(G, seq[-2], seq[-1])
+        turn = _turn_angle(line(seq[-2]), line(seq[-1]))
         miss = abs((turn - angle + 180.0) % 360.0 - 180.0)
         key = tuple(seq[:-1])
         if key not in best or miss < best[key][0]:
@@ -170,14 +189,13 @@ def _closest_turns(G: nx.MultiDiGraph, pairs: list[list[EdgeKey]], angle: float)
     return [seq for _, seq in best.values()]
 
 
-def _turn_angle(G: nx.MultiDiGraph, into: EdgeKey, out: EdgeKey) -> float:
-    """Degrees turned going from edge ``into`` onto edge ``out`` (right positive, left negative)."""
-    a = edge_line(G, into).coords
-    b = edge_line(G, out).coords
+def _turn_angle(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> float:
+    """Degrees turned going from an edge with points ``a`` onto one with points ``b`` (lon/lat;
+    right positive, left negative)."""
     return _bearing(b[0], b[1]) - _bearing(a[-2], a[-1])
 
 
-def _bearing(p: tuple[float, ...], q: tuple[float, ...]) -> float:
+def _bearing(p: Sequence[float], q: Sequence[float]) -> float:
     """Initial compass bearing (degrees clockwise from north) from lon/lat ``p`` to ``q``."""
     lat1, lat2 = math.radians(p[1]), math.radians(q[1])
     dlon = math.radians(q[0] - p[0])

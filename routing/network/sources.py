@@ -13,6 +13,7 @@ OpenStreetMap data) and ``data_notice``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -21,6 +22,7 @@ from shapely.geometry import Polygon
 from ..errors import NetworkLoadError
 from ..settings import OSM_COPYRIGHT, SCHEMATIC_BANNER
 from . import cache as graph_cache
+from .arrays import ARRAYS_VERSION, NetworkArrays
 from .attributes import enrich
 from .build import CODE_VERSION, GraphTables, graph_tables
 from .classes import BBox, clip_area, resolve_classes
@@ -79,13 +81,17 @@ def load_network(source: str | Path | nx.MultiDiGraph, *, road_classes: str | It
     if file_format(path) is None:
         raise NetworkLoadError("unknown network format; expected .osm, .osm.gz, .osm.bz2, .xml, .osm.pbf, "
                                ".json (Overpass) or .graphml", file=path)
-    return enrich(load_osm_file(path, road_classes=road_classes, clip=clip, simplify=simplify, cache=cache))
+    G = load_osm_file(path, road_classes=road_classes, clip=clip, simplify=simplify, cache=cache, enriched=True)
+    if G.number_of_edges() == 0:
+        raise NetworkLoadError("the graph has no edges", file=str(path))
+    return G
 
 
 def load_osm_file(path: str | Path, *, road_classes: str | Iterable[str] = "drive",
                   clip: Polygon | BBox | None = None, simplify: bool = True, cache: bool = True,
-                  cache_folder: str | Path | None = None) -> nx.MultiDiGraph:
-    """The drivable road graph of an OSM file (lengths in metres; no speeds yet).
+                  cache_folder: str | Path | None = None, enriched: bool = False) -> nx.MultiDiGraph:
+    """The drivable road graph of an OSM file (lengths in metres; speeds, travel times and
+    capacities only when ``enriched``, as :func:`~routing.network.attributes.enrich` sets them).
 
     With ``cache`` the graph tables are stored in (and on the next call read from)
     ``cache_folder``, default ``settings.cache_dir() / "graphs"``, keyed by the file's SHA-256
@@ -100,14 +106,70 @@ def load_osm_file(path: str | Path, *, road_classes: str | Iterable[str] = "driv
         return graph_tables(read_osm_file(path, classes), clip=area, simplify=simplify)
 
     if not cache:
-        return build().to_graph()
+        return build().to_graph(enriched=enriched)
     options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
                "simplify": simplify}
     tables, entry = graph_cache.cached(path, options, build, kind=GraphTables, code_version=CODE_VERSION,
                                        folder=cache_folder)
-    graph = tables.to_graph()
+    graph = tables.to_graph(enriched=enriched)
     graph.graph["cache"] = entry
     return graph
+
+
+@dataclass
+class GraphLoader:
+    """Builds the enriched graph of an OSM file on demand (picklable): from ``tables`` when they
+    are in memory, else by :func:`load_osm_file` (a graph cache hit, normally)."""
+
+    path: str
+    road_classes: list[str]
+    clip: Polygon | BBox | None
+    simplify: bool
+    cache: bool
+    cache_folder: str | None
+    tables: GraphTables | None = None
+
+    def __call__(self) -> nx.MultiDiGraph:
+        if self.tables is not None:
+            return self.tables.to_graph(enriched=True)
+        return load_osm_file(self.path, road_classes=self.road_classes, clip=self.clip, simplify=self.simplify,
+                             cache=self.cache, cache_folder=self.cache_folder, enriched=True)
+
+
+def load_osm_arrays(path: str | Path, *, road_classes: str | Iterable[str] = "drive",
+                    clip: Polygon | BBox | None = None, simplify: bool = True, cache: bool = True,
+                    cache_folder: str | Path | None = None) -> tuple[NetworkArrays, GraphLoader]:
+    """The engine arrays of ``load_network(path)``'s graph, and a loader of that graph, without
+    building it.
+
+    With ``cache`` the arrays are stored beside the graph tables (same folder and key, plus the
+    arrays version) and read back memory-mapped; a miss builds the tables (or reads them from the
+    graph cache) and stores both. ``arrays`` equal ``graph_arrays(load_network(path))``.
+    """
+    path = Path(path)
+    require_file(path)
+    classes = resolve_classes(road_classes)
+    area = clip_area(clip)
+    loader = GraphLoader(str(path), sorted(classes), area, simplify, cache,
+                         None if cache_folder is None else str(cache_folder))
+    if not cache:
+        loader.tables = graph_tables(read_osm_file(path, classes), clip=area, simplify=simplify)
+        return loader.tables.network_arrays(), loader
+    options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
+               "simplify": simplify}
+    file_hash = graph_cache.file_sha256(path)
+
+    def build() -> NetworkArrays:
+        tables, _ = graph_cache.cached(
+            path, options, lambda: graph_tables(read_osm_file(path, classes), clip=area, simplify=simplify),
+            kind=GraphTables, code_version=CODE_VERSION, folder=cache_folder, file_hash=file_hash)
+        loader.tables = tables
+        return tables.network_arrays()
+
+    arrays, _ = graph_cache.cached(path, options, build, kind=NetworkArrays,
+                                   code_version=f"{CODE_VERSION}/{ARRAYS_VERSION}", folder=cache_folder,
+                                   mmap_mode="r", file_hash=file_hash)
+    return arrays, loader
 
 
 def data_notice(G: nx.MultiDiGraph) -> str:
