@@ -420,23 +420,18 @@ i.e. the two speed models disagree. The speeds on OSRM's routes, per class, over
 
 {speed_table(r)}
 
-OSRM's car profile drives 0.8 x `maxspeed` where tagged and its class table otherwise (secondary
-55, tertiary 40, residential/unclassified 25 km/h); ours drives `maxspeed` itself and much lower
-class defaults (`settings.ROAD_CLASSES`, MATSim's OSM defaults: secondary 30, tertiary 25,
-residential 15 km/h). Ours
-therefore prefers tagged main roads (primary, trunk) and avoids untagged secondary and local
-streets more than OSRM does. Measured: the same engine, restrictions and network with OSRM-like
-speeds (0.8 x maxspeed, else OSRM's class speeds; a diagnostic variant, not the product), against
-the same OSRM routes:
+Our class defaults (`settings.ROAD_CLASSES`) are OSRM's car class speeds (secondary 55, tertiary 40,
+residential/unclassified 25 km/h); a tagged `maxspeed` is driven as tagged, where OSRM's car
+profile drives 0.8 x `maxspeed`. Ours therefore still prefers tagged roads a little more than OSRM
+does. Measured: the same engine, restrictions and network with OSRM's own speeds (0.8 x maxspeed,
+else its class speeds; a diagnostic variant, not the product), against the same OSRM routes:
 
 {osrm_like_table(r)}
 
-What remains with OSRM-like speeds (not separated further here) is OSRM's turn costs (a sigmoid
+What remains with OSRM's speeds (not separated further here) is OSRM's turn costs (a sigmoid
 turn penalty up to 7.5 s, 20 s per U-turn, traffic signals), its other speed factors (surface,
 lanes, priority) and its network: it also drives `highway=service` roads (our default `drive`
-classes leave them out) and pedestrian streets open to cars (the table above counts them). Reaching OSRM's p90 would
-mean adopting its speed model; whether our class defaults should change is a modelling decision,
-not a routing bug.
+classes leave them out) and pedestrian streets open to cars (the table above counts them).
 
 ## Restrictions and destination-only streets
 

@@ -2,9 +2,11 @@
 
 Every report states the defaults it used (see :func:`defaults_summary`).
 
-Speeds (km/h), lanes per direction and capacity per lane (vehicles/hour) follow the
-MATSim OSM LinkProperties defaults; they apply only where OSM has no ``maxspeed`` /
-``lanes`` tag on the way.
+Class speeds (km/h) are those of OSRM's car profile (``car.lua``, OSRM v26.10) so that routes
+and times agree with the router analysts compare against (``benchmarks/bench_fidelity.py``);
+lanes per direction and capacity per lane (vehicles/hour) follow the MATSim OSM LinkProperties
+defaults. Both apply only where OSM has no ``maxspeed`` / ``lanes`` tag on the way; a tagged
+``maxspeed`` is driven as tagged.
 """
 
 from __future__ import annotations
@@ -29,23 +31,23 @@ class RoadClass:
 
 
 ROAD_CLASSES: dict[str, RoadClass] = {
-    "motorway": RoadClass(120, 2, 2000),
-    "motorway_link": RoadClass(80, 1, 1500),
-    "trunk": RoadClass(80, 1, 2000),
-    "trunk_link": RoadClass(50, 1, 1500),
-    "primary": RoadClass(80, 1, 1500),
-    "primary_link": RoadClass(60, 1, 1500),
-    "secondary": RoadClass(30, 1, 800),
-    "secondary_link": RoadClass(30, 1, 800),
-    "tertiary": RoadClass(25, 1, 600),
-    "tertiary_link": RoadClass(25, 1, 600),
-    "unclassified": RoadClass(15, 1, 600),
-    "residential": RoadClass(15, 1, 600),
-    "road": RoadClass(15, 1, 600),
+    "motorway": RoadClass(90, 2, 2000),
+    "motorway_link": RoadClass(45, 1, 1500),
+    "trunk": RoadClass(85, 1, 2000),
+    "trunk_link": RoadClass(40, 1, 1500),
+    "primary": RoadClass(65, 1, 1500),
+    "primary_link": RoadClass(30, 1, 1500),
+    "secondary": RoadClass(55, 1, 800),
+    "secondary_link": RoadClass(25, 1, 800),
+    "tertiary": RoadClass(40, 1, 600),
+    "tertiary_link": RoadClass(20, 1, 600),
+    "unclassified": RoadClass(25, 1, 600),
+    "residential": RoadClass(25, 1, 600),
+    "road": RoadClass(25, 1, 600),
     "living_street": RoadClass(10, 1, 300),
-    "service": RoadClass(10, 1, 300),
+    "service": RoadClass(15, 1, 300),
 }
-FALLBACK_CLASS = RoadClass(15, 1, 600)  # any highway value not listed above
+FALLBACK_CLASS = RoadClass(25, 1, 600)  # any highway value not listed above
 
 MAJOR_CLASSES: frozenset[str] = frozenset(
     {"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
@@ -215,5 +217,5 @@ def defaults_summary() -> dict[str, Any]:
                            "lanes_per_direction": FALLBACK_CLASS.lanes_per_direction,
                            "capacity_per_lane_vph": FALLBACK_CLASS.capacity_per_lane_vph},
         "persons_per_vehicle": PERSONS_PER_VEHICLE,
-        "source": "MATSim OSM LinkProperties defaults; used only where OSM lacks maxspeed/lanes",
+        "source": ("speeds: OSRM car profile (car.lua) class speeds; lanes and capacities: MATSim OSM LinkProperties defaults; used only where OSM lacks maxspeed/lanes"),
     }

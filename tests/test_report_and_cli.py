@@ -49,7 +49,7 @@ def test_report_wording():
     result = run_scenario(Scenario.from_dict(toml, path=DEMO_SCENARIO))
     text = markdown(result, [])
     assert "travel time × (after / before)" in text and "detour ×" not in text
-    assert "| motorway | 120 | 2 | 1800 * |" in text and "| motorway | 120 | 2 | 2000 |" not in text
+    assert "| motorway | 90 | 2 | 1800 * |" in text and "| motorway | 90 | 2 | 2000 |" not in text
     assert "{'motorway'" not in text  # no Python dict
     assert "| way id (schematic, not OSM) |" in text and "OSM way" not in text
     cut = text.split("## Evacuation routes")[1]

@@ -20,7 +20,7 @@ from road_model_reference import relations, restriction_violations, turn_graph_d
 
 from routing import Network, evacuation_capacity, load_network, od_matrix
 from routing.network.profiles import access, length_m, vehicle, weight_t
-from routing.settings import PROFILES, shared_data_dir
+from routing.settings import PROFILES, ROAD_CLASSES, RoadClass, shared_data_dir
 
 REAL = shared_data_dir() / "osm" / "real"
 EXTRACTS = {"malta": REAL / "malta-2018-08-27.osm.pbf", "liechtenstein": REAL / "liechtenstein-2024-03-04.osm.pbf",
@@ -77,8 +77,13 @@ def _write(path: Path, nodes: dict[int, tuple[float, float]], ways: list[tuple[i
     return path
 
 
-def test_minimal_chain_keeps_each_segments_speed_and_the_narrowest_lanes(tmp_path: Path) -> None:
-    """Way A (maxspeed 50, 4 lanes) then an untagged residential way B, about 1 km each."""
+@pytest.mark.parametrize("residential_kph", [ROAD_CLASSES["residential"].speed_kph, 15.0])
+def test_minimal_chain_keeps_each_segments_speed_and_the_narrowest_lanes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, residential_kph: float) -> None:
+    """Way A (maxspeed 50, 4 lanes) then an untagged residential way B, about 1 km each; with the
+    residential default of the issue (15 km/h, MATSim's, the default before OSRM's class speeds)
+    the chain takes the issue's 312 s, with today's default (25 km/h) 216 s."""
+    monkeypatch.setitem(ROAD_CLASSES, "residential", RoadClass(residential_kph, 1, 600))
     step = 0.009  # degrees of latitude: about 1 km
     nodes = {1: (36.0, 35.0), 2: (36.0, 35.0 + step / 2), 3: (36.0, 35.0 + step), 4: (36.0, 35.0 + 2 * step)}
     path = _write(tmp_path / "chain.osm.pbf", nodes, [
@@ -88,12 +93,13 @@ def test_minimal_chain_keeps_each_segments_speed_and_the_narrowest_lanes(tmp_pat
     H = load_network(path, cache=False, simplify=False)
     length_a = sum(d["length"] for u, v, d in H.edges(data=True) if d["osmid"] == 10 and v > u)
     length_b = sum(d["length"] for u, v, d in H.edges(data=True) if d["osmid"] == 11 and v > u)
-    expected = length_a / (50 / 3.6) + length_b / (15 / 3.6)
-    assert expected == pytest.approx(312, abs=2)  # the issue's minimal case
+    expected = length_a / (50 / 3.6) + length_b / (residential_kph / 3.6)
+    assert expected == pytest.approx({15.0: 312, 25.0: 216}[residential_kph], abs=2)
     od = od_matrix(G, [1, 4])
     assert od.time_s[0, 1] == pytest.approx(expected, rel=1e-12)
+    assert od.time_s[0, 1] == pytest.approx(od_matrix(H, [1, 4]).time_s[0, 1], rel=1e-12)
     assert evacuation_capacity(G, [1], {"end": [4]}).max_flow_vph == 600  # the narrow residential way binds
-    assert {d["speed_kph"] for *_, d in G.edges(data=True)} == {50.0, 15.0}  # no mean of two speeds
+    assert {d["speed_kph"] for *_, d in G.edges(data=True)} == {50.0, residential_kph}  # no mean of two speeds
 
 
 # ---------------------------------------------------------------- turn restrictions

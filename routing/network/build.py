@@ -46,7 +46,7 @@ from .osm_file import RoadWays, read_osm_file
 from .restrictions import member_ways, resolve_restrictions, store_restrictions, via_nodes
 
 # Bump when the graph this module builds changes: cached graphs of older versions are rebuilt.
-CODE_VERSION = "build-2"
+CODE_VERSION = "build-3"
 
 
 def graph_tables(ways: RoadWays, *, clip: Polygon | BBox | None = None,
