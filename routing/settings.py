@@ -217,5 +217,6 @@ def defaults_summary() -> dict[str, Any]:
                            "lanes_per_direction": FALLBACK_CLASS.lanes_per_direction,
                            "capacity_per_lane_vph": FALLBACK_CLASS.capacity_per_lane_vph},
         "persons_per_vehicle": PERSONS_PER_VEHICLE,
-        "source": ("speeds: OSRM car profile (car.lua) class speeds; lanes and capacities: MATSim OSM LinkProperties defaults; used only where OSM lacks maxspeed/lanes"),
+        "source": ("speeds: OSRM car profile (car.lua) class speeds; lanes and capacities: MATSim OSM "
+                   "LinkProperties defaults; used only where OSM lacks maxspeed/lanes"),
     }

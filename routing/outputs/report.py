@@ -114,7 +114,8 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
             out.append(f"![{name}]({name})\n")
     out.append("\n## Defaults used\n")
     overridden = net["capacity_overrides_vph_per_lane"]
-    out.append("Speeds and capacities where OSM has no `maxspeed`/`lanes` (speeds: OSRM car profile; lanes and capacities: MATSim OSM defaults"
+    out.append("Speeds and capacities where OSM has no `maxspeed`/`lanes` (speeds: OSRM car profile; "
+               "lanes and capacities: MATSim OSM defaults"
                + ("; capacities marked * are this scenario's `[capacity]` overrides" if overridden else "")
                + "):\n\n")
     lines = ["| class | km/h | lanes/direction | veh/h/lane |", "|---|---|---|---|"]
