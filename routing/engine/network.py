@@ -30,7 +30,7 @@ from ..network.restrictions import restriction_value
 from ..network.sources import load_network, load_osm_arrays
 from ..scenario import Damage
 from ..settings import DEFAULT_PROFILE
-from .index import EdgeIndex, EdgeKeys, NodeIds, NodeIndex
+from .index import EdgeIndex, EdgeKeys, NodeIds, NodeIndex, spatial_order
 from .kernels import dijkstra, tree_kernel
 from .turns import RoutingGraph, continuing_u_turns, enclosed_roads, forbidden_sequences, routing_graph
 
@@ -208,11 +208,15 @@ class Network:
             self.vehicle: Vehicle = make_vehicle(profile, **dict(vehicle or {}))
         except ValueError as exc:
             raise InputError(str(exc), field="network.profile", value=profile) from exc
-        node_id = np.array(arrays.node_id, dtype=np.int64)
+        # node indices in spatial order (memory locality for the searches); edges keep the graph's order
+        order = spatial_order(arrays.node_x, arrays.node_y)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        node_id = np.array(arrays.node_id, dtype=np.int64)[order]
         self.nodes = NodeIds(node_id)
         self.node_index = NodeIndex(node_id)
-        self.src = np.array(arrays.edge_src, dtype=np.int64)
-        self.dst = np.array(arrays.edge_dst, dtype=np.int64)
+        self.src = rank[np.asarray(arrays.edge_src, dtype=np.int64)]
+        self.dst = rank[np.asarray(arrays.edge_dst, dtype=np.int64)]
         self.edges = EdgeKeys(node_id[self.src], node_id[self.dst], np.array(arrays.edge_key, dtype=np.int64))
         self.edge_index = EdgeIndex(self.node_index, self.edges, self.src, self.dst)
         self.records: list[dict] = list(arrays.records)  # road record of each edge: records[edge_record[i]]
