@@ -142,6 +142,11 @@ def _clip(gdf: gpd.GeoDataFrame, window: tuple[float, float, float, float] | Non
     return gdf[shapely.intersects(gdf.geometry.values, shapely.box(x0, y0, x1, y1))]
 
 
+def _xy(points: gpd.GeoDataFrame) -> np.ndarray:
+    """Positions (n x 2: lon, lat) of points."""
+    return shapely.get_coordinates(points.geometry.values) if len(points) else np.empty((0, 2))
+
+
 def _by(gdf: gpd.GeoDataFrame, column: str) -> dict[str, list[np.ndarray]]:
     """The lines of ``gdf`` grouped by the value of ``column``."""
     if not len(gdf):
@@ -158,9 +163,10 @@ class Layers:
     network: list[tuple[list[np.ndarray], LineStyle]]  # per road tier, minor first: joined lines, style
     changes: dict[str, list[np.ndarray]]  # route_changes_gdf()["change"] -> lines
     damaged: dict[str, list[np.ndarray]]  # effect -> damaged edges drawn as lines (not approach roads of closed nodes)
-    markers: gpd.GeoDataFrame  # damage_markers_gdf()
+    markers: dict[str, np.ndarray]  # effect -> damage marker positions (n x 2: lon, lat)
     places: gpd.GeoDataFrame
-    cut_off: set[str]  # places cut off after the damage
+    place_xy: np.ndarray  # the places' positions (n x 2)
+    cut_off_xy: np.ndarray  # the positions of the places cut off after the damage
     flows: dict[str, tuple[list[np.ndarray], np.ndarray, float]]  # state -> lines, widths, top flow (main panels)
     zoom: bool = False  # a zoom: lines thicker, markers smaller
 
@@ -213,10 +219,15 @@ class Sources:
             if len(gdf) and window is None:
                 widths = np.repeat(gdf["width"].to_numpy() * 0.75, shapely.get_num_geometries(gdf.geometry.values))
                 flows[state] = (_lines(gdf.geometry), widths, float(gdf["flow_persons_per_hour"].max()))
+        markers, places = _clip(self.markers, window), _clip(self.places, window)
+        place_xy = _xy(places)
         return Layers(network=network, changes=_by(_clip(self.changes, window), "change"),
-                      damaged=_by(_clip(self.damaged, window), "effect"), markers=_clip(self.markers, window),
-                      places=_clip(self.places, window), cut_off=self.cut_off, flows=flows,
-                      zoom=window is not None)
+                      damaged=_by(_clip(self.damaged, window), "effect"),
+                      markers={effect: _xy(markers[markers["effect"] == effect]) for effect in
+                               (markers["effect"].unique() if len(markers) else [])},
+                      places=places, place_xy=place_xy,
+                      cut_off_xy=place_xy[[n in self.cut_off for n in places["name"]]].reshape(-1, 2),
+                      flows=flows, zoom=window is not None)
 
 
 @dataclass(frozen=True)
@@ -263,12 +274,12 @@ class _Drawing:
             self.panel.drawn.setdefault(label, collection)
             self.panel.handles.setdefault(label, style.handle(label))
 
-    def points(self, label: str, gdf: gpd.GeoDataFrame, *, marker: str, size: float, face: str, edge: str,
+    def points(self, label: str, xy: np.ndarray, *, marker: str, size: float, face: str, edge: str,
                zorder: float, legend_size: float = 11.0) -> None:
-        """Point markers, if there are any."""
-        if not len(gdf):
+        """Point markers at ``xy`` (n x 2), if there are any."""
+        if not len(xy):
             return
-        artist = self.ax.scatter(gdf.geometry.x, gdf.geometry.y, marker=marker, s=size, c=face if face != "none"
+        artist = self.ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=size, c=face if face != "none"
                                  else None, facecolors="none" if face == "none" else None, edgecolors=edge,
                                  linewidths=1.8 if size > 100 else 0.8, zorder=zorder)
         self.panel.drawn.setdefault(label, artist)
@@ -296,20 +307,19 @@ def _draw_content(ax: Axes, layers: Layers, panel: Panel) -> None:
             draw.lines(label, layers.changes.get(change, []), style, zorder=3 + z)
         for effect, (label, style) in DAMAGE_STYLES.items():
             draw.lines(label, layers.damaged.get(effect, []), style, zorder=7)
-        markers = layers.markers
         for effect, (marker, _, colour, label) in EFFECT_MARKERS.items():
-            draw.points(label, markers[markers["effect"] == effect] if len(markers) else markers, marker=marker,
+            draw.points(label, layers.markers.get(effect, np.empty((0, 2))), marker=marker,
                         size=200 if zoom else 320, face=colour, edge="white", zorder=9)
-    p = layers.places
-    draw.points("places", p, marker="o", size=26, face=PLACE_COLOUR, edge="white", zorder=10, legend_size=5)
-    if state == "damaged" and len(p):
-        draw.points("destination cut off", p[[n in layers.cut_off for n in p["name"]]], marker="o", size=170,
-                    face="none", edge=BROKEN_COLOUR, zorder=10, legend_size=10)
+    draw.points("places", layers.place_xy, marker="o", size=26, face=PLACE_COLOUR, edge="white", zorder=10,
+                legend_size=5)
+    if state == "damaged":
+        draw.points("destination cut off", layers.cut_off_xy, marker="o", size=170, face="none", edge=BROKEN_COLOUR,
+                    zorder=10, legend_size=10)
 
 
-def _place_labels(ax: Axes, layers: Layers, state: str) -> list[Text]:
-    p = layers.places
-    cut = [state == "damaged" and n in layers.cut_off for n in p["name"]]
+def _place_labels(ax: Axes, sources: Sources, state: str) -> list[Text]:
+    p = sources.places
+    cut = [state == "damaged" and n in sources.cut_off for n in p["name"]]
     return [ax.text(x, y, f"{name} (cut off)" if c else name, fontsize=8, zorder=12,
                     color=BROKEN_COLOUR if c else PLACE_COLOUR, ha="left", va="bottom", path_effects=WHITE_HALO)
             for x, y, name, c in zip(p.geometry.x, p.geometry.y, p["name"], cut)]
@@ -480,7 +490,7 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
             ax.text(wx0, wy1, f" {i + 1}", fontsize=8, weight="bold", va="bottom", ha="left", zorder=14,
                     path_effects=WHITE_HALO, in_layout=False)
             panel.zooms.append(zax)
-        panel.labels = (_event_labels(ax, markers) if state == "damaged" else []) + _place_labels(ax, layers, state)
+        panel.labels = (_event_labels(ax, markers) if state == "damaged" else []) + _place_labels(ax, sources, state)
         for label in panel.labels:
             label.set_in_layout(False)  # moved inside the axes later (adjustText): it must not shrink the map
         if state == "damaged" and len(markers):
@@ -556,7 +566,7 @@ def png_bytes(pixels: np.ndarray, dpi: float) -> bytes:
     per-row adaptive filtering and no larger on maps (flat colours)."""
     height, width = pixels.shape[:2]
     raw = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # a leading 0 a row: filter type None
-    raw[:, 1:] = pixels[:, :, :3].reshape(height, -1)
+    np.copyto(raw[:, 1:].reshape(height, width, 3), pixels[:, :, :3])  # a view of raw: no copy in between
     per_metre = round(dpi / 0.0254)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -564,4 +574,4 @@ def png_bytes(pixels: np.ndarray, dpi: float) -> bytes:
 
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
-            + chunk(b"IDAT", zlib.compress(raw.tobytes(), PNG_LEVEL)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", zlib.compress(raw.data, PNG_LEVEL)) + chunk(b"IEND", b""))
