@@ -131,7 +131,7 @@ def _joined(geoms: Iterable) -> list[np.ndarray]:
 def _tiers(highways: pd.Series) -> np.ndarray:
     """The road tier (:func:`road_tier`) of each ``highway`` value."""
     codes, classes = pd.factorize(highways)
-    return np.array([road_tier(h)[0] for h in classes], dtype=int)[codes] if len(codes) else np.empty(0, int)
+    return np.array([road_tier(h)[0] for h in classes], dtype=int)[codes]
 
 
 def _clip(gdf: gpd.GeoDataFrame, window: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
@@ -164,7 +164,6 @@ class Layers:
     changes: dict[str, list[np.ndarray]]  # route_changes_gdf()["change"] -> lines
     damaged: dict[str, list[np.ndarray]]  # effect -> damaged edges drawn as lines (not approach roads of closed nodes)
     markers: dict[str, np.ndarray]  # effect -> damage marker positions (n x 2: lon, lat)
-    places: gpd.GeoDataFrame
     place_xy: np.ndarray  # the places' positions (n x 2)
     cut_off_xy: np.ndarray  # the positions of the places cut off after the damage
     flows: dict[str, tuple[list[np.ndarray], np.ndarray, float]]  # state -> lines, widths, top flow (main panels)
@@ -225,7 +224,7 @@ class Sources:
                       damaged=_by(_clip(self.damaged, window), "effect"),
                       markers={effect: _xy(markers[markers["effect"] == effect]) for effect in
                                (markers["effect"].unique() if len(markers) else [])},
-                      places=places, place_xy=place_xy,
+                      place_xy=place_xy,
                       cut_off_xy=place_xy[[n in self.cut_off for n in places["name"]]].reshape(-1, 2),
                       flows=flows, zoom=window is not None)
 
