@@ -1,27 +1,51 @@
 """Benchmark: CPU seconds to draw the three map PNGs (map_before, map_after, map_compare) and map.html.
 
-Two cases: the schematic demo (45 nodes, 92 edges) and a scenario on the real Malta extract
+Two cases: the schematic demo (45 nodes, 96 edges) and a scenario on the real Malta extract
 (``$ROUTING_SHARED_DATA/osm/real/malta-2018-08-27.osm.pbf``, ~39k directed edges; © OpenStreetMap
 contributors, ODbL 1.0): Mosta Bridge destroyed, the Regional Road degraded, evacuation from
 Valletta to Mellieħa and Birżebbuġa. The run itself is not timed, only the drawing; each drawing
 is repeated ``--repeat`` times and the best CPU time (``time.process_time``: this process only,
-so other jobs on the machine distort it little) is printed.
+so other jobs on the machine distort it little) is kept.
 
-Run ``python benchmarks/bench_maps.py`` (``--repeat 3``).
+Baseline, measured in the same run: the same drawing by the package as it was at ``--baseline``
+(a git revision; default: before issue 15's map work), exported with ``git archive`` into a
+temporary folder and run in a child process. Targets (issue 15): the demo's three PNGs <= 0.3 s
+CPU, Malta's <= 2 s.
+
+Run ``python benchmarks/bench_maps.py`` (``--repeat 3``, about two minutes). It rewrites
+``benchmarks/RESULTS-maps.md`` (and ``RESULTS-maps.json``) and the README block ``bench-maps``;
+``--no-write`` prints only.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from routing import run_scenario
-from routing.outputs.maps import write_maps
-from routing.outputs.webmap import write_web_map
-from routing.scenario import Scenario
-from routing.settings import data_path, shared_data_dir
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE)]
+
+from readme_blocks import write_block  # noqa: E402
+
+from routing import run_scenario  # noqa: E402
+from routing.outputs.maps import write_maps  # noqa: E402
+from routing.outputs.webmap import write_web_map  # noqa: E402
+from routing.scenario import Scenario  # noqa: E402
+from routing.settings import data_path, shared_data_dir  # noqa: E402
+
+RESULTS = HERE / "RESULTS-maps.md"
+RESULTS_JSON = HERE / "RESULTS-maps.json"
+BASELINE_REV = "d7e852d"  # the last commit before issue 15's map work
+TARGETS_S = {"demo": 0.3, "malta": 2.0}  # the three PNGs, CPU seconds (issue 15)
 
 MALTA = {
     "scenario": {"name": "Malta: Mosta Bridge destroyed, Regional Road degraded (benchmark)"},
@@ -36,9 +60,10 @@ MALTA = {
                {"action": "degrade", "select": {"name": "Triq Reġjonali"}, "speed_factor": 0.5,
                 "capacity_factor": 0.5, "note": "Regional Road damaged"}],
 }
+CASES = {"demo": "demo (schematic)", "malta": "Malta (real OSM)"}
 
 
-def cpu_seconds(fn, repeat: int) -> float:
+def cpu_seconds(fn: Callable[[], object], repeat: int) -> float:
     """Best CPU time of ``repeat`` calls of ``fn``."""
     best = float("inf")
     for _ in range(repeat):
@@ -48,20 +73,96 @@ def cpu_seconds(fn, repeat: int) -> float:
     return best
 
 
+def measure(repeat: int) -> dict[str, dict]:
+    """CPU seconds of the three PNGs and of map.html, per case, with the installed ``routing``."""
+    scenarios = {"demo": Scenario.from_file(data_path("scenarios", "demo-western-syria.toml")),
+                 "malta": Scenario.from_dict(MALTA)}
+    out: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for case, scenario in scenarios.items():
+            result = run_scenario(scenario)
+            png = cpu_seconds(lambda r=result: write_maps(r, folder), repeat)
+            html = cpu_seconds(lambda r=result: write_web_map(r, folder / "map.html"), repeat)
+            out[case] = {"edges": result.graph.number_of_edges(), "png_s": png, "html_s": html}
+            print(f"{CASES[case]}: {out[case]['edges']:,} edges; three PNGs {png:.2f} s CPU, "
+                  f"map.html {html:.2f} s CPU", flush=True)
+    return out
+
+
+def measure_baseline(rev: str, repeat: int) -> dict[str, dict]:
+    """:func:`measure` with the package as it was at git revision ``rev``, in a child process."""
+    checkout = HERE.parent
+    archive = subprocess.run(["git", "archive", rev, "routing"], cwd=checkout, check=True, capture_output=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        env = {**os.environ, "PYTHONPATH": tmp, "ROUTING_SHARED_DATA": str(shared_data_dir())}
+        child = subprocess.run([sys.executable, __file__, "--measure-only", "--repeat", str(repeat)], env=env,
+                               check=True, capture_output=True, text=True)
+    return json.loads(child.stdout.splitlines()[-1])
+
+
+def results_markdown(r: dict) -> str:
+    """RESULTS-maps.md."""
+    rows = "\n".join(
+        f"| {CASES[c]} | {r['ours'][c]['edges']:,} | {r['ours'][c]['png_s']:.2f} | {r['baseline'][c]['png_s']:.2f} | "
+        f"{r['ours'][c]['png_s'] / r['baseline'][c]['png_s']:.2f} | <= {TARGETS_S[c]} | {_met(r, c)} | "
+        f"{r['ours'][c]['html_s']:.2f} | {r['baseline'][c]['html_s']:.2f} |" for c in CASES)
+    return f"""# Maps benchmark ({r['date']})
+
+Written by `python benchmarks/bench_maps.py` on {r['cpus']} CPUs; do not edit by hand. CPU seconds
+(`time.process_time`, best of {r['repeat']}) to draw the three map PNGs (`write_maps`: map_before,
+map_after, map_compare) and map.html (`write_web_map`) of a finished run; the run itself is not
+timed. Baseline: the same calls with the package at `{r['baseline_rev']}` (before issue 15's map
+work), measured in the same run. Versions: {r['versions']}.
+
+| case | edges | three PNGs, s CPU | baseline | ratio | target | met | map.html, s CPU | baseline |
+|---|---|---|---|---|---|---|---|---|
+{rows}
+"""
+
+
+def _met(r: dict, case: str) -> str:
+    return "yes" if r["ours"][case]["png_s"] <= TARGETS_S[case] else "NO"
+
+
+def readme_block(r: dict) -> str:
+    """The README's bench-maps block."""
+    o, b = r["ours"], r["baseline"]
+    return ("| what | ours | baseline | ratio | target |\n|---|---|---|---|---|\n"
+            f"| the three map PNGs, demo / Malta ({o['malta']['edges']:,} edges, real) | "
+            f"{o['demo']['png_s']:.2f} s / {o['malta']['png_s']:.2f} s CPU | "
+            f"the maps before issue 15 (`{r['baseline_rev']}`): {b['demo']['png_s']:.2f} s / "
+            f"{b['malta']['png_s']:.2f} s | {o['demo']['png_s'] / b['demo']['png_s']:.2f} / "
+            f"{o['malta']['png_s'] / b['malta']['png_s']:.2f} | <= {TARGETS_S['demo']} s ({_met(r, 'demo')}) / "
+            f"<= {TARGETS_S['malta']:.0f} s ({_met(r, 'malta')}) |\n\n"
+            f"Measured {r['date']} by `python benchmarks/bench_maps.py`; details in `benchmarks/RESULTS-maps.md`.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline", default=BASELINE_REV, help="git revision of the baseline's package")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)  # the baseline's child
     args = parser.parse_args()
-    cases = {"demo (schematic)": Scenario.from_file(data_path("scenarios", "demo-western-syria.toml")),
-             "Malta (real OSM)": Scenario.from_dict(MALTA)}
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        for name, scenario in cases.items():
-            result = run_scenario(scenario)
-            png = cpu_seconds(lambda r=result: write_maps(r, folder), args.repeat)
-            html = cpu_seconds(lambda r=result: write_web_map(r, folder / "map.html"), args.repeat)
-            print(f"{name}: {result.graph.number_of_edges():,} edges; three PNGs {png:.2f} s CPU, "
-                  f"map.html {html:.2f} s CPU")
+    if args.measure_only:
+        print(json.dumps(measure(args.repeat)))
+        return
+    import matplotlib
+
+    r = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "repeat": args.repeat,
+         "baseline_rev": args.baseline, "versions": f"matplotlib {matplotlib.__version__}",
+         "ours": measure(args.repeat), "baseline": measure_baseline(args.baseline, args.repeat)}
+    for case in CASES:
+        print(f"{CASES[case]}: three PNGs {r['ours'][case]['png_s']:.2f} s CPU (baseline "
+              f"{r['baseline'][case]['png_s']:.2f} s; target <= {TARGETS_S[case]} s: {_met(r, case)})")
+    if not args.no_write:
+        RESULTS.write_text(results_markdown(r), encoding="utf-8")
+        RESULTS_JSON.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+        write_block("maps", readme_block(r))
+        print(f"written {RESULTS.name}, {RESULTS_JSON.name} and the README's bench-maps block")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The PNG maps, checked on what the renderer drew: on the schematic demo and on real OSM data
 (Andorra). Legend entries name only what is drawn; place and event labels do not overlap; every
 damage marker lies inside its axes; the extent holds every place; the files are the figure and its
-two halves; the title block states the as-of date."""
+two halves of one rendering, after one label layout; the title block states the as-of date."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ import itertools
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
+from adjustText import adjust_text
 from conftest import ANDORRA_SCENARIO, DEMO_SCENARIO
 from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.figure import Figure
+from PIL import Image
+from shapely.geometry import LineString, MultiLineString
 
 from routing import run_scenario
+from routing.outputs import maps
 from routing.outputs.maps import draw_maps, write_maps
 from routing.scenario import Scenario
 
@@ -125,3 +130,43 @@ def test_written_files_are_the_figure_and_its_halves_with_the_as_of_date(tmp_pat
     assert abs(before.shape[1] + after.shape[1] - both.shape[1]) <= 0.03 * both.shape[1]
     assert (before.shape[1] > 600) and before.std() > 0.05 and after.std() > 0.05  # not blank
     assert not (figure.panels["damaged"].markers.size)  # nothing applied, nothing marked
+
+
+def test_one_label_layout_and_one_rendering_for_the_three_files(tmp_path, monkeypatch):
+    """The after panel's labels are laid out once (adjustText); the before panel puts each place
+    label where the after panel does; the figure is rendered once and cut into its halves."""
+    result = run_scenario(DEMO_SCENARIO)
+    layouts, renderings = [], []
+    monkeypatch.setattr(maps, "adjust_text", lambda texts, **kw: layouts.append(len(texts)) or adjust_text(texts, **kw))
+    draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda fig, renderer: renderings.append(fig) or draw(fig, renderer))
+    figure = draw_maps(result)
+    after, before = figure.panels["damaged"], figure.panels["baseline"]
+    assert layouts == [len(after.labels)] and len(after.labels) > len(before.labels) > 0
+    places_after = after.labels[len(after.labels) - len(before.labels):]
+    for text, placed in zip(before.labels, places_after, strict=True):
+        assert text.get_position() == placed.get_position() and placed.get_text().startswith(text.get_text())
+    assert not renderings  # laid out without a draw
+    layouts.clear()
+    write_maps(result, tmp_path)
+    assert len(layouts) == 1 and len(renderings) == 1
+
+
+def test_road_network_joined_into_few_paths():
+    lines = [LineString([(i, 0), (i, 1), (i + 0.5, 2)]) for i in range(7)]
+    joined = maps._joined([*lines, MultiLineString([[(9, 9), (9, 10)], [(8, 8), (8, 9)]])])
+    assert len(joined) == 1 and np.isnan(joined[0][:, 0]).sum() == 8  # 9 lines (one multi-line of 2): 8 breaks
+    assert np.array_equal(joined[0][~np.isnan(joined[0][:, 0])],
+                          np.vstack([np.asarray(g.coords) for g in lines] + [[(9, 9), (9, 10), (8, 8), (8, 9)]]))
+    many = maps._joined([LineString([(i, 0), (i, 1)]) for i in range(maps.PATH_VERTICES)])  # 2 vertices a line
+    assert len(many) == 2 and all(not np.isnan(part[0, 0]) for part in many)
+    assert sum(int((~np.isnan(part[:, 0])).sum()) for part in many) == 2 * maps.PATH_VERTICES
+
+
+def test_png_bytes_are_the_pixels_and_the_dpi(tmp_path):
+    pixels = np.random.default_rng(1).integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    path = tmp_path / "x.png"
+    path.write_bytes(maps.png_bytes(pixels, 110))
+    with Image.open(path) as image:
+        assert image.mode == "RGB" and np.array_equal(np.asarray(image), pixels[:, :, :3])
+        assert [round(v) for v in image.info["dpi"]] == [110, 110]

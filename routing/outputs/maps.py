@@ -6,15 +6,19 @@ parts that stay quiet; the damage as large labelled markers (a closed crossing i
 crossing, its approach roads are not painted), inset zooms around small damaged assets. Both
 panels: the road network quiet and by class, evacuation max-flow (width ∝ flow), places, a scale
 bar and a north arrow, a legend of what is drawn and nothing else, an extent fitted to the places
-and the damage. Labels of places and events are moved apart (adjustText).
+and the damage. Labels of places and events are moved apart (adjustText) once, in the after panel;
+the before panel labels each place where the after panel does.
 
 ``map_compare.png`` is the figure; ``map_before.png`` and ``map_after.png`` are its two halves,
-cut from the same rendering. Everything is drawn from the result's public GeoDataFrames.
+cut from the same rendering. Everything is drawn from the result's public GeoDataFrames, prepared
+once for both panels (the road network as a few long NaN-separated paths, not one path a road).
 """
 
 from __future__ import annotations
 
+import struct
 import textwrap
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,10 +29,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import geopandas as gpd
-import matplotlib.image as mpimg
 import matplotlib.patheffects as pe
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import shapely
 from adjustText import adjust_text
 from matplotlib.artist import Artist
@@ -63,11 +67,13 @@ from .style import (
 
 PANEL_WIDTH_IN = 7.5  # inches per panel
 DPI = 110
+PNG_LEVEL = 3  # zlib compression of the PNGs: fast, files no larger than Pillow's default
 ZOOM_MAX_SHARE = 0.12  # a damaged asset smaller than this share of the extent gets a zoom below the map
 ZOOM_MIN_SHARE = 0.03  # a zoom shows at least this share of the extent around the asset
 MAX_ZOOMS = 3
 TITLE_CHARS = 80  # a scenario name wraps at this many characters above each panel
 ZOOM_TITLE_CHARS = 30
+PATH_VERTICES = 20_000  # vertices per drawn path of the road network (see _joined)
 LEADER_MIN_PX = 8.0  # a label moved farther than this from its point gets a leader line
 LEGEND_ROW_IN = 0.2  # inches per legend row (two entries a row)
 TITLES_IN = 1.3  # inches for the titles above and the data notice below each panel
@@ -100,52 +106,127 @@ class MapFigure:
 
 # ------------------------------------------------------------------ geometry helpers
 def _lines(geoms: Iterable) -> list[np.ndarray]:
-    """(x, y) vertex arrays of lines (lon/lat degrees)."""
-    geoms = np.asarray(list(geoms), dtype=object)
-    if not len(geoms):
+    """(x, y) vertex arrays of lines (lon/lat degrees), one per line (a multi-line: one per part)."""
+    parts = shapely.get_parts(np.asarray(list(geoms), dtype=object))
+    if not len(parts):
         return []
-    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    coords, index = shapely.get_coordinates(parts, return_index=True)
     return np.split(coords, np.flatnonzero(np.diff(index)) + 1)
+
+
+def _joined(geoms: Iterable) -> list[np.ndarray]:
+    """Lines joined into a few long vertex arrays, a NaN row between two lines (a break in the
+    drawn path), about ``PATH_VERTICES`` vertices each: one path per array instead of one per
+    road (what makes a dense network cheap to build and to draw)."""
+    parts = shapely.get_parts(np.asarray(list(geoms), dtype=object))
+    coords, index = shapely.get_coordinates(parts, return_index=True)
+    if not len(coords):
+        return []
+    starts = np.flatnonzero(np.r_[True, np.diff(index) != 0])  # first vertex of each line
+    rows = np.insert(coords, starts[1:], np.nan, axis=0)
+    chunk_starts = np.flatnonzero(np.diff(starts // PATH_VERTICES)) + 1  # lines that begin a new array
+    return np.split(rows, (starts + np.arange(len(starts)))[chunk_starts])
+
+
+def _tiers(highways: pd.Series) -> np.ndarray:
+    """The road tier (:func:`road_tier`) of each ``highway`` value."""
+    codes, classes = pd.factorize(highways)
+    return np.array([road_tier(h)[0] for h in classes], dtype=int)[codes]
+
+
+def _clip(gdf: gpd.GeoDataFrame, window: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
+    """The rows of ``gdf`` whose geometry meets ``window`` (west, east, south, north)."""
+    if not len(gdf) or window is None:
+        return gdf
+    x0, x1, y0, y1 = window
+    return gdf[shapely.intersects(gdf.geometry.values, shapely.box(x0, y0, x1, y1))]
+
+
+def _xy(points: gpd.GeoDataFrame) -> np.ndarray:
+    """Positions (n x 2: lon, lat) of points."""
+    return shapely.get_coordinates(points.geometry.values) if len(points) else np.empty((0, 2))
+
+
+def _by(gdf: gpd.GeoDataFrame, column: str) -> dict[str, list[np.ndarray]]:
+    """The lines of ``gdf`` grouped by the value of ``column``."""
+    if not len(gdf):
+        return {}
+    return {value: _lines(gdf.geometry[gdf[column] == value]) for value in gdf[column].unique()}
 
 
 # ------------------------------------------------------------------ layers
 @dataclass
 class Layers:
-    """Everything both panels draw, prepared once from the result's GeoDataFrames."""
+    """What a map (a main panel or a zoom) draws, prepared once for both panels: vertex arrays
+    of the lines, the point layers."""
 
-    network: list[tuple[gpd.GeoSeries, LineStyle]]  # per road tier, minor first: lines, style
-    network_gdf: gpd.GeoDataFrame
-    changes: gpd.GeoDataFrame  # route_changes_gdf()
-    damaged: gpd.GeoDataFrame  # damaged edges drawn as lines (not approach roads of closed nodes)
-    markers: gpd.GeoDataFrame  # damage_markers_gdf()
+    network: list[tuple[list[np.ndarray], LineStyle]]  # per road tier, minor first: joined lines, style
+    changes: dict[str, list[np.ndarray]]  # route_changes_gdf()["change"] -> lines
+    damaged: dict[str, list[np.ndarray]]  # effect -> damaged edges drawn as lines (not approach roads of closed nodes)
+    markers: dict[str, np.ndarray]  # effect -> damage marker positions (n x 2: lon, lat)
+    place_xy: np.ndarray  # the places' positions (n x 2)
+    cut_off_xy: np.ndarray  # the positions of the places cut off after the damage
+    flows: dict[str, tuple[list[np.ndarray], np.ndarray, float]]  # state -> lines, widths, top flow (main panels)
+    zoom: bool = False  # a zoom: lines thicker, markers smaller
+
+
+@dataclass
+class Sources:
+    """The result's GeoDataFrames the maps draw, read once."""
+
+    edges: gpd.GeoDataFrame  # one direction, within the extent and a margin
+    changes: gpd.GeoDataFrame
+    damaged: gpd.GeoDataFrame
+    markers: gpd.GeoDataFrame
     places: gpd.GeoDataFrame
-    cut_off: set[str]  # places cut off after the damage
+    cut_off: set[str]
     flows: dict[str, gpd.GeoDataFrame]
 
+    @classmethod
+    def of(cls, result: ScenarioResult, extent: tuple[float, float, float, float],
+           markers: gpd.GeoDataFrame) -> Sources:
+        """Read from ``result``; roads beyond the ``extent`` and a margin are left out."""
+        x0, x1, y0, y1 = extent
+        edges = one_direction(result.edges_gdf())
+        if len(edges):
+            mx, my = (x1 - x0) * 0.2, (y1 - y0) * 0.2
+            edges = edges.cx[x0 - mx:x1 + mx, y0 - my:y1 + my]
+        damaged = result.damaged_edges_gdf()
+        if len(damaged):
+            damaged = damaged[~damaged["by_closed_node"]]
+        cut_off: set[str] = set()
+        if result.evacuation is not None:
+            cut_off |= set(result.evacuation.loc[~result.evacuation["damaged_reachable"].astype(bool),
+                                                 "destination"])
+        return cls(edges=edges, changes=one_direction(result.route_changes_gdf(), by="change"),
+                   damaged=one_direction(damaged, by="effect"), markers=markers, places=result.places_gdf(),
+                   cut_off=cut_off, flows={s: result.flow_gdf(s) for s in ("baseline", "damaged")})
 
-def _layers(result: ScenarioResult, extent: tuple[float, float, float, float],
-            markers: gpd.GeoDataFrame) -> Layers:
-    x0, x1, y0, y1 = extent
-    edges = one_direction(result.edges_gdf())
-    if len(edges):
-        mx, my = (x1 - x0) * 0.2, (y1 - y0) * 0.2
-        edges = edges.cx[x0 - mx:x1 + mx, y0 - my:y1 + my]
-    tiers = np.array([road_tier(h)[0] for h in edges["highway"]]) if len(edges) else np.empty(0, dtype=int)
-    network = []
-    for tier in sorted(set(tiers.tolist()), reverse=True):  # minor roads first (underneath)
-        sel = edges[tiers == tier]
-        _, colour, width = road_tier(sel["highway"].iloc[0])
-        network.append((sel.geometry, LineStyle(colour, width)))
-    damaged = result.damaged_edges_gdf()
-    if len(damaged):
-        damaged = damaged[~damaged["by_closed_node"]]
-    cut_off: set[str] = set()
-    if result.evacuation is not None:
-        cut_off |= set(result.evacuation.loc[~result.evacuation["damaged_reachable"].astype(bool), "destination"])
-    return Layers(network=network, network_gdf=edges, changes=one_direction(result.route_changes_gdf(), by="change"),
-                  damaged=one_direction(damaged, by="effect"),
-                  markers=markers, places=result.places_gdf(), cut_off=cut_off,
-                  flows={s: result.flow_gdf(s) for s in ("baseline", "damaged")})
+    def layers(self, window: tuple[float, float, float, float] | None = None) -> Layers:
+        """The layers of the main panels (``window`` None) or of a zoom on ``window`` (west, east,
+        south, north): only what meets it, roads wider, no flows."""
+        edges = _clip(self.edges, window)
+        tiers = _tiers(edges["highway"]) if len(edges) else np.empty(0, int)
+        widen = 1.0 if window is None else 1.6
+        network = []
+        for tier in sorted(set(tiers.tolist()), reverse=True):  # minor roads first (underneath)
+            sel = edges.geometry[tiers == tier]
+            _, colour, width = road_tier(edges["highway"][tiers == tier].iloc[0])
+            network.append((_joined(sel), LineStyle(colour, width * widen)))
+        flows = {}
+        for state, gdf in self.flows.items():
+            if len(gdf) and window is None:
+                widths = np.repeat(gdf["width"].to_numpy() * 0.75, shapely.get_num_geometries(gdf.geometry.values))
+                flows[state] = (_lines(gdf.geometry), widths, float(gdf["flow_persons_per_hour"].max()))
+        markers, places = _clip(self.markers, window), _clip(self.places, window)
+        place_xy = _xy(places)
+        return Layers(network=network, changes=_by(_clip(self.changes, window), "change"),
+                      damaged=_by(_clip(self.damaged, window), "effect"),
+                      markers={effect: _xy(markers[markers["effect"] == effect]) for effect in
+                               (markers["effect"].unique() if len(markers) else [])},
+                      place_xy=place_xy,
+                      cut_off_xy=place_xy[[n in self.cut_off for n in places["name"]]].reshape(-1, 2),
+                      flows=flows, zoom=window is not None)
 
 
 @dataclass(frozen=True)
@@ -179,26 +260,25 @@ class _Drawing:
     def __init__(self, ax: Axes, panel: Panel, scale: float = 1.0):
         self.ax, self.panel, self.scale = ax, panel, scale
 
-    def lines(self, label: str | None, geoms: Iterable, style: LineStyle, zorder: float,
+    def lines(self, label: str | None, lines: list[np.ndarray], style: LineStyle, zorder: float,
               widths: np.ndarray | None = None) -> None:
         """Lines in ``style`` (``widths``: one width per line instead), if there are any."""
-        lines = _lines(geoms)
         if not lines:
             return
         collection = LineCollection(lines, colors=style.colour, zorder=zorder, capstyle="round", joinstyle="round",
                                     linewidths=widths if widths is not None else style.width * self.scale,
                                     linestyles=[(0, style.dashes)] if style.dashes else "solid")
-        self.ax.add_collection(collection)
+        self.ax.add_collection(collection, autolim=False)  # the extent is set, not fitted to the data
         if label:
             self.panel.drawn.setdefault(label, collection)
             self.panel.handles.setdefault(label, style.handle(label))
 
-    def points(self, label: str, gdf: gpd.GeoDataFrame, *, marker: str, size: float, face: str, edge: str,
+    def points(self, label: str, xy: np.ndarray, *, marker: str, size: float, face: str, edge: str,
                zorder: float, legend_size: float = 11.0) -> None:
-        """Point markers, if there are any."""
-        if not len(gdf):
+        """Point markers at ``xy`` (n x 2), if there are any."""
+        if not len(xy):
             return
-        artist = self.ax.scatter(gdf.geometry.x, gdf.geometry.y, marker=marker, s=size, c=face if face != "none"
+        artist = self.ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=size, c=face if face != "none"
                                  else None, facecolors="none" if face == "none" else None, edgecolors=edge,
                                  linewidths=1.8 if size > 100 else 0.8, zorder=zorder)
         self.panel.drawn.setdefault(label, artist)
@@ -206,52 +286,39 @@ class _Drawing:
                                                     markerfacecolor=face, markeredgecolor=edge, label=label))
 
 
-def _draw_content(ax: Axes, layers: Layers, panel: Panel,
-                  window: tuple[float, float, float, float] | None = None) -> None:
+def _draw_content(ax: Axes, layers: Layers, panel: Panel) -> None:
     """Roads by class, evacuation flow (main panels), the routes that change (before) or their
-    changes (after), destroyed and degraded roads and the damage markers (after), places.
-    ``window`` (west, east, south, north) draws a zoom: only what lies in it, thicker."""
-    state = panel.state
-    zoom = window is not None
+    changes (after), destroyed and degraded roads and the damage markers (after), places."""
+    state, zoom = panel.state, layers.zoom
     draw = _Drawing(ax, panel, scale=1.3 if zoom else 1.0)
-    if window is not None:
-        roads = _clip(layers.network_gdf, window)
-        tiers = [road_tier(h) for h in roads["highway"]] if len(roads) else []
-        network = [(roads.geometry[[t[0] == tier for t in tiers]], LineStyle(colour, width * 1.6))
-                   for tier, colour, width in sorted(set(tiers), reverse=True)]
-    else:
-        network = layers.network
-    for i, (geoms, style) in enumerate(network):  # minor roads first; the legend shows the major style
-        draw.lines("roads (darker = major)" if i == len(network) - 1 else None, geoms, style, zorder=1)
-    flows = layers.flows[state]
-    if len(flows) and not zoom:
-        top = float(flows["flow_persons_per_hour"].max())
-        draw.lines(f"evacuation max-flow (width ∝ flow; widest {top:,.0f} persons/h)", flows.geometry,
-                   LineStyle(FLOW_COLOUR, 6.0), zorder=2, widths=flows["width"].to_numpy() * 0.75)
-    ch = _clip(layers.changes, window)
+    for i, (lines, style) in enumerate(layers.network):  # minor roads first; the legend shows the major style
+        draw.lines("roads (darker = major)" if i == len(layers.network) - 1 else None, lines, style, zorder=1)
+    if state in layers.flows:
+        lines, widths, top = layers.flows[state]
+        draw.lines(f"evacuation max-flow (width ∝ flow; widest {top:,.0f} persons/h)", lines,
+                   LineStyle(FLOW_COLOUR, 6.0), zorder=2, widths=widths)
     if state == "baseline":
-        draw.lines("routes that change (as before the damage)", ch.geometry[ch["change"] != "new"] if len(ch) else [],
+        draw.lines("routes that change (as before the damage)",
+                   [line for change, lines in layers.changes.items() if change != "new" for line in lines],
                    ROUTES_BEFORE, zorder=3)
     else:
         for z, (change, (label, style)) in enumerate(CHANGE_STYLES.items()):
-            draw.lines(label, ch.geometry[ch["change"] == change] if len(ch) else [], style, zorder=3 + z)
-        dm = _clip(layers.damaged, window)
+            draw.lines(label, layers.changes.get(change, []), style, zorder=3 + z)
         for effect, (label, style) in DAMAGE_STYLES.items():
-            draw.lines(label, dm.geometry[dm["effect"] == effect] if len(dm) else [], style, zorder=7)
-        markers = _clip(layers.markers, window)
+            draw.lines(label, layers.damaged.get(effect, []), style, zorder=7)
         for effect, (marker, _, colour, label) in EFFECT_MARKERS.items():
-            draw.points(label, markers[markers["effect"] == effect] if len(markers) else markers, marker=marker,
+            draw.points(label, layers.markers.get(effect, np.empty((0, 2))), marker=marker,
                         size=200 if zoom else 320, face=colour, edge="white", zorder=9)
-    p = _clip(layers.places, window)
-    draw.points("places", p, marker="o", size=26, face=PLACE_COLOUR, edge="white", zorder=10, legend_size=5)
-    if state == "damaged" and len(p):
-        draw.points("destination cut off", p[[n in layers.cut_off for n in p["name"]]], marker="o", size=170,
-                    face="none", edge=BROKEN_COLOUR, zorder=10, legend_size=10)
+    draw.points("places", layers.place_xy, marker="o", size=26, face=PLACE_COLOUR, edge="white", zorder=10,
+                legend_size=5)
+    if state == "damaged":
+        draw.points("destination cut off", layers.cut_off_xy, marker="o", size=170, face="none", edge=BROKEN_COLOUR,
+                    zorder=10, legend_size=10)
 
 
-def _place_labels(ax: Axes, layers: Layers, state: str) -> list[Text]:
-    p = layers.places
-    cut = [state == "damaged" and n in layers.cut_off for n in p["name"]]
+def _place_labels(ax: Axes, sources: Sources, state: str) -> list[Text]:
+    p = sources.places
+    cut = [state == "damaged" and n in sources.cut_off for n in p["name"]]
     return [ax.text(x, y, f"{name} (cut off)" if c else name, fontsize=8, zorder=12,
                     color=BROKEN_COLOUR if c else PLACE_COLOUR, ha="left", va="bottom", path_effects=WHITE_HALO)
             for x, y, name, c in zip(p.geometry.x, p.geometry.y, p["name"], cut)]
@@ -288,26 +355,30 @@ def decorate(ax: Axes, extent: tuple[float, float, float, float], *, zoom: bool 
     x0, x1, y0, y1 = extent
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.add_artist(ScaleBar(METRES_PER_DEGREE * cos_lat((y0 + y1) / 2), units="m", location="lower left",
+    ax.xaxis.set_visible(False)  # no ticks: nothing to lay out or draw
+    ax.yaxis.set_visible(False)
+    for spine in ax.spines.values():
+        spine.set_in_layout(False)  # the frame is the axes' edge: the layout knows it
+    bar = ax.add_artist(ScaleBar(METRES_PER_DEGREE * cos_lat((y0 + y1) / 2), units="m", location="lower left",
                            length_fraction=0.3 if zoom else 0.2, box_alpha=0.75, border_pad=0.3,
                            font_properties={"size": 6 if zoom else 8}, rotation="horizontal-only"))
+    bar.set_in_layout(False)  # inside the axes, like the north arrow
     if not zoom:
-        ax.annotate("N", xy=(0.965, 0.975), xytext=(0.965, 0.88), xycoords="axes fraction", ha="center", va="top",
-                    fontsize=9, weight="bold", zorder=20,
-                    arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.7", "color": "black", "lw": 1.8,
-                                "shrinkA": 12, "shrinkB": 0})
+        arrow = ax.annotate("N", xy=(0.965, 0.975), xytext=(0.965, 0.88), xycoords="axes fraction", ha="center",
+                            va="top", fontsize=9, weight="bold", zorder=20,
+                            arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.7", "color": "black",
+                                        "lw": 1.8, "shrinkA": 12, "shrinkB": 0})
+        arrow.set_in_layout(False)
 
 
-def zoom_windows(layers: Layers, extent: tuple[float, float, float, float]
+def zoom_windows(sources: Sources, extent: tuple[float, float, float, float]
                  ) -> list[tuple[str, tuple[float, float, float, float]]]:
     """(title, west-east-south-north window) of a zoom around each damaged asset small against the
     extent (at most ``MAX_ZOOMS``, in event order)."""
     x0, x1, y0, y1 = extent
     c = cos_lat((y0 + y1) / 2)
     span = max((x1 - x0) * c, y1 - y0)
-    m = layers.markers
+    m = sources.markers
     if not len(m):
         return []
     size = np.maximum((m["maxx"] - m["minx"]) * c, m["maxy"] - m["miny"])
@@ -317,14 +388,6 @@ def zoom_windows(layers: Layers, extent: tuple[float, float, float, float]
         x, y = row.geometry.x, row.geometry.y
         out.append((f"{len(out) + 1} · {short_name(row.event)}", (x - half / c, x + half / c, y - half, y + half)))
     return out
-
-
-def _clip(gdf: gpd.GeoDataFrame, window: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
-    """The rows of ``gdf`` whose geometry meets ``window`` (west, east, south, north)."""
-    if not len(gdf) or window is None:
-        return gdf
-    x0, x1, y0, y1 = window
-    return gdf[shapely.intersects(gdf.geometry.values, shapely.box(x0, y0, x1, y1))]
 
 
 def _legend(ax: Axes, handles: dict[str, Line2D]) -> None:
@@ -348,14 +411,20 @@ def _layout_is_final(ax: Axes) -> Iterator[None]:
 
 
 def spread_labels(ax: Axes, labels: list[Text]) -> None:
-    """Move labels apart (adjustText) with a thin leader line back to their point, then hide any
-    label that still overlaps an earlier one (event labels come first, then places)."""
+    """Move labels apart (adjustText), then :func:`settle_labels`."""
     if not labels:
         return
     anchors = np.array([t.get_position() for t in labels], dtype=float)
     with _layout_is_final(ax):
         adjust_text(labels, x=anchors[:, 0], y=anchors[:, 1], ax=ax, expand=(1.15, 1.3), ensure_inside_axes=True,
-                    iter_lim=150, prevent_crossings=False)
+                    iter_lim=40, prevent_crossings=False)
+    settle_labels(ax, labels, anchors)
+
+
+def settle_labels(ax: Axes, labels: list[Text], anchors: np.ndarray) -> None:
+    """Move each label back inside the axes if it is not, hide any label that overlaps an earlier
+    one (event labels come first, then places), and draw a thin leader line from a label moved
+    away to its point (``anchors``: one (x, y) a label, data coordinates)."""
     renderer = agg_canvas(ax.get_figure(root=True)).get_renderer()
     kept: list = []
     to_data = ax.transData.inverted()
@@ -384,8 +453,10 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     """The before/after figure of ``result``, laid out and drawn once (see the module docstring)."""
     markers = result.damage_markers_gdf()
     extent = map_extent(result, markers)
-    layers = _layers(result, extent, markers)
-    zooms = zoom_windows(layers, extent)
+    sources = Sources.of(result, extent, markers)
+    zooms = zoom_windows(sources, extent)
+    layers = sources.layers()
+    zoom_layers = [sources.layers(window) for _, window in zooms]  # shared by both panels
     x0, x1, y0, y1 = extent
     ratio = (y1 - y0) / ((x1 - x0) * cos_lat((y0 + y1) / 2))
     main_h = float(np.clip(PANEL_WIDTH_IN * ratio, 4.5, 10.5))
@@ -406,9 +477,9 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
         panel = panels[state] = Panel(ax, state)
         _draw_content(ax, layers, panel)
         decorate(ax, extent)
-        for i, (title, window) in enumerate(zooms):
+        for i, ((title, window), zoomed) in enumerate(zip(zooms, zoom_layers)):
             zax = sf.add_subplot(grid[1, i])
-            _draw_content(zax, layers, panel, window)
+            _draw_content(zax, zoomed, panel)
             decorate(zax, window, zoom=True)
             zax.set_title(textwrap.fill(title + (" (before)" if state == "baseline" else ""), ZOOM_TITLE_CHARS),
                           fontsize=7.5, loc="left", pad=2)
@@ -416,9 +487,9 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
             ax.add_patch(Rectangle((wx0, wy0), wx1 - wx0, wy1 - wy0, fill=False, edgecolor="#333333", lw=0.9,
                                    zorder=14))
             ax.text(wx0, wy1, f" {i + 1}", fontsize=8, weight="bold", va="bottom", ha="left", zorder=14,
-                    path_effects=WHITE_HALO)
+                    path_effects=WHITE_HALO, in_layout=False)
             panel.zooms.append(zax)
-        panel.labels = (_event_labels(ax, markers) if state == "damaged" else []) + _place_labels(ax, layers, state)
+        panel.labels = (_event_labels(ax, markers) if state == "damaged" else []) + _place_labels(ax, sources, state)
         for label in panel.labels:
             label.set_in_layout(False)  # moved inside the axes later (adjustText): it must not shrink the map
         if state == "damaged" and len(markers):
@@ -446,7 +517,13 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
         fit_limits(panel.ax, extent)
         for zax, (_, window) in zip(panel.zooms, zooms):
             fit_limits(zax, window)
-        spread_labels(panel.ax, panel.labels)
+    before, after = panels["baseline"], panels["damaged"]
+    spread_labels(after.ax, after.labels)  # the one label layout: the after panel's labels hold the before panel's
+    anchors = np.array([t.get_position() for t in before.labels], dtype=float).reshape(-1, 2)
+    for text, placed in zip(before.labels, after.labels[len(after.labels) - len(before.labels):]):
+        text.update({"position": placed.get_position(), "horizontalalignment": placed.get_horizontalalignment(),
+                     "verticalalignment": placed.get_verticalalignment()})  # each place labelled as after
+    settle_labels(before.ax, before.labels, anchors)
     return MapFigure(fig, subfigs, panels, extent)
 
 
@@ -476,6 +553,24 @@ def agg_canvas(fig: Figure | None) -> FigureCanvasAgg:
 
 
 def _save(pixels: np.ndarray, path: Path) -> Path:
+    """Write ``pixels`` (RGBA, opaque) as a PNG, atomically."""
     with atomic_path(path) as tmp:
-        mpimg.imsave(tmp, pixels, format="png", dpi=DPI)
+        tmp.write_bytes(png_bytes(pixels, DPI))
     return path
+
+
+def png_bytes(pixels: np.ndarray, dpi: float) -> bytes:
+    """An RGB PNG of ``pixels`` (height x width x RGB[A]; alpha dropped: the figure is opaque)
+    with its ``dpi``: rows unfiltered, zlib level ``PNG_LEVEL``. Four times faster than Pillow's
+    per-row adaptive filtering and no larger on maps (flat colours)."""
+    height, width = pixels.shape[:2]
+    raw = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # a leading 0 a row: filter type None
+    np.copyto(raw[:, 1:].reshape(height, width, 3), pixels[:, :, :3])  # a view of raw: no copy in between
+    per_metre = round(dpi / 0.0254)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
+            + chunk(b"IDAT", zlib.compress(raw.data, PNG_LEVEL)) + chunk(b"IEND", b""))
