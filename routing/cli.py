@@ -474,5 +474,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console() -> NoReturn:
+    """The ``routing`` command: :func:`main`, then exit at once. Every output is written and closed
+    by then; only freeing the interpreter's objects is skipped (a national graph's millions of
+    Python objects took seconds to free). Never called by library code or tests, which use :func:`main`."""
+    code = main()
+    logging.shutdown()  # flushes the log handlers
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader went away, or the stream was closed
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -1,6 +1,12 @@
-"""Which executor runs the tasks without --serial/--workers/--scheduler."""
+"""Which executor runs the tasks without --serial/--workers/--scheduler, and the ``routing``
+command's fast exit: exit codes and complete outputs."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
 
 import pandas as pd
 import pytest
@@ -73,3 +79,30 @@ def test_explicit_flags_name_the_executor(capsys) -> None:
     args = cli.build_parser().parse_args(["sweep", "x.toml", "--serial"])
     assert isinstance(cli.make_executor(args), SerialExecutor)
     assert capsys.readouterr().out == "executor: serial (--serial)\n"
+
+
+def test_console_script_is_the_fast_exit() -> None:
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "routing"]
+    assert script.value == "routing.cli:console"
+
+
+def _console(*argv: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from routing.cli import console; console()", *argv],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_fast_exit_writes_complete_outputs_and_exit_codes(tmp_path) -> None:
+    assert main(["-q", "run", str(DEMO_SCENARIO), "--no-maps", "--out", str(tmp_path / "ref")]) == 0
+    done = _console("run", str(DEMO_SCENARIO), "--no-maps", "--out", str(tmp_path / "res"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith("report: ")  # piped stdout flushed before exit
+    assert "INFO writing" in done.stderr  # and the log
+    ref, res = tmp_path / "ref", tmp_path / "res"
+    assert sorted(p.name for p in res.iterdir()) == sorted(p.name for p in ref.iterdir())
+    for name in ("od.csv", "report.md"):
+        assert (res / name).read_bytes() == (ref / name).read_bytes(), name
+    assert json.loads((res / "metrics.json").read_text())["od"] == json.loads((ref / "metrics.json").read_text())["od"]
+    bad = _console("run", str(tmp_path / "missing.toml"), cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and bad.stdout == ""
+    usage = _console("run", "--no-such-option", cwd=tmp_path)
+    assert usage.returncode == 2 and "error: routing" in usage.stderr
