@@ -25,8 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -40,12 +38,11 @@ from routing.sweep import DaskExecutor, SerialExecutor
 
 
 def spread_nodes(network: Network, k: int) -> list[int]:
-    """``k`` graph nodes spread evenly over the largest strongly connected component (deterministic)."""
-    n = network.n_nodes
-    adjacency = coo_matrix((np.ones(len(network.src)), (network.src, network.dst)), shape=(n, n))
-    _, label = connected_components(adjacency, connection="strong")
-    members = np.flatnonzero(label == np.bincount(label).argmax())
-    return [int(network.nodes[i]) for i in members[np.linspace(0, len(members) - 1, k).astype(int)]]
+    """``k`` nodes of the largest component spread evenly over the node list (deterministic)."""
+    w = network.weights("travel_time")
+    tree = network.tree([0], w)  # from node index 0
+    reached = np.flatnonzero(np.isfinite(tree.node_dist()[0]))
+    return [int(network.nodes[i]) for i in reached[np.linspace(0, len(reached) - 1, k).astype(int)]]
 
 
 def timed(network: Network, origins: list[int], make: Callable) -> tuple[float, object]:
