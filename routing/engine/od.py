@@ -29,12 +29,13 @@ from .kernels import (
 )
 from .network import WEIGHTS, Network
 
-# Incremental or full after damage (benchmarks/bench_incremental.py: Malta, 39k edges, and a synthetic
-# 176k-edge graph, 3 and 12 places; the demo, 96 edges, 10 places). The route index an incremental matrix
-# starts from (ODMatrix.build_index) cost 1.0-8.2 full damaged matrices, so for ONE damaged state (`routing
-# run`) a full matrix is always faster and od_matrix builds no index on its own. With the index built (a
-# sweep builds it once for all its draws), one incremental matrix took 12-64 % of a full one on Malta and
-# the synthetic graph (the index paid after 2-18 states), and was slower on the demo (0.2-0.3 ms vs 0.2 ms).
+# Incremental or full after damage (benchmarks/bench_incremental.py, 2-core machine under load: Malta, 39k
+# edges, and a synthetic 176k-edge graph with 3 and 12 places; the demo, 96 edges, 10 places). Building the
+# route index an incremental matrix starts from (ODMatrix.build_index) and then the matrix took 1.05-3.7x
+# as long as a full damaged matrix in every case, so for ONE damaged state (`routing run`) a full matrix is
+# faster and od_matrix builds no index on its own. With the index built (a sweep builds it once for all its
+# draws), one incremental matrix took 6-62 % of a full one on Malta and the synthetic graph (the index paid
+# after 1.1-7.2 states), and was slower on the demo (0.2-0.3 ms vs 0.2 ms).
 INCREMENTAL_MIN_WORK = 100_000  # origins x routing-graph edges: between the demo's and Malta's with 3 places
 
 

@@ -372,11 +372,11 @@ class DaskExecutor(_BaseExecutor):
 class AutoExecutor(_BaseExecutor):
     """Serial unless the tasks are long enough for Dask to pay (the CLI default).
 
-    Each :meth:`map` runs its first tasks in this process, at least one, for ``sample_s`` seconds (default
-    ``settings.DASK_SAMPLE_S``); if the remaining tasks would then take more than ``threshold_s``
-    seconds serially (default ``settings.DASK_MIN_SERIAL_S``) at the pace of the sampled ones
-    after the first (which pays the warm-up), the :class:`DaskExecutor` made by ``make_dask`` runs
-    them (and every later map), else they go on serially. ``on_choice`` is
+    Each :meth:`map` runs its first tasks in this process (at least one) for ``sample_s`` seconds
+    (default ``settings.DASK_SAMPLE_S``); if the remaining tasks would then take more than
+    ``threshold_s`` seconds serially (default ``settings.DASK_MIN_SERIAL_S``) at the pace of the
+    sampled ones after the first (which pays the warm-up), the :class:`DaskExecutor` made by
+    ``make_dask`` runs them (and every later map), else they go on serially. ``on_choice`` is
     called with a one-line reason whenever the choice is made.
     """
 
@@ -420,7 +420,7 @@ class AutoExecutor(_BaseExecutor):
             self._choose("dask", f"the {len(rest)} remaining tasks would take about {estimate:.1f} s serially, "
                          f"more than the {self.threshold_s:g} s for which Dask pays")
             self.dask = self.make_dask()
-        # the Dask executor's own batching, as its map would do (same module: SLF001 does not apply)
+        # batched as the Dask executor's own map batches (a sibling class of this module)
         size = self.dask._batch_size(len(rest))  # noqa: SLF001
         yield from self.dask._batches(fn, shared, [rest[a:a + size] for a in range(0, len(rest), size)])  # noqa: SLF001
 
