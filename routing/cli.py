@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import InputError, RoutingError
-from .settings import PROFILES
+from .settings import DASK_MIN_SERIAL_S, PROFILES
 
 log = logging.getLogger("routing")
 
@@ -167,15 +167,29 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def make_executor(args: argparse.Namespace):
-    """SerialExecutor with ``--serial``, else a DaskExecutor on ``--scheduler`` or a LocalCluster
-    of ``--workers`` processes (default: one per core)."""
-    from .sweep import DaskExecutor, SerialExecutor
+    """The executor of ``--serial`` (this process), ``--scheduler`` or ``--workers`` (Dask), else an
+    :class:`~routing.sweep.executors.AutoExecutor`: serial unless the tasks are long enough for
+    Dask to pay (``settings.DASK_MIN_SERIAL_S``). Prints one line saying which runs the tasks, and why."""
+    from .sweep.executors import AutoExecutor, SerialExecutor
 
     if args.serial:
         if args.scheduler or args.workers:
             raise RoutingError("--serial runs in this process: drop --scheduler/--workers")
+        print("executor: serial (--serial)")
         return SerialExecutor(progress=progress_bar(args))
+    if args.scheduler or args.workers:
+        where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else f"{args.workers} local Dask workers"
+        print(f"executor: {where} (--{'scheduler' if args.scheduler else 'workers'})")
+        return _dask_executor(args)
+    return AutoExecutor(lambda: _dask_executor(args), progress=progress_bar(args),
+                        on_choice=lambda why: print(f"executor: {why}", flush=True))
+
+
+def _dask_executor(args: argparse.Namespace):
+    """A DaskExecutor on ``--scheduler`` or a LocalCluster of ``--workers`` processes (default: one per core)."""
     import distributed  # noqa: F401 - sets up its loggers on import; quiet them after that
+
+    from .sweep.executors import DaskExecutor
 
     if not args.verbose:
         logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -299,8 +313,11 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="address of a running Dask scheduler (e.g. tcp://host:8786)")
     parser.add_argument("--workers", type=_positive_int, metavar="N",
-                        help="local Dask worker processes (default: one per core)")
+                        help="run on N local Dask worker processes")
     parser.add_argument("--serial", action="store_true", help="run in this process, without Dask")
+    parser.epilog = ("Without --scheduler, --workers or --serial the tasks run in this process unless they would "
+                     "take long enough for a local Dask cluster (one worker per core) to pay: "
+                     f"more than {DASK_MIN_SERIAL_S:g} s serially, estimated from the first tasks.")
 
 
 COMPARE_MARKER = "<!-- written by corridor-routing compare -->"  # first line of a `compare --out` file
@@ -390,7 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios = sub.add_parser("scenarios", help="list the scenario and sweep files shipped in the package")
     scenarios.set_defaults(func=cmd_scenarios)
 
-    sweep = sub.add_parser("sweep", help="run a scenario sweep (combinations or Monte-Carlo draws) on Dask")
+    sweep = sub.add_parser("sweep", help="run a scenario sweep (combinations or Monte-Carlo draws), serially or "
+                                         "on Dask")
     sweep.add_argument("sweep", help="sweep TOML file, or a shipped sweep's name ('sweep-western-syria')")
     sweep.add_argument("--out", metavar="FOLDER",
                        help="results folder (default: ./results/<SWEEP's file name without .toml>); partial "
@@ -456,5 +474,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console() -> NoReturn:
+    """The ``routing`` command: :func:`main`, then exit at once. Every output is written and closed
+    by then; only freeing the interpreter's objects is skipped (a national graph's millions of
+    Python objects took seconds to free). Never called by library code or tests, which use :func:`main`."""
+    code = main()
+    logging.shutdown()  # flushes the log handlers
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader went away, or the stream was closed
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

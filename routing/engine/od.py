@@ -29,7 +29,14 @@ from .kernels import (
 )
 from .network import WEIGHTS, Network
 
-INCREMENTAL_MIN_WORK = 1_000_000  # origins x edges below which a full OD is faster than a repair
+# Incremental or full after damage (benchmarks/bench_incremental.py, 2-core machine under load: Malta, 39k
+# edges, and a synthetic 176k-edge graph with 3 and 12 places; the demo, 96 edges, 10 places). Building the
+# route index an incremental matrix starts from (ODMatrix.build_index) and then the matrix took 1.05-3.7x
+# as long as a full damaged matrix in every case, so for ONE damaged state (`routing run`) a full matrix is
+# faster and od_matrix builds no index on its own. With the index built (a sweep builds it once for all its
+# draws), one incremental matrix took 6-62 % of a full one on Malta and the synthetic graph (the index paid
+# after 1.1-7.2 states), and was slower on the demo (0.2-0.3 ms vs 0.2 ms).
+INCREMENTAL_MIN_WORK = 100_000  # origins x routing-graph edges: between the demo's and Malta's with 3 places
 
 
 def _other(weight: str) -> str:
@@ -139,6 +146,19 @@ class ODMatrix:
                                                tout)
         return self._reverse_index
 
+    @property
+    def indexed(self) -> bool:
+        """Whether the route index incremental matrices start from is built (:meth:`build_index`)."""
+        return self._reverse_index is not None and self._incidence is not None
+
+    def build_index(self) -> ODMatrix:
+        """Build (and cache) the route index incremental matrices start from: :meth:`reverse_index`
+        and :meth:`incidence`. Worth it before evaluating several damaged states (see
+        ``INCREMENTAL_MIN_WORK``). Returns this matrix."""
+        self.reverse_index()
+        self.incidence()
+        return self
+
     def incidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inverse index of the routes: ``pairs[ptr[e]:ptr[e+1]]`` are the pairs (i * l + j) whose
         route uses routing-graph edge e; ``hops[p]`` is the edge count of pair p's route (-1 if none).
@@ -182,9 +202,11 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
         slower: only the pairs whose baseline route uses a slowed or removed edge are searched
         again (repair search); the result is the same as a full computation.
     incremental
-        None = use ``baseline`` only where it pays (origins x edges >= ``INCREMENTAL_MIN_WORK``),
-        True = whenever a compatible baseline is given, False = never. A weight below the
-        baseline forces a full computation.
+        None = use ``baseline`` only where it pays: its route index is already built
+        (:meth:`ODMatrix.build_index`; building it for one matrix never pays) and origins x
+        edges >= ``INCREMENTAL_MIN_WORK``. True = whenever a compatible baseline is given (its
+        index is built if needed), False = never. A weight below the baseline forces a full
+        computation.
 
     Returns
     -------
@@ -199,7 +221,7 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
     w = network.routing_weights(network.weights(weight, damage) if w is None else w)
     aux_w = network.routing_weights(network.weights(_other(weight), damage))
     if incremental is None:
-        incremental = len(origins) * len(w) >= INCREMENTAL_MIN_WORK
+        incremental = baseline is not None and baseline.indexed and len(origins) * len(w) >= INCREMENTAL_MIN_WORK
     if (incremental and baseline is not None and baseline.pred is not None and baseline.weight == weight
             and baseline.origins == origins and baseline.destinations == destinations):
         changed = np.flatnonzero((w != baseline.w) | (aux_w != baseline.aux_w))

@@ -17,6 +17,7 @@ import pandas as pd
 from ..analysis.evacuation import evacuation_capacity
 from ..analysis.places import check_evacuation_areas, evacuation_nodes, scenario_places
 from ..engine import Network, ODMatrix, od_matrix
+from ..engine.od import INCREMENTAL_MIN_WORK
 from ..run import scenario_network
 from ..scenario import Damage, apply_events, incident_edges, select
 from ..settings import PERSONS_PER_VEHICLE, POPULATIONS
@@ -101,6 +102,8 @@ def prepare(sweep: Sweep, G: nx.MultiDiGraph) -> tuple[SweepBase, pd.DataFrame]:
     pairs = [(i, j) for i in range(len(od_nodes)) for j in range(len(od_nodes))
              if i != j and od_nodes[i] != od_nodes[j]]
     reference = od_matrix(network, od_nodes, damage=background)
+    if len(od_nodes) * len(reference.w) >= INCREMENTAL_MIN_WORK:
+        reference.build_index()  # once for every draw: each is then computed incrementally
     base = SweepBase(network, sweep.assets, asset_edges, background, reference,
                      np.array([i for i, _ in pairs], dtype=np.int64), np.array([j for _, j in pairs], dtype=np.int64))
     if sc.evacuation:

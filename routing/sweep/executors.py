@@ -19,6 +19,7 @@ Every executor computes ``fn(shared, item)`` for each item and returns the resul
   task has finished, so completed results are never lost.
 
 :class:`SerialExecutor` runs the same code path in this process (the reference for tests).
+:class:`AutoExecutor` runs serially unless the tasks are long enough for Dask to pay.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -42,6 +44,7 @@ from tqdm.auto import tqdm
 
 from ..errors import RoutingError
 from ..files import atomic_path
+from ..settings import DASK_MIN_SERIAL_S, DASK_SAMPLE_S
 
 log = logging.getLogger(__name__)
 S = TypeVar("S")
@@ -364,3 +367,69 @@ class DaskExecutor(_BaseExecutor):
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+class AutoExecutor(_BaseExecutor):
+    """Serial unless the tasks are long enough for Dask to pay (the CLI default).
+
+    Each :meth:`map` runs its first tasks in this process (at least one) for ``sample_s`` seconds
+    (default ``settings.DASK_SAMPLE_S``); if the remaining tasks would then take more than
+    ``threshold_s`` seconds serially (default ``settings.DASK_MIN_SERIAL_S``) at the pace of the
+    sampled ones after the first (which pays the warm-up), the :class:`DaskExecutor` made by
+    ``make_dask`` runs them (and every later map), else they go on serially. ``on_choice`` is
+    called with a one-line reason whenever the choice is made.
+    """
+
+    def __init__(self, make_dask: Callable[[], _BaseExecutor], *, threshold_s: float | None = None,
+                 sample_s: float | None = None, progress: bool = True,
+                 on_choice: Callable[[str], None] | None = None):
+        self.make_dask, self.progress, self.on_choice = make_dask, progress, on_choice
+        self.threshold_s = DASK_MIN_SERIAL_S if threshold_s is None else threshold_s  # seconds of serial work
+        self.sample_s = DASK_SAMPLE_S if sample_s is None else sample_s  # seconds
+        self.dask: _BaseExecutor | None = None
+        self.choice: str | None = None  # "serial" or "dask", once a map has decided
+
+    @property
+    def n_workers(self) -> int:
+        """Workers the tasks run on: 1 until Dask is chosen."""
+        return self.dask.n_workers if self.dask is not None else 1
+
+    def _batches(self, fn: Callable, shared: Any, batches: list[list[tuple[int, Any]]]
+                 ) -> Iterator[list[tuple[int, bool, Any]]]:
+        items = [item for batch in batches for item in batch]
+        done, t0, t1 = 0, time.perf_counter(), 0.0
+        while self.dask is None and done < len(items) and (done == 0 or time.perf_counter() - t0 < self.sample_s):
+            yield _run_batch(fn, shared, [items[done]])
+            done += 1
+            if done == 1:
+                t1 = time.perf_counter()
+        rest = items[done:]
+        if not rest:
+            if done:
+                self._choose("serial", f"all {done} tasks ran within the {self.sample_s:g} s sample")
+            return
+        if self.dask is None:
+            pace = (time.perf_counter() - t1) / (done - 1) if done > 1 else t1 - t0
+            estimate = pace * len(rest)
+            if estimate <= self.threshold_s:
+                self._choose("serial", f"the {len(rest)} remaining tasks take about {estimate:.1f} s serially, "
+                             f"not more than the {self.threshold_s:g} s for which Dask pays")
+                for item in rest:
+                    yield _run_batch(fn, shared, [item])
+                return
+            self._choose("dask", f"the {len(rest)} remaining tasks would take about {estimate:.1f} s serially, "
+                         f"more than the {self.threshold_s:g} s for which Dask pays")
+            self.dask = self.make_dask()
+        # batched as the Dask executor's own map batches (a sibling class of this module)
+        size = self.dask._batch_size(len(rest))  # noqa: SLF001
+        yield from self.dask._batches(fn, shared, [rest[a:a + size] for a in range(0, len(rest), size)])  # noqa: SLF001
+
+    def _choose(self, choice: str, why: str) -> None:
+        self.choice = choice
+        if self.on_choice is not None:
+            self.on_choice(f"{'Dask' if choice == 'dask' else 'serial'}: {why}")
+
+    def close(self) -> None:
+        """Close the Dask executor, if one was started."""
+        if self.dask is not None:
+            self.dask.close()
