@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import logging
 import os
 import sys
@@ -456,5 +457,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console() -> NoReturn:
+    """The ``routing`` command: :func:`main`, then exit without Python's last garbage collection
+    over every object the command created (numba, pandas and matplotlib leave millions: measured
+    0.3 s to 2 s after ``routing run demo``; the results are written and closed by then)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -72,3 +72,12 @@ def test_great_circle_m_is_osmnx_great_circle() -> None:
     lon1, lon2 = rng.uniform(-180, 180, (2, 1000))
     assert np.array_equal(great_circle_m(lat1, lon1, lat2, lon2), ox.distance.great_circle(lat1, lon1, lat2, lon2))
     assert great_circle_m(34.7, 36.7, 34.7, 36.7) == 0.0
+
+
+def test_console_exits_with_the_command_code(tmp_path: Path) -> None:
+    """The ``routing`` entry point (main, then an exit without the last garbage collection)."""
+    command = [sys.executable, "-c", "from routing.cli import console; console()"]
+    listed = subprocess.run([*command, "scenarios"], capture_output=True, text=True)
+    assert listed.returncode == 0 and "demo-western-syria" in listed.stdout
+    missing = subprocess.run([*command, "validate", str(tmp_path / "missing.toml")], capture_output=True, text=True)
+    assert missing.returncode == 2 and missing.stderr.startswith("error:")
