@@ -16,37 +16,31 @@ The names below are imported on first use, so ``import routing`` stays fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_exports
 
 __version__ = "0.2.0"
 
-_EXPORTS: dict[str, str] = {
-    # network: sources and building
-    "load_network": "routing.network", "save_graphml": "routing.network", "data_notice": "routing.network",
-    # scenario: schema, catalogue, selectors, damage
-    "Scenario": "routing.scenario", "load_catalogue": "routing.scenario", "select": "routing.scenario",
-    "Damage": "routing.scenario", "apply_events": "routing.scenario",
-    # engine
-    "Network": "routing.engine", "od_matrix": "routing.engine", "od_change": "routing.engine",
-    # analyses
-    "criticality": "routing.analysis.criticality", "isochrone": "routing.analysis.isochrones",
-    "isochrones": "routing.analysis.isochrones", "evacuation_capacity": "routing.analysis.evacuation",
-    "accessibility": "routing.analysis.access", "access_criticality": "routing.analysis.access",
-    # one run
-    "run_scenario": "routing.run", "ScenarioResult": "routing.results",
-    # sweeps
-    "Sweep": "routing.sweep", "run_sweep": "routing.sweep", "SerialExecutor": "routing.sweep",
-    "DaskExecutor": "routing.sweep",
-    # outputs
-    "write_outputs": "routing.outputs", "web_map": "routing.outputs.webmap",
-    "write_criticality": "routing.outputs.criticality", "write_sweep": "routing.outputs.sweep",
-    "compare_results": "routing.outputs.compare",
-    # errors
-    "RoutingError": "routing.errors", "InputError": "routing.errors", "NetworkLoadError": "routing.errors",
-    "ScenarioError": "routing.errors", "SelectorError": "routing.errors", "CatalogueError": "routing.errors",
-    "LayerError": "routing.errors",
+_EXPORTS = {
+    "routing.network": "load_network save_graphml data_notice",
+    "routing.scenario": "Scenario load_catalogue select Damage apply_events",
+    "routing.engine": "Network od_matrix od_change",
+    "routing.analysis.criticality": "criticality",
+    "routing.analysis.isochrones": "isochrone isochrones",
+    "routing.analysis.evacuation": "evacuation_capacity",
+    "routing.analysis.access": "accessibility access_criticality",
+    "routing.run": "run_scenario",
+    "routing.results": "ScenarioResult",
+    "routing.sweep": "Sweep run_sweep SerialExecutor DaskExecutor",
+    "routing.outputs": "write_outputs",
+    "routing.outputs.webmap": "web_map",
+    "routing.outputs.criticality": "write_criticality",
+    "routing.outputs.sweep": "write_sweep",
+    "routing.outputs.compare": "compare_results",
+    "routing.errors": "RoutingError InputError NetworkLoadError ScenarioError SelectorError CatalogueError LayerError",
 }
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "CatalogueError",
     "Damage",
@@ -84,19 +78,6 @@ __all__ = [
     "write_outputs",
     "write_sweep",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'routing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
 
 
 if TYPE_CHECKING:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import osmnx as ox
 import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from ..engine import Network
 from ..errors import InputError, ScenarioError
+from ..network.geometry import great_circle_m
 from ..scenario import Catalogue, EvacuationSpec, Place, Scenario, area_from_spec, area_selection
 from ..settings import MAX_SNAP_M, MIN_AREA_GAP_M, SNAP_WARNING_M
 
@@ -137,7 +137,7 @@ def snap_places(network: Network, places: list[Place], candidates: np.ndarray) -
     xs, ys = _node_xy(network, candidates)
     rows = []
     for p in places:
-        d = ox.distance.great_circle(np.full_like(ys, p.lat), np.full_like(xs, p.lon), ys, xs)
+        d = great_circle_m(np.full_like(ys, p.lat), np.full_like(xs, p.lon), ys, xs)
         best = int(np.argmin(d))
         rows.append({"name": p.name, "lat": p.lat, "lon": p.lon, "kind": p.kind,
                      "node": network.nodes[candidates[best]], "snap_m": float(d[best]),
@@ -148,7 +148,7 @@ def snap_places(network: Network, places: list[Place], candidates: np.ndarray) -
 def nodes_within(network: Network, place: Place, radius_m: float, candidates: np.ndarray) -> list[int]:
     """Graph node ids among ``candidates`` (node indices) within ``radius_m`` metres of ``place``."""
     xs, ys = _node_xy(network, candidates)
-    inside = ox.distance.great_circle(np.full_like(ys, place.lat), np.full_like(xs, place.lon), ys, xs) <= radius_m
+    inside = great_circle_m(np.full_like(ys, place.lat), np.full_like(xs, place.lon), ys, xs) <= radius_m
     return [network.nodes[i] for i in candidates[inside]]
 
 
@@ -199,12 +199,12 @@ def check_evacuation_areas(spec: EvacuationSpec, catalogue: Catalogue, *, networ
         if polygon:
             assert network is not None and origin_nodes is not None
             xs, ys = _node_xy(network, network.node_ids(origin_nodes))
-            away = float(np.min(ox.distance.great_circle(np.full_like(ys, place.lat), np.full_like(xs, place.lon),
+            away = float(np.min(great_circle_m(np.full_like(ys, place.lat), np.full_like(xs, place.lon),
                                                          ys, xs)))
             gap, origin_text = away - r_dest, "the origin_area"
             shrink = ["origin_area"] + (["destination_radius_m"] if r_dest else [])
         else:
-            away = float(ox.distance.great_circle(origin.lat, origin.lon, place.lat, place.lon))
+            away = float(great_circle_m(origin.lat, origin.lon, place.lat, place.lon))
             gap = away - spec.origin_radius_m - r_dest
             origin_text = f"the origin area ({spec.origin_radius_m / 1000:g} km around {origin.name})"
             shrink = ["origin_radius_m"] + (["destination_radius_m"] if r_dest else [])

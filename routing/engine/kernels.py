@@ -218,13 +218,15 @@ def trees_par(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
     """:func:`tree_one` for every source, in parallel (round-robin over 8 blocks)."""
     n_blocks = min(8, sources.shape[0])
     for block in prange(n_blocks):
-        trees_block(block, n_blocks, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
+        # prange's index is unsigned: as int64, the serial and parallel paths share one trees_block
+        trees_block(np.int64(block), n_blocks, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
 
 
 @njit(cache=True)
 def trees_ser(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
     """:func:`tree_one` for every source, one after the other (small work: no thread start-up)."""
-    trees_block(0, 1, indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
+    # int64, not the literals 0 and 1 (a compile of their own): the block function trees_par uses
+    trees_block(np.int64(0), np.int64(1), indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd)
 
 
 @njit(cache=True)
@@ -299,15 +301,18 @@ def od_par(n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, i
            pred):
     """:func:`od_one` for every source, in parallel (sources dealt round-robin to ``n_blocks`` blocks)."""
     for block in prange(n_blocks):
-        od_block(block, n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets,
-                 cost, aux, pred)
+        # prange's index is unsigned: as int64, the serial and parallel paths share one od_block
+        od_block(np.int64(block), n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target,
+                 n_targets, cost, aux, pred)
 
 
 @njit(cache=True)
 def od_ser(n_blocks, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux,
            pred):
     """:func:`od_one` for every source, one after the other (``n_blocks`` unused: :func:`od_par`'s signature)."""
-    od_block(0, 1, indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target, n_targets, cost, aux, pred)
+    # int64, not the literals 0 and 1 (a compile of their own): the block function od_par uses
+    od_block(np.int64(0), np.int64(1), indptr, adj, head, wc, aux_w, edge_src, sources, targets, is_target,
+             n_targets, cost, aux, pred)
 
 
 @njit(cache=True)
@@ -517,7 +522,7 @@ def repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, chec
             if gst[v] != stamp:
                 gst[v] = stamp
                 g[v] = np.inf
-                pi[v] = potential(H, v, cols, base)
+                pi[v] = potential(H, np.int64(v), cols, base)
             ng = gu + wc[j]
             if ng < g[v] and pi[v] < np.inf and closed[v] != stamp:
                 g[v] = ng
@@ -584,7 +589,8 @@ def repair_par(n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_or
                 job_check, gptr, gedges, remove, out_cost, out_aux):
     """:func:`repair_block` for every block, in parallel (jobs dealt round-robin to blocks)."""
     for block in prange(n_blocks):
-        repair_block(block, n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group,
+        # prange's index is unsigned: as int64, the serial and parallel paths share one repair_block
+        repair_block(np.int64(block), n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group,
                       job_ptr, job_cols, job_check, gptr, gedges, remove, out_cost, out_aux)
 
 

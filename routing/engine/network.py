@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -28,11 +29,13 @@ from ..network.profiles import CLOSED, DESTINATION, Vehicle, access, fits, speed
 from ..network.profiles import vehicle as make_vehicle
 from ..network.restrictions import restriction_value
 from ..network.sources import load_network, load_osm_arrays
-from ..scenario import Damage
 from ..settings import DEFAULT_PROFILE
 from .index import EdgeIndex, EdgeKeys, NodeIds, NodeIndex, spatial_order
 from .kernels import dijkstra, tree_kernel
 from .turns import RoutingGraph, continuing_u_turns, enclosed_roads, forbidden_sequences, routing_graph
+
+if TYPE_CHECKING:
+    from ..scenario import Damage
 
 WEIGHTS = ("travel_time", "length")
 

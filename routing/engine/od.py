@@ -8,14 +8,13 @@ baseline route uses a slowed or removed edge, with the repair search of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
-import pandas as pd
 from numba import get_num_threads
 
 from ..network import EdgeKey
-from ..scenario import Damage
 from .kernels import (
     dijkstra,
     euler_all,
@@ -28,6 +27,11 @@ from .kernels import (
     tree_kernel,
 )
 from .network import WEIGHTS, Network
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..scenario import Damage
 
 # Incremental or full after damage (benchmarks/bench_incremental.py, 2-core machine under load: Malta, 39k
 # edges, and a synthetic 176k-edge graph with 3 and 12 places; the demo, 96 edges, 10 places). Building the
@@ -176,6 +180,8 @@ class ODMatrix:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (origin, destination): time_s, length_m, reachable."""
+        import pandas as pd  # imported on use: OD matrices need no pandas
+
         k, n_dest = self.time_s.shape
         return pd.DataFrame({"origin": np.repeat(self.origins, n_dest), "destination": np.tile(self.destinations, k),
                              "time_s": self.time_s.ravel(), "length_m": self.length_m.ravel(),

@@ -22,13 +22,13 @@ import ctypes
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import osmium
-import osmnx as ox
 import shapely
 from osmium.osm.mutable import Node, Way
 from scipy.sparse import coo_matrix
@@ -41,7 +41,7 @@ from ..settings import SCHEMATIC_MARKER, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY_NO
 from .arrays import NetworkArrays, RecordTable
 from .attributes import edge_capacity_vph, maxspeed_kph, road_class
 from .classes import ONEWAY_VALUES, REVERSED_VALUES, BBox, clip_area
-from .geometry import EdgeKey
+from .geometry import EdgeKey, great_circle_m
 from .osm_file import RoadWays, read_osm_file
 from .restrictions import member_ways, resolve_restrictions, store_restrictions, via_nodes
 
@@ -229,7 +229,7 @@ def _directed_edges(ways: RoadWays, runs: _Runs, nodes: _Nodes) -> _Edges:
     src, dst = np.concatenate((u, v[two])), np.concatenate((v, u[two]))
     e_way = np.concatenate((way, way[two]))
     e_rev = np.concatenate((np.zeros(len(u), dtype=bool), np.ones(int(two.sum()), dtype=bool)))
-    seg_len = ox.distance.great_circle(nodes.y[a], nodes.x[a], nodes.y[b], nodes.x[b])  # symmetric in its ends
+    seg_len = great_circle_m(nodes.y[a], nodes.x[a], nodes.y[b], nodes.x[b])  # symmetric in its ends
     order = np.lexsort((e_rev, np.concatenate((along, along[two])), np.concatenate((run_id, run_id[two]))))
     src, dst, e_way, e_rev = src[order], dst[order], e_way[order], e_rev[order]
     length = np.concatenate((seg_len, seg_len[two]))[order]
@@ -489,7 +489,7 @@ class GraphTables:
         per road record)."""
         _release_freed_memory()
         graph = nx.MultiDiGraph(crs="epsg:4326", source=self.source,
-                                created_with=f"corridor-routing (osmnx {ox.__version__} conventions)")
+                                created_with=f"corridor-routing (osmnx {version('osmnx')} conventions)")
         with _gc_paused():
             self._fill(graph)
         if self.simplified:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TypeGuard
 
 import networkx as nx
-import osmnx as ox
 
 from ..errors import NetworkLoadError
 from ..files import atomic_path
@@ -21,6 +20,8 @@ JSON_GRAPH_ATTRS = ("load_report", "turn_restrictions", "turn_restrictions_dropp
 
 def load_graphml(path: str | Path) -> nx.MultiDiGraph:
     """Load a GraphML saved by :func:`save_graphml` (or osmnx) and enrich it."""
+    import osmnx as ox  # imported on use: osmnx (and matplotlib with it) take a second to import
+
     path = Path(path)
     require_file(path)
     try:
@@ -65,6 +66,8 @@ def _is_number(value: object) -> TypeGuard[float]:
 
 def save_graphml(G: nx.MultiDiGraph, path: str | Path) -> Path:
     """Save a graph as GraphML atomically (temp file + rename)."""
+    import osmnx as ox
+
     path = Path(path)
     with atomic_path(path) as tmp:
         H = G.copy()
