@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_graph  # noqa: E402
-from readme_blocks import write_block  # noqa: E402
+from readme_blocks import write_results  # noqa: E402
 from scipy.sparse import csr_matrix  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
@@ -56,7 +56,6 @@ from routing.layers import PointLayer  # noqa: E402
 from routing.scenario import Damage  # noqa: E402
 
 RESULTS = HERE / "RESULTS-access.md"
-RESULTS_JSON = HERE / "RESULTS-access.json"  # the figures of the last full run (for --render)
 
 
 def synthetic_layers(G: nx.MultiDiGraph, n_points: int, n_facilities: int, seed: int = 14
@@ -255,7 +254,8 @@ def main() -> None:
                                                     "JSON of an earlier full run (--json)")
     args = parser.parse_args()
     if args.render:
-        write_results(json.loads(args.render.read_text(encoding="utf-8")))
+        r = json.loads(args.render.read_text(encoding="utf-8"))
+        write_results("access", r, results_markdown(r), readme_block(r))
         return
     import numba
     import scipy
@@ -295,17 +295,9 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
     if not quick:
-        write_results(r)
+        write_results("access", r, results_markdown(r), readme_block(r))
 
 
-def write_results(r: dict) -> None:
-    """Rewrite RESULTS-access.md and the README's rows between the bench-access markers."""
-    if r["mode"] != "full":
-        raise SystemExit("only a full run's figures go into RESULTS-access.md and the README")
-    RESULTS.write_text(results_markdown(r), encoding="utf-8")
-    RESULTS_JSON.write_text(json.dumps(r, indent=2, default=str) + "\n", encoding="utf-8")
-    write_block("access", readme_block(r))
-    print(f"written {RESULTS.name}, {RESULTS_JSON.name} and the README's access rows")
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_graph  # noqa: E402  (benchmarks/ is not a package)
 from osrm_tools import Routed, fetch_osrm, preprocess_mld, run  # noqa: E402
-from readme_blocks import write_block  # noqa: E402
+from readme_blocks import write_results  # noqa: E402
 
 from routing.analysis.criticality import criticality  # noqa: E402
 from routing.engine import Network, RepairContext, od_matrix  # noqa: E402
@@ -87,7 +87,6 @@ from routing.scenario import Damage  # noqa: E402
 from routing.settings import shared_data_dir  # noqa: E402
 
 RESULTS = HERE / "RESULTS-engine.md"
-RESULTS_JSON = HERE / "RESULTS-engine.json"  # the figures of the last full run (for --render)
 N_PLACES = 50
 RESTRICTION_EVERY = 20  # one synthetic turn restriction per this many junctions
 SCENARIOS = (1, 100, 1000)  # damage scenarios the one-time costs are amortised over
@@ -648,14 +647,6 @@ criticality; for damage + OD, building scipy's matrix from the damaged weights i
 """
 
 
-def write_results(r: dict) -> None:
-    """Rewrite RESULTS-engine.md, RESULTS-engine.json and the README block ``engine``."""
-    if r["mode"] != "full":
-        raise SystemExit("only a full run's figures go into RESULTS-engine.md and the README")
-    RESULTS.write_text(results_markdown(r), encoding="utf-8")
-    RESULTS_JSON.write_text(json.dumps(r, indent=2, default=str) + "\n", encoding="utf-8")
-    write_block("engine", readme_block(r))
-    print(f"written {RESULTS.name}, {RESULTS_JSON.name} and the README block engine")
 
 
 # ---------------------------------------------------------------- main
@@ -679,7 +670,8 @@ def main() -> None:
                                                     "JSON of an earlier full run (--json)")
     args = parser.parse_args()
     if args.render:
-        write_results(json.loads(args.render.read_text(encoding="utf-8")))
+        r = json.loads(args.render.read_text(encoding="utf-8"))
+        write_results("engine", r, results_markdown(r), readme_block(r))
         return
     import numba
     import scipy
@@ -744,7 +736,7 @@ def main() -> None:
         args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
         print(f"written {args.json}")
     if not quick:
-        write_results(r)
+        write_results("engine", r, results_markdown(r), readme_block(r))
 
 
 if __name__ == "__main__":

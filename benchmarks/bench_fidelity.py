@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from osrm_tools import Routed, fetch_osrm, preprocess_mld  # noqa: E402
-from readme_blocks import write_block  # noqa: E402
+from readme_blocks import write_results  # noqa: E402
 from restriction_walker import OsmRoads, read_osm, route_length_m  # noqa: E402
 from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
@@ -54,7 +54,6 @@ from routing.network import load_network, maxspeed_kph  # noqa: E402
 from routing.settings import shared_data_dir  # noqa: E402
 
 RESULTS = HERE / "RESULTS-fidelity.md"
-RESULTS_JSON = HERE / "RESULTS-fidelity.json"
 WITHIN = 0.01  # "same route" tolerance on the distance ratio
 
 
@@ -299,7 +298,8 @@ def main() -> None:
                                                     "the JSON of an earlier full run (--json)")
     args = parser.parse_args()
     if args.render:
-        write_results(json.loads(args.render.read_text(encoding="utf-8")))
+        r = json.loads(args.render.read_text(encoding="utf-8"))
+        write_results("fidelity", r, results_markdown(r), readme_block(r))
         return
     n_pairs = args.pairs or (60 if args.quick else 250)
     r: dict = {"mode": "quick" if args.quick else "full", "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
@@ -324,7 +324,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
     if not args.quick:
-        write_results(r)
+        write_results("fidelity", r, results_markdown(r), readme_block(r))
 
 
 def speed_table(r: dict) -> str:
@@ -445,14 +445,6 @@ them. {closed_note}
 """
 
 
-def write_results(r: dict) -> None:
-    """Rewrite RESULTS-fidelity.md (+ .json) and the README block ``fidelity``."""
-    if r["mode"] != "full":
-        raise SystemExit("only a full run's figures go into RESULTS-fidelity.md and the README")
-    RESULTS.write_text(results_markdown(r), encoding="utf-8")
-    RESULTS_JSON.write_text(json.dumps(r, indent=2, default=str) + "\n", encoding="utf-8")
-    write_block("fidelity", readme_block(r))
-    print(f"written {RESULTS.name}, {RESULTS_JSON.name} and the README's fidelity block")
 
 
 if __name__ == "__main__":

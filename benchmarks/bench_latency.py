@@ -43,10 +43,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from readme_blocks import write_block  # noqa: E402
+from readme_blocks import write_results  # noqa: E402
 
 RESULTS = HERE / "RESULTS-latency.md"
-RESULTS_JSON = HERE / "RESULTS-latency.json"  # the figures of the last full run (for --render)
 
 MAPS = """
 import json, sys, time
@@ -229,14 +228,6 @@ def readme_block(r: dict) -> str:
             f"{r['cpus']}-core machine; details in `benchmarks/RESULTS-latency.md`.")
 
 
-def write_results(r: dict) -> None:
-    """Rewrite RESULTS-latency.md/.json and the README's block between the bench-latency markers."""
-    if r["mode"] != "full":
-        raise SystemExit("only a full run's figures go into RESULTS-latency.md and the README")
-    RESULTS.write_text(results_markdown(r), encoding="utf-8")
-    RESULTS_JSON.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-    write_block("latency", readme_block(r))
-    print(f"written {RESULTS.name}, {RESULTS_JSON.name} and the README's latency rows")
 
 
 def main() -> None:
@@ -250,7 +241,8 @@ def main() -> None:
                                                    "(prints only)")
     args = parser.parse_args()
     if args.render:
-        write_results(json.loads(args.render.read_text(encoding="utf-8")))
+        r = json.loads(args.render.read_text(encoding="utf-8"))
+        write_results("latency", r, results_markdown(r), readme_block(r))
         return
     with tempfile.TemporaryDirectory(prefix="bench-latency-wheel-") as tmp:
         wheel = args.wheel.resolve() if args.wheel else build_wheel(Path(tmp))
@@ -259,7 +251,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
     if not args.quick and not args.wheel:
-        write_results(r)
+        write_results("latency", r, results_markdown(r), readme_block(r))
 
 
 if __name__ == "__main__":

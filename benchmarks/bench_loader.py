@@ -53,10 +53,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_network  # noqa: E402  (benchmarks/ is not a package)
-from readme_blocks import write_block  # noqa: E402
+from readme_blocks import write_results  # noqa: E402
 
 RESULTS = HERE / "RESULTS-loader.md"
-RESULTS_JSON = HERE / "RESULTS-loader.json"
 FULL_TOWNS = synthetic_network.DEFAULT_TOWNS
 FRACTIONS = (8, 4)  # osmnx is measured on 1/8 and 1/4 of the towns when the whole is too big
 LOADERS = {"ours": "ours, graph", "ours-cached": "ours, graph, cached", "engine": "ours, engine (no graph)",
@@ -229,7 +228,8 @@ def main() -> None:
         child(*args.child)
         return
     if args.render:
-        write_results(json.loads(args.render.read_text(encoding="utf-8")))
+        r = json.loads(args.render.read_text(encoding="utf-8"))
+        write_results("loader", r, results_markdown(r), readme_block(r))
         return
 
     import networkx as nx
@@ -283,7 +283,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(r, indent=2), encoding="utf-8")
     if not args.quick:
-        write_results(r)
+        write_results("loader", r, results_markdown(r), readme_block(r))
 
 
 def _gib(mib: float) -> str:
@@ -364,14 +364,6 @@ def readme_block(r: dict) -> str:
     return "\n".join(out)
 
 
-def write_results(r: dict) -> None:
-    """Rewrite RESULTS-loader.md, RESULTS-loader.json and the README's loader block."""
-    if r["mode"] != "full":
-        raise SystemExit("only a full run's figures go into RESULTS-loader.md and the README")
-    RESULTS.write_text(results_markdown(r), encoding="utf-8")
-    RESULTS_JSON.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-    write_block("loader", readme_block(r))
-    print(f"written {RESULTS.name}, {RESULTS_JSON.name} and the README's loader block")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 ``<!-- bench-NAME:end -->``, written by the benchmark that measured it (never edited by hand)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -24,7 +26,22 @@ def write_block(name: str, body: str, readme: Path = README) -> None:
     block = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     if not block.search(text):
         raise SystemExit(f"{readme}: no block {start} ... {end}")
-    new = block.sub(lambda _: f"{start}\n{body.strip()}\n{end}", text)
-    tmp = readme.with_name(f".{readme.name}.{os.getpid()}.tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, readme)
+    _write_atomically(readme, block.sub(lambda _: f"{start}\n{body.strip()}\n{end}", text))
+
+
+def write_results(name: str, figures: dict, markdown: str, block: str) -> None:
+    """Write a full run's ``benchmarks/RESULTS-<name>.md`` (``markdown``) and ``.json``
+    (``figures``), and the README block ``name`` (``block``). Raises ``SystemExit`` for a
+    quick run: only full runs' figures are published."""
+    if figures.get("mode") != "full":
+        raise SystemExit(f"only a full run's figures go into RESULTS-{name}.md and the README")
+    _write_atomically(HERE / f"RESULTS-{name}.md", markdown)
+    _write_atomically(HERE / f"RESULTS-{name}.json", json.dumps(figures, indent=2, default=str) + "\n")
+    write_block(name, block)
+    print(f"written RESULTS-{name}.md, RESULTS-{name}.json and the README block {name}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
