@@ -11,7 +11,8 @@ times, wall clock, each command in a new process of that environment:
    medians are kept. Target (issue 15): ``import routing`` <= 0.3 s, the first run at most 20 %
    slower than the second;
 3. ``routing criticality demo``: the first run after the install (``--serial``, caches deleted),
-   then with ``--serial`` and with Dask (``--workers 2``), caches warm (best of 2);
+   then with ``--serial``, with Dask (``--workers 2``) and with no flag (the default; the executor
+   it chose is reported), caches warm (best of 2);
 4. the three map PNGs of the demo (``routing.outputs.maps.write_maps``) in a new process after an
    untimed run of the scenario: importing the drawing code, then drawing.
 
@@ -159,10 +160,16 @@ def measure(wheel: Path, *, quick: bool, pairs: int) -> dict:
         for mode, flags in (("serial", ["--serial"]), ("dask", ["--workers", "2"])):
             crit[mode] = min(install.time([routing, "-q", "criticality", "demo", *flags, "--out", install.out()])[0]
                              for _ in range(1 if quick else 2))
+        default = [install.time([routing, "criticality", "demo", "--out", install.out()])
+                   for _ in range(1 if quick else 2)]
+        crit["default"] = min(seconds for seconds, _ in default)
+        crit["default_choice"] = next((line.removeprefix("executor: ") for line in default[0][1].splitlines()
+                                       if line.startswith("executor: ")), "not printed")
         crit["load"] = os.getloadavg()[0]
         r["criticality"] = crit
         print(f"routing criticality demo: first after the install {crit['first_serial']:.2f} s; then --serial "
-              f"{crit['serial']:.2f} s, --workers 2 {crit['dask']:.2f} s")
+              f"{crit['serial']:.2f} s, --workers 2 {crit['dask']:.2f} s, default {crit['default']:.2f} s "
+              f"({crit['default_choice']})")
         maps = []
         for _ in range(1 if quick else 2):
             _, stdout = install.time([python, "-c", MAPS, install.out()])
@@ -188,6 +195,8 @@ def rows(r: dict) -> list[tuple[str, str, str]]:
         ("`routing criticality demo --serial`, first run after the install", f"{crit['first_serial']:.2f} s",
          f"compiles the OD and repair kernels; CPU: {crit['first_serial_cpu']:.2f} s"),
         ("`routing criticality demo --serial`", f"{crit['serial']:.2f} s", ""),
+        ("`routing criticality demo` (no flag: the default)", f"{crit['default']:.2f} s",
+         f"chose {crit['default_choice']}"),
         ("`routing criticality demo --workers 2` (Dask)", f"{crit['dask']:.2f} s",
          f"{crit['dask'] / crit['serial']:.1f}x the serial run"),
         ("the three map PNGs of the demo", f"{maps['import_s'] + maps['draw_s']:.2f} s",
