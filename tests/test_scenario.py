@@ -201,3 +201,14 @@ def test_shipped_aid_convoy_truck_detours_where_a_car_crosses(tmp_path):
         assert f"vehicle: **{name}**" in (tmp_path / name / "report.md").read_text("utf-8")
     assert od["car"]["status"] == "unchanged"
     assert od["truck"]["status"] == "rerouted" and od["truck"]["damaged_min"] > 2 * od["truck"]["baseline_min"]
+
+
+def test_a_results_folder_named_like_a_shipped_scenario_does_not_hide_it(tmp_path, monkeypatch):
+    """``routing run demo --out demo`` leaves a folder ``demo``; ``demo`` still names the shipped scenario."""
+    from routing.scenario import scenario_path, shipped_scenarios
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "demo").mkdir()
+    assert scenario_path("demo") == shipped_scenarios()["demo-western-syria"]
+    (tmp_path / "mine.toml").write_text("", encoding="utf-8")
+    assert scenario_path("mine.toml") == Path("mine.toml")  # a local file still comes first

@@ -436,11 +436,12 @@ def shipped_scenarios() -> dict[str, Path]:
 
 
 def scenario_path(name: str | Path) -> Path:
-    """``name`` as a path when such a file exists, else the shipped scenario of that name
-    (``"demo"``, ``"demo-western-syria"``, ``"sweep-western-syria.toml"``), else ``name`` unchanged
-    (reading it then reports it missing)."""
+    """``name`` as a path when such a file exists (a folder does not count: ``routing run demo
+    --out demo`` leaves one), else the shipped scenario of that name (``"demo"``,
+    ``"demo-western-syria"``, ``"sweep-western-syria.toml"``), else ``name`` unchanged (reading it
+    then reports it missing)."""
     path = Path(name)
-    if path.exists() or path.parent != Path("."):
+    if path.is_file() or path.parent != Path("."):
         return path
     shipped = shipped_scenarios()
     stem = SHIPPED_ALIASES.get(path.stem, path.stem)
