@@ -310,27 +310,11 @@ class Network:
 
     def edge_ids(self, edges: Iterable[EdgeKey]) -> np.ndarray:
         """Indices of the given (u, v, key) edges; KeyError names the first edge not in the network."""
-        edges = list(edges)
-        try:
-            idx = self.edge_index.lookup(edges)
-        except (TypeError, ValueError, OverflowError):
-            idx = np.array([self.edge_index.get(e, -1) for e in edges], dtype=np.int64)
-        missing = np.flatnonzero(idx < 0)
-        if missing.size:
-            raise KeyError(edges[int(missing[0])])
-        return idx
+        return _indices(self.edge_index, list(edges))
 
     def node_ids(self, nodes: Iterable[int]) -> np.ndarray:
         """Node indices of the given graph node ids; KeyError names the first node not in the network."""
-        nodes = list(nodes)
-        try:
-            idx = self.node_index.lookup(nodes)
-        except (TypeError, ValueError, OverflowError):
-            idx = np.array([self.node_index.get(n, -1) for n in nodes], dtype=np.int64)
-        missing = np.flatnonzero(idx < 0)
-        if missing.size:
-            raise KeyError(nodes[int(missing[0])])
-        return idx
+        return _indices(self.node_index, list(nodes))
 
     def edge_keys(self, edge_ids: Iterable[int]) -> list[EdgeKey]:
         """The (u, v, key) edges of edge indices."""
@@ -435,3 +419,17 @@ class Network:
     def path_sum(self, edge_ids: list[int], attr: str) -> float:
         """Sum of a baseline edge attribute (``length``, ``travel_time``) along a path."""
         return float(self.attr[attr][edge_ids].sum()) if edge_ids else 0.0
+
+
+def _indices(index: NodeIndex | EdgeIndex, keys: list) -> np.ndarray:
+    """Indices of ``keys`` in ``index`` (one batch lookup; one by one when a key is not a plain
+    integer id or edge); KeyError names the first key not in it."""
+    try:
+        idx = index.lookup(keys)
+    except (TypeError, ValueError, OverflowError):
+        idx = np.array([index.get(k, -1) for k in keys], dtype=np.int64)
+    missing = np.flatnonzero(idx < 0)
+    if missing.size:
+        raise KeyError(keys[int(missing[0])])
+    return idx
+
