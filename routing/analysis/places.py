@@ -68,20 +68,18 @@ def scenario_places(network: Network, scenario: Scenario, catalogue: Catalogue, 
     ``settings.MAX_SNAP_M``), naming the place and the distance, or saying which separate part
     of the network it sits on; and when fewer than two of the OD places are connected.
     """
-    labels = component_labels(network)
     main = main_component_nodes(network)
     places = [catalogue.place(n) for n in names]
     snapped = snap_places(network, places, main)
     nearest = snap_places(network, places, np.arange(network.n_nodes))
-    fields = place_fields(scenario)
-    far = []
-    for place, row, near in zip(places, snapped.itertuples(), nearest.itertuples()):
-        limit = place.max_snap_m or scenario.max_snap_m or MAX_SNAP_M
-        if row.snap_m > limit:
-            part = int(labels[network.node_index[near.node]])
-            far.append((place.name, row.snap_m, near.snap_m if near.snap_m <= limit else None, part, limit))
-    if far:
-        raise _places_error(scenario, fields, far, labels)
+    limits = [place.max_snap_m or scenario.max_snap_m or MAX_SNAP_M for place in places]
+    too_far = [(place, row, near, limit) for place, row, near, limit
+               in zip(places, snapped.itertuples(), nearest.itertuples(), limits) if row.snap_m > limit]
+    if too_far:  # the network's parts are needed only to say where a stranded place is
+        labels = component_labels(network)
+        far = [(place.name, row.snap_m, near.snap_m if near.snap_m <= limit else None,
+                int(labels[network.node_index[near.node]]), limit) for place, row, near, limit in too_far]
+        raise _places_error(scenario, place_fields(scenario), far, labels)
     return snapped, main
 
 
