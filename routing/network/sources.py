@@ -12,7 +12,7 @@ OpenStreetMap data) and ``data_notice``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,19 +101,23 @@ def load_osm_file(path: str | Path, *, road_classes: str | Iterable[str] = "driv
     require_file(path)
     classes = resolve_classes(road_classes)
     area = clip_area(clip)
-
-    def build() -> GraphTables:
-        return graph_tables(read_osm_file(path, classes), clip=area, simplify=simplify)
-
+    options, build = _tables_of(path, classes, area, simplify)
     if not cache:
         return build().to_graph(enriched=enriched)
-    options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
-               "simplify": simplify}
     tables, entry = graph_cache.cached(path, options, build, kind=GraphTables, code_version=CODE_VERSION,
                                        folder=cache_folder)
     graph = tables.to_graph(enriched=enriched)
     graph.graph["cache"] = entry
     return graph
+
+
+def _tables_of(path: Path, classes: frozenset[str], area: Polygon | None, simplify: bool
+               ) -> tuple[dict[str, object], Callable[[], GraphTables]]:
+    """The graph-cache options of the tables of ``path`` (road classes, clip area, simplify) and
+    the function building them."""
+    options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
+               "simplify": simplify}
+    return options, lambda: graph_tables(read_osm_file(path, classes), clip=area, simplify=simplify)
 
 
 @dataclass
@@ -152,17 +156,15 @@ def load_osm_arrays(path: str | Path, *, road_classes: str | Iterable[str] = "dr
     area = clip_area(clip)
     loader = GraphLoader(str(path), sorted(classes), area, simplify, cache,
                          None if cache_folder is None else str(cache_folder))
+    options, build_tables = _tables_of(path, classes, area, simplify)
     if not cache:
-        loader.tables = graph_tables(read_osm_file(path, classes), clip=area, simplify=simplify)
+        loader.tables = build_tables()
         return loader.tables.network_arrays(), loader
-    options = {"road_classes": sorted(classes), "clip": area.wkt if area is not None else None,
-               "simplify": simplify}
     file_hash = graph_cache.file_sha256(path)
 
     def build() -> NetworkArrays:
-        tables, _ = graph_cache.cached(
-            path, options, lambda: graph_tables(read_osm_file(path, classes), clip=area, simplify=simplify),
-            kind=GraphTables, code_version=CODE_VERSION, folder=cache_folder, file_hash=file_hash)
+        tables, _ = graph_cache.cached(path, options, build_tables, kind=GraphTables, code_version=CODE_VERSION,
+                                       folder=cache_folder, file_hash=file_hash)
         loader.tables = tables
         return tables.network_arrays()
 
