@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_graph  # noqa: E402
-from readme_blocks import write_results  # noqa: E402
+from readme_blocks import render, write_results  # noqa: E402
 from scipy.sparse import csr_matrix  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
@@ -254,8 +254,7 @@ def main() -> None:
                                                     "JSON of an earlier full run (--json)")
     args = parser.parse_args()
     if args.render:
-        r = json.loads(args.render.read_text(encoding="utf-8"))
-        write_results("access", r, results_markdown(r), readme_block(r))
+        render("access", args.render, results_markdown, readme_block)
         return
     import numba
     import scipy
@@ -295,7 +294,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
     if not quick:
-        write_results("access", r, results_markdown(r), readme_block(r))
+        write_results("access", r, results_markdown, readme_block)
 
 
 

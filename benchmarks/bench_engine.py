@@ -77,7 +77,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_graph  # noqa: E402  (benchmarks/ is not a package)
 from osrm_tools import Routed, fetch_osrm, preprocess_mld, run  # noqa: E402
-from readme_blocks import write_results  # noqa: E402
+from readme_blocks import render, write_results  # noqa: E402
 
 from routing.analysis.criticality import criticality  # noqa: E402
 from routing.engine import Network, RepairContext, od_matrix  # noqa: E402
@@ -670,8 +670,7 @@ def main() -> None:
                                                     "JSON of an earlier full run (--json)")
     args = parser.parse_args()
     if args.render:
-        r = json.loads(args.render.read_text(encoding="utf-8"))
-        write_results("engine", r, results_markdown(r), readme_block(r))
+        render("engine", args.render, results_markdown, readme_block)
         return
     import numba
     import scipy
@@ -736,7 +735,7 @@ def main() -> None:
         args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
         print(f"written {args.json}")
     if not quick:
-        write_results("engine", r, results_markdown(r), readme_block(r))
+        write_results("engine", r, results_markdown, readme_block)
 
 
 if __name__ == "__main__":

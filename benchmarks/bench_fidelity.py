@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from osrm_tools import Routed, fetch_osrm, preprocess_mld  # noqa: E402
-from readme_blocks import write_results  # noqa: E402
+from readme_blocks import render, write_results  # noqa: E402
 from restriction_walker import OsmRoads, read_osm, route_length_m  # noqa: E402
 from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
@@ -298,8 +298,7 @@ def main() -> None:
                                                     "the JSON of an earlier full run (--json)")
     args = parser.parse_args()
     if args.render:
-        r = json.loads(args.render.read_text(encoding="utf-8"))
-        write_results("fidelity", r, results_markdown(r), readme_block(r))
+        render("fidelity", args.render, results_markdown, readme_block)
         return
     n_pairs = args.pairs or (60 if args.quick else 250)
     r: dict = {"mode": "quick" if args.quick else "full", "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
@@ -324,7 +323,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
     if not args.quick:
-        write_results("fidelity", r, results_markdown(r), readme_block(r))
+        write_results("fidelity", r, results_markdown, readme_block)
 
 
 def speed_table(r: dict) -> str:

@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from readme_blocks import write_results  # noqa: E402
+from readme_blocks import render, write_results  # noqa: E402
 
 RESULTS = HERE / "RESULTS-latency.md"
 
@@ -250,8 +250,7 @@ def main() -> None:
                                                    "(prints only)")
     args = parser.parse_args()
     if args.render:
-        r = json.loads(args.render.read_text(encoding="utf-8"))
-        write_results("latency", r, results_markdown(r), readme_block(r))
+        render("latency", args.render, results_markdown, readme_block)
         return
     with tempfile.TemporaryDirectory(prefix="bench-latency-wheel-") as tmp:
         wheel = args.wheel.resolve() if args.wheel else build_wheel(Path(tmp))
@@ -260,7 +259,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
     if not args.quick and not args.wheel:
-        write_results("latency", r, results_markdown(r), readme_block(r))
+        write_results("latency", r, results_markdown, readme_block)
 
 
 if __name__ == "__main__":

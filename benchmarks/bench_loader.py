@@ -53,7 +53,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_network  # noqa: E402  (benchmarks/ is not a package)
-from readme_blocks import write_results  # noqa: E402
+from readme_blocks import render, write_results  # noqa: E402
 
 RESULTS = HERE / "RESULTS-loader.md"
 FULL_TOWNS = synthetic_network.DEFAULT_TOWNS
@@ -228,8 +228,7 @@ def main() -> None:
         child(*args.child)
         return
     if args.render:
-        r = json.loads(args.render.read_text(encoding="utf-8"))
-        write_results("loader", r, results_markdown(r), readme_block(r))
+        render("loader", args.render, results_markdown, readme_block)
         return
 
     import networkx as nx
@@ -283,7 +282,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(r, indent=2), encoding="utf-8")
     if not args.quick:
-        write_results("loader", r, results_markdown(r), readme_block(r))
+        write_results("loader", r, results_markdown, readme_block)
 
 
 def _gib(mib: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,16 +30,21 @@ def write_block(name: str, body: str, readme: Path = README) -> None:
     _write_atomically(readme, block.sub(lambda _: f"{start}\n{body.strip()}\n{end}", text))
 
 
-def write_results(name: str, figures: dict, markdown: str, block: str) -> None:
-    """Write a full run's ``benchmarks/RESULTS-<name>.md`` (``markdown``) and ``.json``
-    (``figures``), and the README block ``name`` (``block``). Raises ``SystemExit`` for a
+def write_results(name: str, figures: dict, markdown: Callable[[dict], str], block: Callable[[dict], str]) -> None:
+    """Write a full run's ``benchmarks/RESULTS-<name>.md`` (``markdown(figures)``) and ``.json``
+    (``figures``), and the README block ``name`` (``block(figures)``). Raises ``SystemExit`` for a
     quick run: only full runs' figures are published."""
     if figures.get("mode") != "full":
         raise SystemExit(f"only a full run's figures go into RESULTS-{name}.md and the README")
-    _write_atomically(HERE / f"RESULTS-{name}.md", markdown)
+    _write_atomically(HERE / f"RESULTS-{name}.md", markdown(figures))
     _write_atomically(HERE / f"RESULTS-{name}.json", json.dumps(figures, indent=2, default=str) + "\n")
-    write_block(name, block)
+    write_block(name, block(figures))
     print(f"written RESULTS-{name}.md, RESULTS-{name}.json and the README block {name}")
+
+
+def render(name: str, figures_json: Path, markdown: Callable[[dict], str], block: Callable[[dict], str]) -> None:
+    """:func:`write_results` from the JSON an earlier full run wrote (``--render``)."""
+    write_results(name, json.loads(figures_json.read_text(encoding="utf-8")), markdown, block)
 
 
 def _write_atomically(path: Path, text: str) -> None:
