@@ -68,6 +68,12 @@ def edge_capacity_vph(data: Mapping[str, Any], per_lane_vph: Mapping[str, float]
     return float(per_direction * per_lane)
 
 
+def edge_speed_kph(data: Mapping[str, Any]) -> float:
+    """Free-flow speed (km/h) of an edge's tags: its ``maxspeed``, else its class default
+    (``settings.ROAD_CLASSES``)."""
+    return float(maxspeed_kph(data.get("maxspeed")) or road_class(data.get("highway"))[1].speed_kph)
+
+
 def enrich(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """Add ``speed_kph``, ``travel_time`` (s) and ``capacity`` (veh/h) to every edge, in place."""
     if G.number_of_edges() == 0:
@@ -76,9 +82,8 @@ def enrich(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
         if "length" not in data:
             raise NetworkLoadError("edge without 'length' attribute; not an osmnx graph?",
                                    file=G.graph.get("source"))
-        _, cls = road_class(data.get("highway"))
-        speed = maxspeed_kph(data.get("maxspeed")) or cls.speed_kph
-        data["speed_kph"] = float(speed)
+        speed = edge_speed_kph(data)
+        data["speed_kph"] = speed
         data["travel_time"] = float(data["length"]) / (speed / 3.6)
         data["capacity"] = edge_capacity_vph(data)
     G.graph.setdefault("schematic", False)

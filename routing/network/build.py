@@ -39,7 +39,7 @@ from ..errors import NetworkLoadError
 from ..files import atomic_path
 from ..settings import SCHEMATIC_MARKER, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY_NODE_ATTRS_INCLUDE
 from .arrays import NetworkArrays, RecordTable
-from .attributes import edge_capacity_vph, maxspeed_kph, road_class
+from .attributes import edge_capacity_vph, edge_speed_kph
 from .classes import ONEWAY_VALUES, REVERSED_VALUES, BBox, clip_area
 from .geometry import EdgeKey, great_circle_m
 from .osm_file import RoadWays, read_osm_file
@@ -599,7 +599,7 @@ class GraphTables:
         speed = np.empty(len(table.records))
         capacity = np.empty(len(table.records))
         for r, data in enumerate(table.records):  # as enrich() computes them
-            speed[r] = float(maxspeed_kph(data.get("maxspeed")) or road_class(data.get("highway"))[1].speed_kph)
+            speed[r] = edge_speed_kph(data)
             capacity[r] = edge_capacity_vph(data)
         return record, table.records, speed, capacity
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..settings import BLOCKED_ACCESS, DESTINATION_ACCESS, PROFILES, VehicleProfile
-from .attributes import maxspeed_kph, road_class
+from .attributes import edge_speed_kph, maxspeed_kph
 
 OPEN, DESTINATION, CLOSED = "open", "destination", "closed"
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
@@ -133,5 +133,5 @@ def speed_kph(tags: Mapping[str, Any], profile: VehicleProfile) -> float:
     default (``settings.ROAD_CLASSES``), capped at the profile's top speed."""
     speed = maxspeed_kph(tags.get(profile.maxspeed_key)) if profile.maxspeed_key else None
     if speed is None:
-        speed = maxspeed_kph(tags.get("maxspeed")) or road_class(tags.get("highway"))[1].speed_kph
+        speed = edge_speed_kph(tags)
     return min(speed, profile.max_speed_kph) if profile.max_speed_kph else speed
