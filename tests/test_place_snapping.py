@@ -77,3 +77,34 @@ def test_snap_limit_per_scenario_and_per_place(tmp_path):
     with pytest.raises(ScenarioError, match=r"places.od\[0\] = 'West': 0.1 km from the network \(limit max_snap_m "
                                             r"= 10 m\)"):
         run_scenario(Scenario.from_file(path))
+
+
+# A T junction: way 100 (1-2-3) and way 400 (3-4) meet way 300 (3-5), and turn restrictions forbid
+# entering way 300 from either. Node 5 is on the roads' largest part but no legal route reaches it.
+RESTRICTED_OSM = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="test">
+  <node id="1" lat="35.000" lon="36.000"/><node id="2" lat="35.000" lon="36.010"/>
+  <node id="3" lat="35.000" lon="36.020"/><node id="4" lat="35.000" lon="36.040"/>
+  <node id="5" lat="34.990" lon="36.020"/>
+  <way id="100"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/></way>
+  <way id="400"><nd ref="3"/><nd ref="4"/><tag k="highway" v="primary"/></way>
+  <way id="300"><nd ref="3"/><nd ref="5"/><tag k="highway" v="primary"/></way>
+  <relation id="901"><member type="way" ref="100" role="from"/><member type="node" ref="3" role="via"/>
+    <member type="way" ref="300" role="to"/><tag k="type" v="restriction"/><tag k="restriction" v="no_right_turn"/>
+  </relation>
+  <relation id="902"><member type="way" ref="400" role="from"/><member type="node" ref="3" role="via"/>
+    <member type="way" ref="300" role="to"/><tag k="type" v="restriction"/><tag k="restriction" v="no_left_turn"/>
+  </relation>
+</osm>
+"""
+
+
+def test_a_place_near_a_road_no_legal_route_reaches_says_so(tmp_path):
+    (tmp_path / "t.osm").write_text(RESTRICTED_OSM, encoding="utf-8")
+    path = tmp_path / "s.toml"
+    path.write_text('[scenario]\nname = "t"\n[network]\nsource = "t.osm"\n[places]\nod = ["West", "East", "South"]\n'
+                    'max_snap_m = 500\n[places.custom]\nWest = { lat = 35.001, lon = 36.000 }\n'
+                    'East = { lat = 35.001, lon = 36.040 }\nSouth = { lat = 34.989, lon = 36.020 }\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"places.od\[2\] = 'South': 1.\d km from the network .*its nearest road "
+                                            r"\(0.1 km\) has no legal route to or from the rest"):
+        run_scenario(Scenario.from_file(path))

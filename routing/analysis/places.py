@@ -103,9 +103,14 @@ def _places_error(scenario: Scenario, fields: dict[str, str], far: list[tuple], 
                              "them (a larger extract or bbox, road_classes = \"drive\")", file=scenario.path,
                              field="places.od", value=scenario.od_places)
     name, main_m, near_m, part, limit = far[0]
-    where = (f"its nearest road ({near_m / 1000:,.1f} km) is on a separate part of the network "
-             f"({np.bincount(labels)[part]:,} nodes) not connected to the rest" if near_m is not None
-             else "check its coordinates or the network's extent")
+    if near_m is None:
+        where = "check its coordinates or the network's extent"
+    elif part == 0:  # on the roads' largest part, yet outside the main component of legal routes
+        where = (f"its nearest road ({near_m / 1000:,.1f} km) has no legal route to or from the rest "
+                 "(turn restrictions, one-way or destination-only streets)")
+    else:
+        where = (f"its nearest road ({near_m / 1000:,.1f} km) is on a separate part of the network "
+                 f"({np.bincount(labels)[part]:,} nodes) not connected to the rest")
     return ScenarioError(f"{main_m / 1000:,.1f} km from the network (limit max_snap_m = {limit:,.0f} m): {where}",
                          file=scenario.path, field=fields.get(name, "places"), value=name)
 
