@@ -130,7 +130,10 @@ def test_interpreted_kernels_equal_compiled_on_the_demo(monkeypatch: pytest.Monk
     slow, fast, called = both_ways(monkeypatch, demo)
     assert {"trees_ser", "dijkstra", "od_ser", "repair_block"} <= set(called)
     for a, b in zip(slow, fast):
-        pd.testing.assert_frame_equal(a, b) if isinstance(a, pd.DataFrame) else pd.testing.assert_series_equal(a, b)
+        if isinstance(a, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+        else:
+            pd.testing.assert_series_equal(a, b, check_exact=True)
 
 
 def test_leading_zeros_has_a_python_form() -> None:
