@@ -84,6 +84,7 @@ def workload(net: Network, places: int) -> None:
 
 
 def demo_network() -> Network:
+    """The shipped demo network (SCHEMATIC, not OpenStreetMap data)."""
     return Network(Scenario.from_file("demo").load_network())
 
 
@@ -98,6 +99,7 @@ def child() -> None:
 
 
 def first_calls(cache: Path) -> dict[str, float]:
+    """CPU seconds of each kernel's first call in a new process using numba cache folder ``cache``."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     done = subprocess.run([sys.executable, __file__, "--child"], capture_output=True, text=True, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

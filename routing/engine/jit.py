@@ -1,6 +1,6 @@
 """Small work runs the kernels' Python code instead of compiling them.
 
-A numba kernel costs a compile on its first call after an install (0.2-2.3 s CPU each) and, in
+A numba kernel costs a compile on its first call after an install (0.2-2.5 s CPU each) and, in
 every later process, numba's start-up and loading it from the cache (0.1 s for the first kernel,
 about 5 ms for each other one), while the demo network's searches take microseconds compiled.
 :func:`for_work` hands out an interpreted copy of a kernel (:func:`interpreted`: the same code,
@@ -21,13 +21,14 @@ from numba.core.dispatcher import Dispatcher
 from numba.cpython.unsafe.numbers import leading_zeros
 
 # Work (searches x routing-graph edges, as the call sites count it) each kernel may run interpreted in
-# a process. benchmarks/bench_jit.py, 2-core machine under load, CPU: interpreted, the kernels take
-# 1.1-2.5 us per unit of work (trees, OD, repair; 0.1-1.7 us the others) on the demo and a 6.6k-edge
-# synthetic graph; compiling one took 0.2-2.3 s; a process finding them in numba's cache paid 0.1 s
-# for the first one (numba's start-up) and 3-7 ms for each other one. 40,000 units at 2.5 us are that
-# 0.1 s: a process with a warm cache loses at most about that much per kernel, one whose cache is
-# empty saves the compiles. The demo's `routing run` (18k units of trees, all calls) and
-# `routing criticality` (29k units of repairs) stay below it; an OD matrix on Malta (39k edges) does not.
+# a process. benchmarks/bench_jit.py (2-core machine, load 3-4, CPU seconds): interpreted, the kernels
+# take 1.2-2.6 us per unit of work (trees, OD, repair; 0.1-1.8 us the others) on the demo and on a
+# 6.6k-edge synthetic graph; compiling one took 0.24-2.5 s; a process finding them in numba's cache
+# paid 0.11 s for the first one (numba's start-up) and 3-7 ms for each other one. 40,000 units at
+# 2.6 us are that 0.1 s: a process with a warm cache loses at most about that much per kernel, one
+# whose cache is empty saves the compiles. The demo's `routing run` (18k units of trees, all calls)
+# and `routing criticality` (29k units of repairs) stay below it; an OD matrix on Malta (39k edges)
+# does not, nor do the demo sweep's 64 OD matrices (94k units: it compiles the OD kernel).
 INTERPRET_MAX_WORK = 40_000
 
 
