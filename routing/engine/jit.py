@@ -21,11 +21,11 @@ from numba.core.dispatcher import Dispatcher
 from numba.cpython.unsafe.numbers import leading_zeros
 
 # Work (searches x routing-graph edges, as the call sites count it) each kernel may run interpreted in
-# a process. benchmarks/bench_jit.py (2-core machine, load 3-4, CPU seconds): interpreted, the kernels
-# take 1.2-2.6 us per unit of work (trees, OD, repair; 0.1-1.8 us the others) on the demo and on a
-# 6.6k-edge synthetic graph; compiling one took 0.24-2.5 s; a process finding them in numba's cache
+# a process. benchmarks/bench_jit.py (2-core machine, load 1-4, CPU seconds): interpreted, the kernels
+# take 1.1-2.7 us per unit of work (trees, OD, repair; 0.1-1.8 us the others) on the demo and on a
+# 6.6k-edge synthetic graph; compiling one took 0.22-2.5 s; a process finding them in numba's cache
 # paid 0.11 s for the first one (numba's start-up) and 3-7 ms for each other one. 40,000 units at
-# 2.6 us are that 0.1 s: a process with a warm cache loses at most about that much per kernel, one
+# 2.7 us are that 0.1 s: a process with a warm cache loses at most about that much per kernel, one
 # whose cache is empty saves the compiles. The demo's `routing run` (18k units of trees, all calls)
 # and `routing criticality` (29k units of repairs) stay below it; an OD matrix on Malta (39k edges)
 # does not, nor do the demo sweep's 64 OD matrices (94k units: it compiles the OD kernel).
