@@ -14,18 +14,19 @@ import pytest
 
 from routing.network.geometry import great_circle_m
 
-# Runs the serial and the parallel path of every OD and repair kernel on the demo network, then
-# prints each kernel's compiled signatures.
+# Runs the serial and the parallel path of every OD and repair kernel on the demo network, compiled
+# (not interpreted, as such small work would be), then prints each kernel's compiled signatures.
 EVERY_KERNEL = """
 import json
 import os
 from numba.core.registry import CPUDispatcher
 from routing.analysis.criticality import criticality
-from routing.engine import Network, kernels, nearest_repair, od_matrix
+from routing.engine import Network, jit, kernels, nearest_repair, od_matrix
 from routing.settings import data_path
 
 net = Network.load(data_path("demo", "western-syria-schematic.osm"), cache=False)
 nodes = list(net.nodes[:6])
+jit.INTERPRET_MAX_WORK = 0
 for min_work in (kernels.PARALLEL_MIN_WORK, 0):  # serial kernels, then the parallel ones
     kernels.PARALLEL_MIN_WORK = min_work
     od = od_matrix(net, nodes, nodes)
@@ -59,10 +60,35 @@ def test_each_kernel_compiles_once(tmp_path: Path) -> None:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", EVERY_KERNEL], capture_output=True, text=True, check=True, env=env)
     signatures = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {"trees_block", "od_block", "repair_block", "potential", "trees_par", "od_par", "repair_par"} <= {
+    assert {"trees_block", "od_block", "repair_block", "potential", "trees_ser", "od_ser", "trees_par", "od_par",
+            "repair_par"} <= {
         name for name, sigs in signatures.items() if sigs}
     twice = {name: sigs for name, sigs in signatures.items() if len(sigs) > 1}
     assert not twice, twice
+
+
+DEMO_RUN = """
+import json
+import sys
+from numba.core.registry import CPUDispatcher
+from routing.cli import main
+from routing.engine import kernels, nearest_repair
+
+assert main(["-q", "run", "demo", "--out", sys.argv[1] + "run"]) == 0
+assert main(["-q", "criticality", "demo", "--serial", "--out", sys.argv[1] + "criticality"]) == 0
+print(json.dumps(sorted(name for m in (kernels, nearest_repair) for name, f in vars(m).items()
+                        if isinstance(f, CPUDispatcher) and f.signatures)))
+"""
+
+
+@pytest.mark.slow
+def test_demo_compiles_no_kernel(tmp_path: Path) -> None:
+    """``routing run demo`` and ``routing criticality demo`` are small work: interpreted kernels, no
+    compile (and no numba cache to load) on a fresh numba cache (routing.engine.jit)."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    done = subprocess.run([sys.executable, "-c", DEMO_RUN, str(tmp_path / "out-")], capture_output=True, text=True,
+                          check=True, env=env)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
 def test_great_circle_m_is_osmnx_great_circle() -> None:

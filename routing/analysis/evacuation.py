@@ -30,6 +30,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from ..engine import Network, RoutingGraph
+from ..engine.jit import for_work
 from ..engine.kernels import dijkstra
 from ..errors import InputError
 from ..network import EdgeKey
@@ -497,7 +498,8 @@ def _decompose(network: Network, edge_flow: np.ndarray, w: np.ndarray, sources: 
     while starts.size and ends.size:
         wl = np.where(remaining[ids] > 0, w[ids], np.inf)
         wc = wl[order]
-        dijkstra(indptr, order, csr_head, wc, wc, starts, np.inf, no_target, 0, dist, pred, aux, root, hkey, hnode)
+        for_work(dijkstra, len(ids))(indptr, order, csr_head, wc, wc, starts, np.inf, no_target, 0, dist, pred, aux,
+                                     root, hkey, hnode)
         target = int(ends[np.argmin(dist[ends])])
         if not np.isfinite(dist[target]):
             break

@@ -25,6 +25,8 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 from numba.cpython.unsafe.numbers import leading_zeros
 
+from .jit import for_work
+
 PARALLEL_MIN_WORK = 4_000_000  # sources x edges below which threads cost more than they save
 
 @njit(cache=True, inline="always")
@@ -600,5 +602,6 @@ def parallel_pays(work: int) -> bool:
 
 
 def tree_kernel(work: int):
-    """The tree kernel for this much work: parallel over sources, or serial."""
-    return trees_par if parallel_pays(work) else trees_ser
+    """The tree kernel for this much work: parallel over sources, or serial (interpreted when small,
+    see :mod:`routing.engine.jit`)."""
+    return trees_par if parallel_pays(work) else for_work(trees_ser, work)

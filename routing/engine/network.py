@@ -31,6 +31,7 @@ from ..network.restrictions import restriction_value
 from ..network.sources import load_network, load_osm_arrays
 from ..settings import DEFAULT_PROFILE
 from .index import EdgeIndex, EdgeKeys, NodeIds, NodeIndex, spatial_order
+from .jit import for_work
 from .kernels import dijkstra, tree_kernel
 from .turns import RoutingGraph, continuing_u_turns, enclosed_roads, forbidden_sequences, routing_graph
 
@@ -412,8 +413,9 @@ class Network:
         order, indptr, head = (r.rev, r.rindptr, r.rhead) if reverse else (r.fwd, r.indptr, r.head)
         dist, pred, root = np.empty(r.n), np.empty(r.n, dtype=np.int32), np.empty(r.n, dtype=np.int64)
         wc = np.asarray(wx, dtype=float)[order]
-        dijkstra(indptr, order, head, wc, wc, roots, float(limit), np.zeros(1, dtype=bool), 0, dist, pred,
-                 np.empty(r.n), root, np.empty(r.m + len(roots) + 1), np.empty(r.m + len(roots) + 1, dtype=np.int32))
+        for_work(dijkstra, r.m)(indptr, order, head, wc, wc, roots, float(limit), np.zeros(1, dtype=bool), 0, dist,
+                                pred, np.empty(r.n), root, np.empty(r.m + len(roots) + 1),
+                                np.empty(r.m + len(roots) + 1, dtype=np.int32))
         return NearestTree(r, dist, pred, root, reverse)
 
     def path_sum(self, edge_ids: list[int], attr: str) -> float:

@@ -15,6 +15,7 @@ import numpy as np
 from numba import get_num_threads
 
 from ..network import EdgeKey
+from .jit import for_work
 from .kernels import (
     dijkstra,
     euler_all,
@@ -113,8 +114,9 @@ class ODMatrix:
             is_target = np.zeros(r.n, dtype=bool)
             is_target[t] = True
             wc = self.w[r.fwd]
-            dijkstra(r.indptr, r.fwd, r.head, wc, wc, np.array([o]), np.inf, is_target, 1, dist, pred, auxd,
-                     np.empty(r.n, dtype=np.int64), np.empty(len(wc) + 1), np.empty(len(wc) + 1, dtype=np.int32))
+            for_work(dijkstra, r.m)(r.indptr, r.fwd, r.head, wc, wc, np.array([o]), np.inf, is_target, 1, dist, pred,
+                                    auxd, np.empty(r.n, dtype=np.int64), np.empty(len(wc) + 1),
+                                    np.empty(len(wc) + 1, dtype=np.int32))
         path, node = [], t
         while node != o:
             e = int(pred[node])
@@ -145,7 +147,7 @@ class ODMatrix:
                                          targets, np.inf, dist, pred, auxd)
             nxt = np.ascontiguousarray(pred.T)
             tin, tout = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.int32)
-            euler_all(pred, r.dst, targets, tin, tout)
+            for_work(euler_all, k * n)(pred, r.dst, targets, tin, tout)
             self._reverse_index = ReverseIndex(np.ascontiguousarray(dist.T), np.ascontiguousarray(auxd.T), nxt, tin,
                                                tout)
         return self._reverse_index
@@ -171,8 +173,8 @@ class ODMatrix:
             if self.pred is None:
                 raise ValueError("an incrementally computed OD matrix has no route index; use its baseline")
             r = self.network.routing
-            edges, pairs, hops = route_incidence(self.pred, r.src, self.origin_index, self.destination_index,
-                                                 self.same_node)
+            edges, pairs, hops = for_work(route_incidence, self.pred.size)(self.pred, r.src, self.origin_index,
+                                                                           self.destination_index, self.same_node)
             order = np.argsort(edges, kind="stable")
             ptr = np.searchsorted(edges[order], np.arange(r.m + 1)).astype(np.int64)
             self._incidence = (ptr, pairs[order], hops)
@@ -240,7 +242,7 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
     pred = np.empty((k, r.n), dtype=np.int32)
     is_target = np.zeros(r.n, dtype=bool)
     is_target[d_idx] = True
-    kernel = od_par if parallel_pays(k * len(w)) else od_ser
+    kernel = od_par if parallel_pays(k * len(w)) else for_work(od_ser, k * len(w))
     kernel(min(get_num_threads(), k), r.indptr, r.fwd, r.head, w[r.fwd], aux_w, r.src, o_idx, d_idx, is_target,
            int(is_target.sum()), cost, aux, pred)
     time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
@@ -329,7 +331,7 @@ class RepairContext:
         if parallel_pays(int(check.sum()) * 16):
             repair_par(min(len(starts), 4 * get_num_threads()), *args)
         else:
-            repair_block(0, 1, *args)
+            for_work(repair_block, len(starts) * len(self.graph[1]))(0, 1, *args)  # jobs x edges: at most
         return out_cost, out_aux
 
 
