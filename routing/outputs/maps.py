@@ -331,6 +331,13 @@ def _event_labels(ax: Axes, markers: gpd.GeoDataFrame) -> list[Text]:
             for x, y, ev, effect in zip(markers.geometry.x, markers.geometry.y, markers["event"], markers["effect"])]
 
 
+def _out_of_layout(ax: Axes) -> None:
+    """Leave what is drawn inside ``ax`` out of the layout: it lies within the axes, so the layout
+    needs only the axes and their titles (measuring each line, marker and label costs time)."""
+    for artist in (*ax.collections, *ax.patches, *ax.lines, *ax.texts, *ax.artists):
+        artist.set_in_layout(False)
+
+
 def fit_limits(ax: Axes, extent: tuple[float, float, float, float]) -> None:
     """Set the limits to ``extent`` widened in x or y so that a metre is as long north-south as
     east-west on the axes box as laid out (what ``set_aspect(adjustable="datalim")`` does at every
@@ -461,8 +468,9 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     ratio = (y1 - y0) / ((x1 - x0) * cos_lat((y0 + y1) / 2))
     main_h = float(np.clip(PANEL_WIDTH_IN * ratio, 4.5, 10.5))
     zoom_h = PANEL_WIDTH_IN / MAX_ZOOMS if zooms else 0.0
-    fig = plt.figure(figsize=(2 * PANEL_WIDTH_IN, main_h + zoom_h + 2.4), dpi=DPI, layout="constrained",
-                     facecolor="white")
+    fig = Figure(figsize=(2 * PANEL_WIDTH_IN, main_h + zoom_h + 2.4), dpi=DPI, layout="constrained",
+                 facecolor="white")  # not pyplot's: no figure manager, no redraw hook on each change
+    FigureCanvasAgg(fig)
     grids = []
     halves = fig.subfigures(1, 2, wspace=0.02)
     assert isinstance(halves, np.ndarray)
@@ -509,6 +517,9 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     fig.set_size_inches(2 * PANEL_WIDTH_IN, main_h + zoom_h + legend_h + TITLES_IN)
     for state, lax in legend_axes.items():
         _legend(lax, panels[state].handles)
+    for panel in panels.values():
+        for ax in (panel.ax, *panel.zooms):
+            _out_of_layout(ax)
     engine = fig.get_layout_engine()
     assert engine is not None
     engine.execute(fig)  # one layout pass, then fixed
@@ -534,15 +545,14 @@ def write_maps(result: ScenarioResult, folder: Path) -> list[Path]:
     fig = drawn.figure
     canvas = agg_canvas(fig)
     canvas.draw()
-    image = np.asarray(canvas.buffer_rgba())
-    height = image.shape[0]
+    image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")  # one copy; opaque: alpha dropped
+    height = image.height
     paths = []
     crops = {"map_before.png": drawn.subfigures["baseline"], "map_after.png": drawn.subfigures["damaged"]}
     for name, sf in crops.items():
-        (x0, y0), (x1, y1) = np.clip(np.round(sf.bbox.get_points()).astype(int), 0, [image.shape[1], height])
-        paths.append(_save(image[height - y1:height - y0, x0:x1], folder / name))
+        (x0, y0), (x1, y1) = np.clip(np.round(sf.bbox.get_points()).astype(int), 0, [image.width, height])
+        paths.append(_save(image.crop((x0, height - y1, x1, height - y0)), folder / name))
     paths.append(_save(image, folder / "map_compare.png"))
-    plt.close(fig)
     return paths
 
 
@@ -552,17 +562,15 @@ def agg_canvas(fig: Figure | None) -> FigureCanvasAgg:
     return fig.canvas
 
 
-def _save(pixels: np.ndarray, path: Path) -> Path:
-    """Write ``pixels`` (RGBA, opaque) as a PNG, atomically."""
+def _save(image: Image.Image, path: Path) -> Path:
+    """Write ``image`` as a PNG, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_bytes(png_bytes(pixels, DPI))
+        tmp.write_bytes(png_bytes(image, DPI))
     return path
 
 
-def png_bytes(pixels: np.ndarray, dpi: float) -> bytes:
-    """An RGB PNG of ``pixels`` (height x width x RGB[A]; alpha dropped: the figure is opaque) with
-    its ``dpi``, written by Pillow at zlib level ``PNG_LEVEL``."""
+def png_bytes(image: Image.Image, dpi: float) -> bytes:
+    """A PNG of ``image`` with its ``dpi`` (dots per inch), written by Pillow at zlib level ``PNG_LEVEL``."""
     out = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels[:, :, :3])).save(out, format="png", compress_level=PNG_LEVEL,
-                                                                  dpi=(dpi, dpi))
+    image.save(out, format="png", compress_level=PNG_LEVEL, dpi=(dpi, dpi))
     return out.getvalue()
