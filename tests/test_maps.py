@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from adjustText import adjust_text
 from conftest import ANDORRA_SCENARIO, DEMO_SCENARIO
-from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from PIL import Image
 from shapely.geometry import LineString, MultiLineString
 
@@ -39,8 +40,8 @@ def drawn(request):
 def holds_features(artist) -> bool:
     if isinstance(artist, LineCollection):
         return len(artist.get_segments()) > 0
-    if isinstance(artist, PathCollection):
-        return len(artist.get_offsets()) > 0
+    if isinstance(artist, Line2D):  # point markers
+        return artist.get_linestyle() == "None" and len(artist.get_xydata()) > 0
     return False
 
 
@@ -89,7 +90,7 @@ def test_damage_markers_inside_the_axes_and_extent_holds_the_places(drawn):
     y0, y1 = after.ax.get_ylim()
     assert ((after.markers[:, 0] > x0) & (after.markers[:, 0] < x1)
             & (after.markers[:, 1] > y0) & (after.markers[:, 1] < y1)).all()
-    drawn_markers = np.vstack([a.get_offsets() for label, a in after.drawn.items()
+    drawn_markers = np.vstack([a.get_xydata() for label, a in after.drawn.items()
                                if label in ("destroyed", "closed") and a.axes is after.ax])
     assert sorted(map(tuple, np.round(drawn_markers, 6))) == sorted(map(tuple, np.round(after.markers, 6)))
 

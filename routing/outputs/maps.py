@@ -275,12 +275,14 @@ class _Drawing:
 
     def points(self, label: str, xy: np.ndarray, *, marker: str, size: float, face: str, edge: str,
                zorder: float, legend_size: float = 11.0) -> None:
-        """Point markers at ``xy`` (n x 2), if there are any."""
+        """Point markers at ``xy`` (n x 2), if there are any; ``size``: marker area (points²). A
+        line of markers only: a fraction of a scatter's cost to build and draw, the same pixels."""
         if not len(xy):
             return
-        artist = self.ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=size, c=face if face != "none"
-                                 else None, facecolors="none" if face == "none" else None, edgecolors=edge,
-                                 linewidths=1.8 if size > 100 else 0.8, zorder=zorder)
+        artist = Line2D(xy[:, 0], xy[:, 1], linestyle="none", marker=marker, markersize=np.sqrt(size),
+                        markerfacecolor=face, markeredgecolor=edge, markeredgewidth=1.8 if size > 100 else 0.8,
+                        zorder=zorder)
+        self.ax.add_line(artist)
         self.panel.drawn.setdefault(label, artist)
         self.panel.handles.setdefault(label, Line2D([], [], linestyle="", marker=marker, markersize=legend_size,
                                                     markerfacecolor=face, markeredgecolor=edge, label=label))
