@@ -48,9 +48,12 @@ def holds_features(artist) -> bool:
 def test_legend_names_only_what_is_drawn(drawn):
     _, result, figure = drawn
     for state, panel in figure.panels.items():
-        legend_axes = [ax for ax in figure.subfigures[state].axes if ax.get_legend() is not None]
-        assert len(legend_axes) == 1
-        entries = [t.get_text() for t in legend_axes[0].get_legend().get_texts()]
+        legends = figure.subfigures[state].legends + [ax.get_legend() for ax in figure.subfigures[state].axes
+                                                      if ax.get_legend() is not None]
+        assert len(legends) == 1
+        entries = [t.get_text() for t in legends[0].get_texts()]
+        box, lowest = legends[0].get_window_extent(), min(ax.get_window_extent().y0 for ax in (panel.ax, *panel.zooms))
+        assert box.y1 < lowest and figure.subfigures[state].bbox.contains(box.x0, box.y0)  # below the maps, inside
         assert entries == list(panel.handles) == list(panel.drawn)
         axes = [panel.ax, *panel.zooms]
         for label, artist in panel.drawn.items():

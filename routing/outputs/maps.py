@@ -29,7 +29,6 @@ import matplotlib
 matplotlib.use("Agg")
 import geopandas as gpd
 import matplotlib.patheffects as pe
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
@@ -42,6 +41,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
+from matplotlib.transforms import offset_copy
 from matplotlib_scalebar.scalebar import ScaleBar
 from PIL import Image
 
@@ -76,6 +76,7 @@ ZOOM_TITLE_CHARS = 30
 PATH_VERTICES = 20_000  # vertices per drawn path of the road network (see _joined)
 LEADER_MIN_PX = 8.0  # a label moved farther than this from its point gets a leader line
 LEGEND_ROW_IN = 0.2  # inches per legend row (two entries a row)
+LEGEND_GAP_IN = 0.1  # inches between the lowest axes of a panel and its legend
 TITLES_IN = 1.3  # inches for the titles above and the data notice below each panel
 WHITE_HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
 
@@ -399,12 +400,13 @@ def zoom_windows(sources: Sources, extent: tuple[float, float, float, float]
     return out
 
 
-def _legend(ax: Axes, handles: dict[str, Line2D]) -> None:
-    """The legend of what the panel drew (and nothing else), in its own axes below the map."""
-    ax.axis("off")
-    legend = ax.legend(handles=list(handles.values()), loc="upper left", ncols=2, fontsize=8, frameon=False,
-                       handlelength=2.4, borderaxespad=0)
-    legend.set_in_layout(False)  # its rows are reserved (LEGEND_ROW_IN); it must not narrow the map
+def _legend(sf: SubFigure, above: Axes, handles: dict[str, Line2D]) -> None:
+    """The legend of what the panel drew (and nothing else), ``LEGEND_GAP_IN`` below the ``above``
+    axes (the lowest row of the panel) in the rows the grid reserves for it, left-aligned with them."""
+    anchor = offset_copy(above.transAxes, fig=sf.get_figure(root=True), y=-LEGEND_GAP_IN, units="inches")
+    legend = sf.legend(handles=list(handles.values()), loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=anchor,
+                       ncols=2, fontsize=8, frameon=False, handlelength=2.4, borderaxespad=0)
+    legend.set_in_layout(False)  # placed once the layout is done
 
 
 @contextmanager
@@ -477,7 +479,7 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     halves = fig.subfigures(1, 2, wspace=0.02)
     assert isinstance(halves, np.ndarray)
     subfigs: dict[str, SubFigure] = dict(zip(("baseline", "damaged"), halves.ravel()))
-    panels, legend_axes = {}, {}
+    panels = {}
     notice_colour = "#b00000" if result.schematic else "#333333"
     as_of = textwrap.fill(result.as_of_text(), 110)
     for state, sf in subfigs.items():
@@ -504,7 +506,6 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
             label.set_in_layout(False)  # moved inside the axes later (adjustText): it must not shrink the map
         if state == "damaged" and len(markers):
             panel.markers = np.column_stack([markers.geometry.x, markers.geometry.y])
-        legend_axes[state] = sf.add_subplot(grid[-1, :])
         title = "Before the damage" if state == "baseline" else "After the damage: what changed"
         ax.set_title(f"{title}\n{as_of}", fontsize=9, loc="left")
         sf.suptitle(textwrap.fill(result.scenario.name, TITLE_CHARS), fontsize=11, weight="bold", x=0.02,
@@ -517,8 +518,6 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     for grid in grids:
         grid.set_height_ratios([main_h, zoom_h, legend_h] if zooms else [main_h, legend_h])
     fig.set_size_inches(2 * PANEL_WIDTH_IN, main_h + zoom_h + legend_h + TITLES_IN)
-    for state, lax in legend_axes.items():
-        _legend(lax, panels[state].handles)
     for panel in panels.values():
         for ax in (panel.ax, *panel.zooms):
             _out_of_layout(ax)
@@ -526,6 +525,8 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     assert engine is not None
     engine.execute(fig)  # one layout pass, then fixed
     fig.set_layout_engine("none")
+    for state, panel in panels.items():
+        _legend(subfigs[state], (panel.zooms or [panel.ax])[0], panel.handles)  # in the grid's last row
     for panel in panels.values():
         fit_limits(panel.ax, extent)
         for zax, (_, window) in zip(panel.zooms, zooms):
