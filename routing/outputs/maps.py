@@ -129,30 +129,27 @@ def _joined(geoms: Iterable) -> list[np.ndarray]:
     return np.split(rows, (starts + np.arange(len(starts)))[chunk_starts])
 
 
-def _tiers(highways: pd.Series) -> np.ndarray:
+def _tiers(highways: np.ndarray) -> np.ndarray:
     """The road tier (:func:`road_tier`) of each ``highway`` value."""
     codes, classes = pd.factorize(highways)
     return np.array([road_tier(h)[0] for h in classes], dtype=int)[codes]
 
 
-def _clip(gdf: gpd.GeoDataFrame, window: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
-    """The rows of ``gdf`` whose geometry meets ``window`` (west, east, south, north)."""
-    if not len(gdf) or window is None:
-        return gdf
+def _clip(gdf: gpd.GeoDataFrame, window: tuple[float, float, float, float] | None,
+          column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The geometries of ``gdf`` that meet ``window`` (west, east, south, north; None: all) and
+    their values of ``column``, as arrays (cheaper to select from than the frame)."""
+    geoms, values = np.asarray(gdf.geometry.values), gdf[column].to_numpy()
+    if window is None or not len(geoms):
+        return geoms, values
     x0, x1, y0, y1 = window
-    return gdf[shapely.intersects(gdf.geometry.values, shapely.box(x0, y0, x1, y1))]
+    meets = shapely.intersects(geoms, shapely.box(x0, y0, x1, y1))
+    return geoms[meets], values[meets]
 
 
-def _xy(points: gpd.GeoDataFrame) -> np.ndarray:
-    """Positions (n x 2: lon, lat) of points."""
-    return shapely.get_coordinates(points.geometry.values) if len(points) else np.empty((0, 2))
-
-
-def _by(gdf: gpd.GeoDataFrame, column: str) -> dict[str, list[np.ndarray]]:
-    """The lines of ``gdf`` grouped by the value of ``column``."""
-    if not len(gdf):
-        return {}
-    return {value: _lines(gdf.geometry[gdf[column] == value]) for value in gdf[column].unique()}
+def _by(geoms: np.ndarray, values: np.ndarray) -> dict[str, list[np.ndarray]]:
+    """The lines of ``geoms`` grouped by their ``values``."""
+    return {value: _lines(geoms[values == value]) for value in pd.unique(values)}
 
 
 # ------------------------------------------------------------------ layers
@@ -206,27 +203,27 @@ class Sources:
     def layers(self, window: tuple[float, float, float, float] | None = None) -> Layers:
         """The layers of the main panels (``window`` None) or of a zoom on ``window`` (west, east,
         south, north): only what meets it, roads wider, no flows."""
-        edges = _clip(self.edges, window)
-        tiers = _tiers(edges["highway"]) if len(edges) else np.empty(0, int)
+        edges, highways = _clip(self.edges, window, "highway")
+        tiers = _tiers(highways)
         widen = 1.0 if window is None else 1.6
         network = []
         for tier in sorted(set(tiers.tolist()), reverse=True):  # minor roads first (underneath)
-            sel = edges.geometry[tiers == tier]
-            _, colour, width = road_tier(edges["highway"][tiers == tier].iloc[0])
-            network.append((_joined(sel), LineStyle(colour, width * widen)))
+            _, colour, width = road_tier(highways[tiers == tier][0])
+            network.append((_joined(edges[tiers == tier]), LineStyle(colour, width * widen)))
         flows = {}
         for state, gdf in self.flows.items():
             if len(gdf) and window is None:
                 widths = np.repeat(gdf["width"].to_numpy() * 0.75, shapely.get_num_geometries(gdf.geometry.values))
                 flows[state] = (_lines(gdf.geometry), widths, float(gdf["flow_persons_per_hour"].max()))
-        markers, places = _clip(self.markers, window), _clip(self.places, window)
-        place_xy = _xy(places)
-        return Layers(network=network, changes=_by(_clip(self.changes, window), "change"),
-                      damaged=_by(_clip(self.damaged, window), "effect"),
-                      markers={effect: _xy(markers[markers["effect"] == effect]) for effect in
-                               (markers["effect"].unique() if len(markers) else [])},
+        markers, effects = _clip(self.markers, window, "effect")
+        places, names = _clip(self.places, window, "name")
+        place_xy = shapely.get_coordinates(places)
+        return Layers(network=network, changes=_by(*_clip(self.changes, window, "change")),
+                      damaged=_by(*_clip(self.damaged, window, "effect")),
+                      markers={effect: shapely.get_coordinates(markers[effects == effect])
+                               for effect in pd.unique(effects)},
                       place_xy=place_xy,
-                      cut_off_xy=place_xy[[n in self.cut_off for n in places["name"]]].reshape(-1, 2),
+                      cut_off_xy=place_xy[[n in self.cut_off for n in names]].reshape(-1, 2),
                       flows=flows, zoom=window is not None)
 
 
