@@ -374,8 +374,8 @@ def decorate(ax: Axes, extent: tuple[float, float, float, float], *, zoom: bool 
         arrow = ax.annotate("N", xy=(0.965, 0.975), xytext=(0.965, 0.88), xycoords="axes fraction", ha="center",
                             va="top", fontsize=9, weight="bold", zorder=20,
                             arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.7", "color": "black",
-                                        "lw": 1.8, "shrinkA": 12, "shrinkB": 0})
-        arrow.set_in_layout(False)
+                                        "lw": 1.8, "shrinkA": 18, "shrinkB": 0, "patchA": None})
+        arrow.set_in_layout(False)  # the arrow starts 18 points from the N, not clipped at its box (a slow bisection)
 
 
 def zoom_windows(sources: Sources, extent: tuple[float, float, float, float]
