@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from adjustText import adjust_text
 from conftest import ANDORRA_SCENARIO, DEMO_SCENARIO
-from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from PIL import Image
 from shapely.geometry import LineString, MultiLineString
 
@@ -39,17 +40,20 @@ def drawn(request):
 def holds_features(artist) -> bool:
     if isinstance(artist, LineCollection):
         return len(artist.get_segments()) > 0
-    if isinstance(artist, PathCollection):
-        return len(artist.get_offsets()) > 0
+    if isinstance(artist, Line2D):  # point markers
+        return artist.get_linestyle() == "None" and len(artist.get_xydata()) > 0
     return False
 
 
 def test_legend_names_only_what_is_drawn(drawn):
     _, result, figure = drawn
     for state, panel in figure.panels.items():
-        legend_axes = [ax for ax in figure.subfigures[state].axes if ax.get_legend() is not None]
-        assert len(legend_axes) == 1
-        entries = [t.get_text() for t in legend_axes[0].get_legend().get_texts()]
+        legends = figure.subfigures[state].legends + [ax.get_legend() for ax in figure.subfigures[state].axes
+                                                      if ax.get_legend() is not None]
+        assert len(legends) == 1
+        entries = [t.get_text() for t in legends[0].get_texts()]
+        box, lowest = legends[0].get_window_extent(), min(ax.get_window_extent().y0 for ax in (panel.ax, *panel.zooms))
+        assert box.y1 < lowest and figure.subfigures[state].bbox.contains(box.x0, box.y0)  # below the maps, inside
         assert entries == list(panel.handles) == list(panel.drawn)
         axes = [panel.ax, *panel.zooms]
         for label, artist in panel.drawn.items():
@@ -89,7 +93,7 @@ def test_damage_markers_inside_the_axes_and_extent_holds_the_places(drawn):
     y0, y1 = after.ax.get_ylim()
     assert ((after.markers[:, 0] > x0) & (after.markers[:, 0] < x1)
             & (after.markers[:, 1] > y0) & (after.markers[:, 1] < y1)).all()
-    drawn_markers = np.vstack([a.get_offsets() for label, a in after.drawn.items()
+    drawn_markers = np.vstack([a.get_xydata() for label, a in after.drawn.items()
                                if label in ("destroyed", "closed") and a.axes is after.ax])
     assert sorted(map(tuple, np.round(drawn_markers, 6))) == sorted(map(tuple, np.round(after.markers, 6)))
 
@@ -164,9 +168,9 @@ def test_road_network_joined_into_few_paths():
 
 
 def test_png_bytes_are_the_pixels_and_the_dpi(tmp_path):
-    pixels = np.random.default_rng(1).integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    pixels = np.random.default_rng(1).integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
     path = tmp_path / "x.png"
-    path.write_bytes(maps.png_bytes(pixels, 110))
+    path.write_bytes(maps.png_bytes(Image.fromarray(pixels), 110))
     with Image.open(path) as image:
-        assert image.mode == "RGB" and np.array_equal(np.asarray(image), pixels[:, :, :3])
+        assert image.mode == "RGB" and np.array_equal(np.asarray(image), pixels)
         assert [round(v) for v in image.info["dpi"]] == [110, 110]

@@ -29,7 +29,6 @@ import matplotlib
 matplotlib.use("Agg")
 import geopandas as gpd
 import matplotlib.patheffects as pe
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
@@ -42,6 +41,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
+from matplotlib.transforms import offset_copy
 from matplotlib_scalebar.scalebar import ScaleBar
 from PIL import Image
 
@@ -76,6 +76,7 @@ ZOOM_TITLE_CHARS = 30
 PATH_VERTICES = 20_000  # vertices per drawn path of the road network (see _joined)
 LEADER_MIN_PX = 8.0  # a label moved farther than this from its point gets a leader line
 LEGEND_ROW_IN = 0.2  # inches per legend row (two entries a row)
+LEGEND_GAP_IN = 0.1  # inches between the lowest axes of a panel and its legend
 TITLES_IN = 1.3  # inches for the titles above and the data notice below each panel
 WHITE_HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
 
@@ -128,30 +129,27 @@ def _joined(geoms: Iterable) -> list[np.ndarray]:
     return np.split(rows, (starts + np.arange(len(starts)))[chunk_starts])
 
 
-def _tiers(highways: pd.Series) -> np.ndarray:
+def _tiers(highways: np.ndarray) -> np.ndarray:
     """The road tier (:func:`road_tier`) of each ``highway`` value."""
     codes, classes = pd.factorize(highways)
     return np.array([road_tier(h)[0] for h in classes], dtype=int)[codes]
 
 
-def _clip(gdf: gpd.GeoDataFrame, window: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
-    """The rows of ``gdf`` whose geometry meets ``window`` (west, east, south, north)."""
-    if not len(gdf) or window is None:
-        return gdf
+def _clip(gdf: gpd.GeoDataFrame, window: tuple[float, float, float, float] | None,
+          column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The geometries of ``gdf`` that meet ``window`` (west, east, south, north; None: all) and
+    their values of ``column``, as arrays (cheaper to select from than the frame)."""
+    geoms, values = np.asarray(gdf.geometry.values), gdf[column].to_numpy()
+    if window is None or not len(geoms):
+        return geoms, values
     x0, x1, y0, y1 = window
-    return gdf[shapely.intersects(gdf.geometry.values, shapely.box(x0, y0, x1, y1))]
+    meets = shapely.intersects(geoms, shapely.box(x0, y0, x1, y1))
+    return geoms[meets], values[meets]
 
 
-def _xy(points: gpd.GeoDataFrame) -> np.ndarray:
-    """Positions (n x 2: lon, lat) of points."""
-    return shapely.get_coordinates(points.geometry.values) if len(points) else np.empty((0, 2))
-
-
-def _by(gdf: gpd.GeoDataFrame, column: str) -> dict[str, list[np.ndarray]]:
-    """The lines of ``gdf`` grouped by the value of ``column``."""
-    if not len(gdf):
-        return {}
-    return {value: _lines(gdf.geometry[gdf[column] == value]) for value in gdf[column].unique()}
+def _by(geoms: np.ndarray, values: np.ndarray) -> dict[str, list[np.ndarray]]:
+    """The lines of ``geoms`` grouped by their ``values``."""
+    return {value: _lines(geoms[values == value]) for value in pd.unique(values)}
 
 
 # ------------------------------------------------------------------ layers
@@ -205,27 +203,27 @@ class Sources:
     def layers(self, window: tuple[float, float, float, float] | None = None) -> Layers:
         """The layers of the main panels (``window`` None) or of a zoom on ``window`` (west, east,
         south, north): only what meets it, roads wider, no flows."""
-        edges = _clip(self.edges, window)
-        tiers = _tiers(edges["highway"]) if len(edges) else np.empty(0, int)
+        edges, highways = _clip(self.edges, window, "highway")
+        tiers = _tiers(highways)
         widen = 1.0 if window is None else 1.6
         network = []
         for tier in sorted(set(tiers.tolist()), reverse=True):  # minor roads first (underneath)
-            sel = edges.geometry[tiers == tier]
-            _, colour, width = road_tier(edges["highway"][tiers == tier].iloc[0])
-            network.append((_joined(sel), LineStyle(colour, width * widen)))
+            _, colour, width = road_tier(highways[tiers == tier][0])
+            network.append((_joined(edges[tiers == tier]), LineStyle(colour, width * widen)))
         flows = {}
         for state, gdf in self.flows.items():
             if len(gdf) and window is None:
                 widths = np.repeat(gdf["width"].to_numpy() * 0.75, shapely.get_num_geometries(gdf.geometry.values))
                 flows[state] = (_lines(gdf.geometry), widths, float(gdf["flow_persons_per_hour"].max()))
-        markers, places = _clip(self.markers, window), _clip(self.places, window)
-        place_xy = _xy(places)
-        return Layers(network=network, changes=_by(_clip(self.changes, window), "change"),
-                      damaged=_by(_clip(self.damaged, window), "effect"),
-                      markers={effect: _xy(markers[markers["effect"] == effect]) for effect in
-                               (markers["effect"].unique() if len(markers) else [])},
+        markers, effects = _clip(self.markers, window, "effect")
+        places, names = _clip(self.places, window, "name")
+        place_xy = shapely.get_coordinates(places)
+        return Layers(network=network, changes=_by(*_clip(self.changes, window, "change")),
+                      damaged=_by(*_clip(self.damaged, window, "effect")),
+                      markers={effect: shapely.get_coordinates(markers[effects == effect])
+                               for effect in pd.unique(effects)},
                       place_xy=place_xy,
-                      cut_off_xy=place_xy[[n in self.cut_off for n in places["name"]]].reshape(-1, 2),
+                      cut_off_xy=place_xy[[n in self.cut_off for n in names]].reshape(-1, 2),
                       flows=flows, zoom=window is not None)
 
 
@@ -275,12 +273,14 @@ class _Drawing:
 
     def points(self, label: str, xy: np.ndarray, *, marker: str, size: float, face: str, edge: str,
                zorder: float, legend_size: float = 11.0) -> None:
-        """Point markers at ``xy`` (n x 2), if there are any."""
+        """Point markers at ``xy`` (n x 2), if there are any; ``size``: marker area (points²). A
+        line of markers only: a fraction of a scatter's cost to build and draw, the same pixels."""
         if not len(xy):
             return
-        artist = self.ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=size, c=face if face != "none"
-                                 else None, facecolors="none" if face == "none" else None, edgecolors=edge,
-                                 linewidths=1.8 if size > 100 else 0.8, zorder=zorder)
+        artist = Line2D(xy[:, 0], xy[:, 1], linestyle="none", marker=marker, markersize=np.sqrt(size),
+                        markerfacecolor=face, markeredgecolor=edge, markeredgewidth=1.8 if size > 100 else 0.8,
+                        zorder=zorder)
+        self.ax.add_line(artist)
         self.panel.drawn.setdefault(label, artist)
         self.panel.handles.setdefault(label, Line2D([], [], linestyle="", marker=marker, markersize=legend_size,
                                                     markerfacecolor=face, markeredgecolor=edge, label=label))
@@ -331,6 +331,13 @@ def _event_labels(ax: Axes, markers: gpd.GeoDataFrame) -> list[Text]:
             for x, y, ev, effect in zip(markers.geometry.x, markers.geometry.y, markers["event"], markers["effect"])]
 
 
+def _out_of_layout(ax: Axes) -> None:
+    """Leave what is drawn inside ``ax`` out of the layout: it lies within the axes, so the layout
+    needs only the axes and their titles (measuring each line, marker and label costs time)."""
+    for artist in (*ax.collections, *ax.patches, *ax.lines, *ax.texts, *ax.artists):
+        artist.set_in_layout(False)
+
+
 def fit_limits(ax: Axes, extent: tuple[float, float, float, float]) -> None:
     """Set the limits to ``extent`` widened in x or y so that a metre is as long north-south as
     east-west on the axes box as laid out (what ``set_aspect(adjustable="datalim")`` does at every
@@ -367,8 +374,8 @@ def decorate(ax: Axes, extent: tuple[float, float, float, float], *, zoom: bool 
         arrow = ax.annotate("N", xy=(0.965, 0.975), xytext=(0.965, 0.88), xycoords="axes fraction", ha="center",
                             va="top", fontsize=9, weight="bold", zorder=20,
                             arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.7", "color": "black",
-                                        "lw": 1.8, "shrinkA": 12, "shrinkB": 0})
-        arrow.set_in_layout(False)
+                                        "lw": 1.8, "shrinkA": 18, "shrinkB": 0, "patchA": None})
+        arrow.set_in_layout(False)  # the arrow starts 18 points from the N, not clipped at its box (a slow bisection)
 
 
 def zoom_windows(sources: Sources, extent: tuple[float, float, float, float]
@@ -390,12 +397,13 @@ def zoom_windows(sources: Sources, extent: tuple[float, float, float, float]
     return out
 
 
-def _legend(ax: Axes, handles: dict[str, Line2D]) -> None:
-    """The legend of what the panel drew (and nothing else), in its own axes below the map."""
-    ax.axis("off")
-    legend = ax.legend(handles=list(handles.values()), loc="upper left", ncols=2, fontsize=8, frameon=False,
-                       handlelength=2.4, borderaxespad=0)
-    legend.set_in_layout(False)  # its rows are reserved (LEGEND_ROW_IN); it must not narrow the map
+def _legend(sf: SubFigure, above: Axes, handles: dict[str, Line2D]) -> None:
+    """The legend of what the panel drew (and nothing else), ``LEGEND_GAP_IN`` below the ``above``
+    axes (the lowest row of the panel) in the rows the grid reserves for it, left-aligned with them."""
+    anchor = offset_copy(above.transAxes, fig=sf.get_figure(root=True), y=-LEGEND_GAP_IN, units="inches")
+    legend = sf.legend(handles=list(handles.values()), loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=anchor,
+                       ncols=2, fontsize=8, frameon=False, handlelength=2.4, borderaxespad=0)
+    legend.set_in_layout(False)  # placed once the layout is done
 
 
 @contextmanager
@@ -461,13 +469,14 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     ratio = (y1 - y0) / ((x1 - x0) * cos_lat((y0 + y1) / 2))
     main_h = float(np.clip(PANEL_WIDTH_IN * ratio, 4.5, 10.5))
     zoom_h = PANEL_WIDTH_IN / MAX_ZOOMS if zooms else 0.0
-    fig = plt.figure(figsize=(2 * PANEL_WIDTH_IN, main_h + zoom_h + 2.4), dpi=DPI, layout="constrained",
-                     facecolor="white")
+    fig = Figure(figsize=(2 * PANEL_WIDTH_IN, main_h + zoom_h + 2.4), dpi=DPI, layout="constrained",
+                 facecolor="white")  # not pyplot's: no figure manager, no redraw hook on each change
+    FigureCanvasAgg(fig)
     grids = []
     halves = fig.subfigures(1, 2, wspace=0.02)
     assert isinstance(halves, np.ndarray)
     subfigs: dict[str, SubFigure] = dict(zip(("baseline", "damaged"), halves.ravel()))
-    panels, legend_axes = {}, {}
+    panels = {}
     notice_colour = "#b00000" if result.schematic else "#333333"
     as_of = textwrap.fill(result.as_of_text(), 110)
     for state, sf in subfigs.items():
@@ -494,7 +503,6 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
             label.set_in_layout(False)  # moved inside the axes later (adjustText): it must not shrink the map
         if state == "damaged" and len(markers):
             panel.markers = np.column_stack([markers.geometry.x, markers.geometry.y])
-        legend_axes[state] = sf.add_subplot(grid[-1, :])
         title = "Before the damage" if state == "baseline" else "After the damage: what changed"
         ax.set_title(f"{title}\n{as_of}", fontsize=9, loc="left")
         sf.suptitle(textwrap.fill(result.scenario.name, TITLE_CHARS), fontsize=11, weight="bold", x=0.02,
@@ -507,12 +515,15 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
     for grid in grids:
         grid.set_height_ratios([main_h, zoom_h, legend_h] if zooms else [main_h, legend_h])
     fig.set_size_inches(2 * PANEL_WIDTH_IN, main_h + zoom_h + legend_h + TITLES_IN)
-    for state, lax in legend_axes.items():
-        _legend(lax, panels[state].handles)
+    for panel in panels.values():
+        for ax in (panel.ax, *panel.zooms):
+            _out_of_layout(ax)
     engine = fig.get_layout_engine()
     assert engine is not None
     engine.execute(fig)  # one layout pass, then fixed
     fig.set_layout_engine("none")
+    for state, panel in panels.items():
+        _legend(subfigs[state], (panel.zooms or [panel.ax])[0], panel.handles)  # in the grid's last row
     for panel in panels.values():
         fit_limits(panel.ax, extent)
         for zax, (_, window) in zip(panel.zooms, zooms):
@@ -534,15 +545,14 @@ def write_maps(result: ScenarioResult, folder: Path) -> list[Path]:
     fig = drawn.figure
     canvas = agg_canvas(fig)
     canvas.draw()
-    image = np.asarray(canvas.buffer_rgba())
-    height = image.shape[0]
+    image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")  # one copy; opaque: alpha dropped
+    height = image.height
     paths = []
     crops = {"map_before.png": drawn.subfigures["baseline"], "map_after.png": drawn.subfigures["damaged"]}
     for name, sf in crops.items():
-        (x0, y0), (x1, y1) = np.clip(np.round(sf.bbox.get_points()).astype(int), 0, [image.shape[1], height])
-        paths.append(_save(image[height - y1:height - y0, x0:x1], folder / name))
+        (x0, y0), (x1, y1) = np.clip(np.round(sf.bbox.get_points()).astype(int), 0, [image.width, height])
+        paths.append(_save(image.crop((x0, height - y1, x1, height - y0)), folder / name))
     paths.append(_save(image, folder / "map_compare.png"))
-    plt.close(fig)
     return paths
 
 
@@ -552,17 +562,15 @@ def agg_canvas(fig: Figure | None) -> FigureCanvasAgg:
     return fig.canvas
 
 
-def _save(pixels: np.ndarray, path: Path) -> Path:
-    """Write ``pixels`` (RGBA, opaque) as a PNG, atomically."""
+def _save(image: Image.Image, path: Path) -> Path:
+    """Write ``image`` as a PNG, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_bytes(png_bytes(pixels, DPI))
+        tmp.write_bytes(png_bytes(image, DPI))
     return path
 
 
-def png_bytes(pixels: np.ndarray, dpi: float) -> bytes:
-    """An RGB PNG of ``pixels`` (height x width x RGB[A]; alpha dropped: the figure is opaque) with
-    its ``dpi``, written by Pillow at zlib level ``PNG_LEVEL``."""
+def png_bytes(image: Image.Image, dpi: float) -> bytes:
+    """A PNG of ``image`` with its ``dpi`` (dots per inch), written by Pillow at zlib level ``PNG_LEVEL``."""
     out = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels[:, :, :3])).save(out, format="png", compress_level=PNG_LEVEL,
-                                                                  dpi=(dpi, dpi))
+    image.save(out, format="png", compress_level=PNG_LEVEL, dpi=(dpi, dpi))
     return out.getvalue()
