@@ -1,6 +1,6 @@
 """Benchmark: fidelity of our car routes against OSRM's car profile on real OpenStreetMap extracts.
 
-Run ``python benchmarks/bench_fidelity.py`` (under a minute on 2 cores, with the OSRM download). A
+Run ``python benchmarks/bench_fidelity.py`` (about 1.5 minutes on 2 cores, with the OSRM download). A
 full run rewrites ``benchmarks/RESULTS-fidelity.md`` and the figures between the ``bench-fidelity`` markers of
 ``README.md``; ``--quick`` (fewer pairs, two extracts) prints only; ``--json FILE`` also writes the
 figures as JSON and ``--render FILE`` rewrites the results from such a JSON of a full run.
@@ -23,6 +23,11 @@ nodes of merged edges recovered from their geometry), and both lengths are measu
 (great-circle, over the OSM nodes). Restriction violations and passages through destination-only
 streets are counted by an independent walker (``benchmarks/restriction_walker.py``) that reads
 the file's restriction relations itself.
+
+Diagnostics: the same pairs routed by variants of our model with parts of OSRM's added or removed
+(``benchmarks/osrm_model.py``: service roads, stop signs, turn costs at every junction, OSRM's
+speeds), and the size, build and OD time of the routing graph with every junction expanded.
+``--seed N`` draws other pairs (prints only), to see how much the p90 depends on the sample.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
+from osrm_model import add_signs, osrm_speeds, service_rules, sign_nodes, turn_network, with_turn_costs  # noqa: E402
 from osrm_tools import Routed, fetch_osrm, preprocess_mld  # noqa: E402
 from readme_blocks import render, write_results  # noqa: E402
 from restriction_walker import OsmRoads, read_osm, route_length_m  # noqa: E402
@@ -50,7 +56,8 @@ from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
 from routing.engine import Network, od_matrix  # noqa: E402
-from routing.network import load_network, maxspeed_kph  # noqa: E402
+from routing.engine.turns import routing_graph  # noqa: E402
+from routing.network import load_network  # noqa: E402
 from routing.settings import shared_data_dir  # noqa: E402
 
 RESULTS = HERE / "RESULTS-fidelity.md"
@@ -91,25 +98,41 @@ def osm_nodes(G: nx.MultiDiGraph, path: list[tuple[int, int, int]], roads: OsmRo
     return out
 
 
-# OSRM car.lua's class speeds (km/h) for ways without maxspeed, and its factor on maxspeed (facts of
-# the profile, for the diagnostic variant "ours with OSRM-like speeds")
-OSRM_CLASS_KPH = {"motorway": 90, "motorway_link": 45, "trunk": 85, "trunk_link": 40, "primary": 65,
-                  "primary_link": 30, "secondary": 55, "secondary_link": 25, "tertiary": 40, "tertiary_link": 20,
-                  "unclassified": 25, "residential": 25, "living_street": 10, "service": 15}
-OSRM_MAXSPEED_FACTOR = 0.8
+# diagnostic variants of our car model: which parts of OSRM's (``osrm_model``) explain the differences
+VARIANTS: dict[str, frozenset[str]] = {
+    "without signal delay": frozenset({"no signal delay"}),
+    "+ service roads": frozenset({"service"}),
+    "+ stop and give-way signs": frozenset({"signs"}),
+    "+ turn costs": frozenset({"turns"}),
+    "+ service roads, signs, turn costs": frozenset({"service", "signs", "turns"}),
+    "OSRM speeds": frozenset({"speeds"}),
+    "OSRM speeds + service roads, signs, turn costs": frozenset({"speeds", "service", "signs", "turns"}),
+}
+LEFT_HAND = ("malta",)  # extracts where traffic drives on the left (OSRM mirrors its turn costs there)
 
 
-def osrm_like_network(G: nx.MultiDiGraph) -> Network:
-    """Our network with OSRM-like edge speeds: 0.8 x maxspeed, else OSRM's class speed (diagnostic)."""
+def variant_network(G: nx.MultiDiGraph, roads: OsmRoads, signs: dict[int, float], parts: frozenset[str],
+                    left_hand: bool) -> tuple[Network, dict]:
+    """Our network of ``G`` with some of OSRM's model (diagnostic), and the routing graph's size and
+    build time (s) when turns are costed (``left_hand``: traffic drives on the left)."""
     net = Network(G)
-    speed = np.empty(len(net.edges))
-    for i, (_, _, d) in enumerate(G.edges(data=True)):
-        hw = d.get("highway")
-        hw = hw[0] if isinstance(hw, list) else hw
-        tagged = maxspeed_kph(d.get("maxspeed"))
-        speed[i] = tagged * OSRM_MAXSPEED_FACTOR if tagged else OSRM_CLASS_KPH.get(str(hw), 25)
-    net.attr["travel_time"] = net.attr["length"] / (speed / 3.6)
-    return net
+    if "no signal delay" in parts:
+        net.attr["travel_time"] -= net.signal_delay_s
+    if "speeds" in parts:
+        osrm_speeds(net, G)
+    if "service" in parts:
+        service_rules(net, G)
+    if "signs" in parts:
+        add_signs(net, lambda i: osm_nodes(G, [net.edges[i]], roads), signs)
+    if "turns" not in parts:
+        return net, {}
+    t0 = time.perf_counter()
+    routing_graph(net.n_nodes, net.src, net.dst, net.forbidden, net.destination_only, net.u_turns)
+    t1 = time.perf_counter()
+    costed, cost = turn_network(net, G, left_hand)
+    size = {"base_build_s": t1 - t0, "build_s": time.perf_counter() - t1, "nodes": costed.routing.n,
+            "edges": costed.routing.m, "base_nodes": net.routing.n, "base_edges": net.routing.m}
+    return with_turn_costs(costed, cost), size
 
 
 def segment_times(G: nx.MultiDiGraph, net: Network, roads: OsmRoads) -> dict[tuple[int, int], float]:
@@ -188,8 +211,20 @@ def bench_extract(name: str, pbf: Path, root: Path, work: Path, n_pairs: int, se
         pairs = [(snapped[a], snapped[b]) for a, b in pick if a != b]
         origins = sorted({a for a, _ in pairs})
         dests = sorted({b for _, b in pairs})
+        t1 = time.perf_counter()
         od = od_matrix(net, origins, dests)
-        od_like = od_matrix(osrm_like_network(G), origins, dests)
+        r["od_s"] = time.perf_counter() - t1
+        variants, r["turn_graph"] = {}, {}
+        graphs = {False: G, True: load_network(pbf, road_classes="drive_service", cache=False)}
+        signs = sign_nodes(pbf)
+        for vname, parts in VARIANTS.items():
+            Gv = graphs["service" in parts]
+            vnet, size = variant_network(Gv, roads, signs, parts, name.startswith(LEFT_HAND))
+            t1 = time.perf_counter()
+            vod = od_matrix(vnet, origins, dests)
+            if size:
+                r["turn_graph"][vname] = {**size, "od_s": time.perf_counter() - t1}
+            variants[vname] = (Gv, vnet, vod)
         oi, di = {n: i for i, n in enumerate(origins)}, {n: j for j, n in enumerate(dests)}
         rows, no_route, not_through = [], 0, 0
         speeds: dict[str, list[float]] = {}  # highway -> OSRM metres, seconds; ours metres, seconds (same segments)
@@ -217,10 +252,14 @@ def bench_extract(name: str, pbf: Path, root: Path, work: Path, n_pairs: int, se
                 float(od.time_s[oi[a], di[b]])
             cause = "" if abs(ours_m / max(osrm_m, 1e-9) - 1) <= WITHIN else \
                 classify(ours, theirs, ours_s, seg_s, roads, seg_way)
-            like = od_like.edge_path(oi[a], di[b])
-            like_m = route_length_m(osm_nodes(G, [net.edges[e] for e in like], roads), roads.coords) \
-                if like is not None else np.nan
-            rows.append({"a": a, "b": b, "ours_m": ours_m, "osrm_like_m": like_m, "osrm_m": osrm_m, "ours_s": ours_s,
+            variant_m, variant_viol = {}, {}
+            for vname, (Gv, vnet, vod) in variants.items():
+                like = vod.edge_path(oi[a], di[b])
+                route = osm_nodes(Gv, [vnet.edges[e] for e in like], roads) if like is not None else []
+                variant_m[vname] = route_length_m(route, roads.coords) if like is not None else np.nan
+                variant_viol[vname] = len(walker.violations(route))
+            rows.append({"a": a, "b": b, "ours_m": ours_m, "variant_m": variant_m, "variant_viol": variant_viol,
+                         "osrm_m": osrm_m, "ours_s": ours_s,
                          "cause": cause,
                          "osrm_s": sum(seg_dur), "same_nodes": ours == theirs,
                          "viol_ours": walker.violations(ours), "viol_osrm": walker.violations(theirs),
@@ -239,14 +278,19 @@ def bench_extract(name: str, pbf: Path, root: Path, work: Path, n_pairs: int, se
 def summary(rows: list[dict]) -> dict:
     ratio = np.array([x["ours_m"] / x["osrm_m"] for x in rows if x["osrm_m"] > 0])
     tratio = np.array([x["ours_s"] / x["osrm_s"] for x in rows if x["osrm_s"] > 0])
-    like = np.array([x["osrm_like_m"] / x["osrm_m"] for x in rows if x["osrm_m"] > 0 and np.isfinite(x["osrm_like_m"])])
+    variants = {}
+    for name in VARIANTS:
+        like = np.array([x["variant_m"][name] / x["osrm_m"] for x in rows
+                         if x["osrm_m"] > 0 and np.isfinite(x["variant_m"][name])])
+        variants[name] = {"median_ratio": float(np.median(like)), "p90_ratio": float(np.percentile(like, 90)),
+                          "within_1pct": float(np.mean(np.abs(like - 1) <= WITHIN)), "pairs": len(like),
+                          "violations": sum(x["variant_viol"][name] for x in rows)}
     return {"pairs": len(rows), "median_ratio": float(np.median(ratio)), "p90_ratio": float(np.percentile(ratio, 90)),
             "p10_ratio": float(np.percentile(ratio, 10)),
             "within_1pct": float(np.mean(np.abs(ratio - 1) <= WITHIN)),
             "same_route": float(np.mean([x["same_nodes"] for x in rows])),
             "median_time_ratio": float(np.median(tratio)),
-            "osrm_like_median_ratio": float(np.median(like)), "osrm_like_p90_ratio": float(np.percentile(like, 90)),
-            "osrm_like_within_1pct": float(np.mean(np.abs(like - 1) <= WITHIN)),
+            "variants": variants,
             "violations_ours": sum(len(x["viol_ours"]) for x in rows),
             "violations_osrm": sum(len(x["viol_osrm"]) for x in rows),
             "violated_ours": sorted({v for x in rows for v in x["viol_ours"]}),
@@ -293,6 +337,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two extracts, 60 pairs each; prints only")
     parser.add_argument("--pairs", type=int, default=None, help="pairs per extract (default 250, quick 60)")
+    parser.add_argument("--seed", type=int, default=0, help="first extract's random seed (default 0; the "
+                                                                "results files are written only with 0)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--render", type=Path, help="only rewrite RESULTS-fidelity.md and the README block from "
                                                     "the JSON of an earlier full run (--json)")
@@ -311,7 +357,7 @@ def main() -> None:
             raise SystemExit(f"no OSRM: {note}")
         r["osrm"] = note
         r["osrm_version"] = note.rsplit("OSRM ", 1)[-1]
-        for seed, (name, pbf) in enumerate(extracts(args.quick)):
+        for seed, (name, pbf) in enumerate(extracts(args.quick), start=args.seed):
             x = r["extracts"][name] = bench_extract(name, pbf, root, work, n_pairs, seed)
             print(f"{name}: {x['pairs']} pairs, median ratio {x['median_ratio']:.3f}, p90 {x['p90_ratio']:.3f}, "
                   f"within 1 % {x['within_1pct']:.0%}, same route {x['same_route']:.0%}, "
@@ -320,9 +366,10 @@ def main() -> None:
                   f"OSRM {x['through_destination_osrm']} ({x['seconds']:.0f} s)", flush=True)
     print()
     print(table(r))
+    print(variant_table(r))
     if args.json:
         args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
-    if not args.quick:
+    if not args.quick and args.seed == 0:
         write_results("fidelity", r, results_markdown, readme_block)
 
 
@@ -355,12 +402,51 @@ def cause_table(r: dict) -> str:
     return "\n".join(rows)
 
 
-def osrm_like_table(r: dict) -> str:
-    """Per extract: the diagnostic variant's distance ratios against the same OSRM routes."""
-    rows = ["| extract | median ratio | p90 | within 1 % |", "|---|---:|---:|---:|"]
-    rows += [f"| {name} | {x['osrm_like_median_ratio']:.3f} | {x['osrm_like_p90_ratio']:.3f} | "
-             f"{x['osrm_like_within_1pct']:.0%} |" for name, x in r["extracts"].items()]
+def variant_table(r: dict) -> str:
+    """Per diagnostic variant and extract: p90 distance ratio, share within 1 % and median ratio."""
+    names = list(r["extracts"])
+    rows = ["| variant | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    product = {name: {"p90_ratio": x["p90_ratio"], "within_1pct": x["within_1pct"], "median_ratio": x["median_ratio"]}
+               for name, x in r["extracts"].items()}
+    for vname in ["product", *VARIANTS]:
+        cells = [product[n] if vname == "product" else r["extracts"][n]["variants"][vname] for n in names]
+        rows.append(f"| {vname} | " + " | ".join(
+            f"{c['p90_ratio']:.3f} / {c['within_1pct']:.0%} / {c['median_ratio']:.3f}" for c in cells) + " |")
     return "\n".join(rows)
+
+
+def variant_violations(r: dict) -> str:
+    """Restriction violations of the variants' routes, per extract (should be none)."""
+    found = [f"{name} {vname} {v['violations']}" for name, x in r["extracts"].items()
+             for vname, v in x["variants"].items() if v["violations"]]
+    return ", ".join(found) or "none"
+
+
+def turn_cost_table(r: dict) -> str:
+    """Per extract: routing graph size without and with every junction expanded, build and OD time."""
+    rows = ["| extract | road edges | routing nodes / edges | expanded: nodes / edges | build s product / "
+            "expanded | OD s product / expanded |", "|---|---:|---:|---:|---:|---:|"]
+    for name, x in r["extracts"].items():
+        t = x["turn_graph"]["+ turn costs"]
+        rows.append(f"| {name} | {x['edges']:,} | {t['base_nodes']:,} / {t['base_edges']:,} | "
+                    f"{t['nodes']:,} / {t['edges']:,} ({t['edges'] / t['base_edges']:.1f}x) | "
+                    f"{t['base_build_s']:.2f} / {t['build_s']:.2f} | "
+                    f"{x['od_s']:.2f} / {t['od_s']:.2f} |")
+    return "\n".join(rows)
+
+
+def turn_cost_verdict(r: dict) -> str:
+    """One sentence: the p90 with turn costs against the product's, and the graph growth on the
+    largest extract."""
+    ex = r["extracts"]
+    big = max(ex, key=lambda n: ex[n]["edges"])
+    t = ex[big]["turn_graph"]["+ turn costs"]
+    p90 = ", ".join(f"{n} {x['p90_ratio']:.3f} -> {x['variants']['+ turn costs']['p90_ratio']:.3f}"
+                    for n, x in ex.items())
+    return (f"Turn costs at every junction move the p90 (product -> with turn costs): {p90}; on {big} they "
+            f"make the routing graph {t['edges'] / t['base_edges']:.1f}x the edges and the OD matrix "
+            f"{t['od_s'] / max(ex[big]['od_s'], 1e-9):.1f}x slower. The product keeps junctions unexpanded "
+            "(only the signal delay, which needs no expansion, is in it).")
 
 
 def results_markdown(r: dict) -> str:
@@ -421,16 +507,41 @@ i.e. the two speed models disagree. The speeds on OSRM's routes, per class, over
 
 Our class defaults (`settings.ROAD_CLASSES`) are OSRM's car class speeds (secondary 55, tertiary 40,
 residential/unclassified 25 km/h); a tagged `maxspeed` is driven as tagged, where OSRM's car
-profile drives 0.8 x `maxspeed`. Ours therefore still prefers tagged roads a little more than OSRM
-does. Measured: the same engine, restrictions and network with OSRM's own speeds (0.8 x maxspeed,
-else its class speeds; a diagnostic variant, not the product), against the same OSRM routes:
+profile drives 0.8 x `maxspeed`, so ours still prefers tagged roads a little more than OSRM does.
+Like OSRM's car profile, ours adds 2 s per traffic signal passed (`settings.PROFILES`,
+`signal_delay_s`; direction tags honoured).
 
-{osrm_like_table(r)}
+## What each part of OSRM's model changes
 
-What remains with OSRM's speeds (not separated further here) is OSRM's turn costs (a sigmoid
-turn penalty up to 7.5 s, 20 s per U-turn, traffic signals), its other speed factors (surface,
-lanes, priority) and its network: it also drives `highway=service` roads (our default `drive`
-classes leave them out) and pedestrian streets open to cars (the table above counts them).
+The same pairs, routed by variants of our model (the same engine, restrictions and access; the
+product is the first row), against the same OSRM routes. Cells: p90 distance ratio / share within
+1 % / median ratio. Variants (diagnostics in `benchmarks/osrm_model.py`, facts of the bundled
+`car.lua`, not the product): *without signal delay* is the product before the signal delay;
+*service roads*: `highway=service` driven as OSRM does (not `service=emergency_access`; alleys,
+parking aisles, driveways and drive-throughs at half rate, i.e. twice the weight); *signs*: 2 s per
+`highway=stop`, 1 s per `give_way` passed; *turn costs*: every junction of three or more roads
+expanded, each turn costing OSRM's sigmoid of its angle (up to 7.5 s, left turns dearer where
+traffic drives on the right; mirrored for {', '.join(n for n in r['extracts'] if n.startswith(LEFT_HAND))},
+which drives on the left), 2 s more (tapered) across
+oncoming traffic outside roundabouts, 20 s more per U-turn; *OSRM speeds*: 0.8 x `maxspeed`,
+else its class speeds (not allowed for the product: a merged edge's travel time is its segments'
+at the tagged `maxspeed`).
+
+{variant_table(r)}
+
+Routes with restriction violations in any variant: {variant_violations(r)}.
+
+Cost of the turn costs: every junction expanded into one in-port per arriving edge, one out-port
+per leaving edge and a weighted arc per turn (the product expands only junctions with a
+restriction or destination-only access). Routing graph of the product / expanded, seconds to
+build it (the expanded one with its turn costs, angles from the edge geometries in Python) and to
+compute this run's OD matrix (origins x destinations) on it; 2 cores shared with other jobs:
+
+{turn_cost_table(r)}
+
+{turn_cost_verdict(r)} What remains beyond the parts measured here is OSRM's other speed factors
+(surface, lanes and width, priority roads, side roads) and pedestrian streets open to cars (the
+"road ours lacks" column above counts them).
 
 ## Restrictions and destination-only streets
 

@@ -6,7 +6,8 @@ Class speeds (km/h) are those of OSRM's car profile (``car.lua``, OSRM v26.10) s
 and times agree with the router analysts compare against (``benchmarks/bench_fidelity.py``);
 lanes per direction and capacity per lane (vehicles/hour) follow the MATSim OSM LinkProperties
 defaults. Both apply only where OSM has no ``maxspeed`` / ``lanes`` tag on the way; a tagged
-``maxspeed`` is driven as tagged.
+``maxspeed`` is driven as tagged. Each traffic signal passed adds the profile's signal delay
+(2 s, OSRM's), on top of the edges' travel times.
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ EDGE_TAGS: tuple[str, ...] = tuple(dict.fromkeys((
     "highway", "name", "name:en", "name:ar", "ref", "int_ref", "old_ref", "oneway", "bridge", "tunnel",
     "layer", "junction", "service", "width", *ROUTING_TAGS,
 )))
-# Node tags kept on nodes; barrier keeps border_control checkpoints selectable.
-NODE_TAGS: tuple[str, ...] = ("highway", "barrier", "name", "name:en", "ref", "junction", "railway")
+# Node tags kept on nodes; barrier keeps border_control checkpoints selectable; the direction tags say
+# which way a traffic signal (highway=traffic_signals) faces.
+NODE_TAGS: tuple[str, ...] = ("highway", "barrier", "name", "name:en", "ref", "junction", "railway",
+                              "traffic_signals:direction", "direction")
 KEPT_BARRIERS: frozenset[str] = frozenset({"border_control", "toll_booth"})  # other barrier values are dropped
 # Edge attributes whose change keeps a node as an endpoint during simplification: a bridge or tunnel
 # stays its own edge (osmnx issue #1151), and a merged edge never mixes speeds, lanes, access or
@@ -88,7 +91,9 @@ class VehicleProfile:
     (OSM access hierarchy). ``restriction_key``/``except_value``: the vehicle-specific form of a
     turn restriction and the ``except=`` value that exempts this vehicle. Dimensions are the
     default vehicle's (tonnes, metres), compared with ``maxweight``/``maxheight``/``maxwidth``/
-    ``maxlength``; ``max_speed_kph`` caps every road's speed (None: no cap).
+    ``maxlength``; ``max_speed_kph`` caps every road's speed (None: no cap). ``signal_delay_s``:
+    seconds added to a route each time it passes a node tagged ``highway=traffic_signals`` (in the
+    direction ``traffic_signals:direction`` names, if any), as OSRM's car profile adds.
     """
 
     name: str
@@ -101,14 +106,17 @@ class VehicleProfile:
     height_m: float
     width_m: float
     length_m: float
+    signal_delay_s: float
 
 
 PROFILES: dict[str, VehicleProfile] = {
     "car": VehicleProfile("car", ("access", "vehicle", "motor_vehicle", "motorcar"), "restriction:motorcar",
-                          "motorcar", None, None, weight_t=1.5, height_m=1.6, width_m=1.9, length_m=4.8),
+                          "motorcar", None, None, weight_t=1.5, height_m=1.6, width_m=1.9, length_m=4.8,
+                          signal_delay_s=2.0),
     # an aid-convoy truck: 40 t articulated lorry, 4 m high, 2.55 m wide (EU maxima), speed limiter 80 km/h
     "truck": VehicleProfile("truck", ("access", "vehicle", "motor_vehicle", "hgv"), "restriction:hgv", "hgv",
-                            "maxspeed:hgv", 80.0, weight_t=40.0, height_m=4.0, width_m=2.55, length_m=16.5),
+                            "maxspeed:hgv", 80.0, weight_t=40.0, height_m=4.0, width_m=2.55, length_m=16.5,
+                            signal_delay_s=2.0),
 }
 DEFAULT_PROFILE = "car"
 BLOCKED_ACCESS: frozenset[str] = frozenset({"no", "private"})  # the vehicle may not use the road
@@ -221,7 +229,8 @@ def defaults_summary() -> dict[str, Any]:
     """The defaults a report must state, as plain data."""
     return {
         "profiles": {name: {"max_speed_kph": p.max_speed_kph, "weight_t": p.weight_t, "height_m": p.height_m,
-                            "width_m": p.width_m, "length_m": p.length_m, "access_keys": list(p.access_keys)}
+                            "width_m": p.width_m, "length_m": p.length_m, "access_keys": list(p.access_keys),
+                            "signal_delay_s": p.signal_delay_s}
                      for name, p in PROFILES.items()},
         "road_classes": {k: {"speed_kph": v.speed_kph, "lanes_per_direction": v.lanes_per_direction,
                              "capacity_per_lane_vph": v.capacity_per_lane_vph}
@@ -231,5 +240,6 @@ def defaults_summary() -> dict[str, Any]:
                            "capacity_per_lane_vph": FALLBACK_CLASS.capacity_per_lane_vph},
         "persons_per_vehicle": PERSONS_PER_VEHICLE,
         "source": ("speeds: OSRM car profile (car.lua) class speeds; lanes and capacities: MATSim OSM "
-                   "LinkProperties defaults; used only where OSM lacks maxspeed/lanes"),
+                   "LinkProperties defaults; used only where OSM lacks maxspeed/lanes; signal delay: OSRM car "
+                   "profile's traffic-signal penalty"),
     }

@@ -69,6 +69,9 @@ def test_outputs_are_complete_and_labelled_schematic(demo_out):
     metrics = json.loads((demo_out / "metrics.json").read_text("utf-8"))
     assert metrics["schematic_network"] is True and "SCHEMATIC" in metrics["data_notice"]
     assert metrics["summary"]["edges_removed"] > 0 and metrics["defaults"]["persons_per_vehicle"] == 3.0
+    assert metrics["defaults"]["profiles"]["car"]["signal_delay_s"] == metrics["network"]["road_model"][
+        "signal_delay_s"] == 2.0
+    assert "2 s per traffic signal passed" in report and "Each traffic signal passed adds 2 s" in report
     layers = {name for name, _ in pyogrio.list_layers(demo_out / "routes.gpkg")}
     assert {"places", "routes_baseline", "routes_damaged", "evacuation_routes", "damaged_edges"} <= layers
     damaged = gpd.read_file(demo_out / "routes.gpkg", layer="damaged_edges")

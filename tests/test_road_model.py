@@ -7,6 +7,7 @@ the file, and networkx on an explicit turn graph.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from pathlib import Path
@@ -19,6 +20,7 @@ from osmium.osm.mutable import Node, Way
 from road_model_reference import relations, restriction_violations, turn_graph_distances
 
 from routing import Network, evacuation_capacity, load_network, od_matrix
+from routing.engine.turns import routing_graph
 from routing.network.profiles import access, length_m, vehicle, weight_t
 from routing.settings import PROFILES, ROAD_CLASSES, RoadClass, shared_data_dir
 
@@ -147,6 +149,20 @@ def test_restricted_routes_equal_networkx_on_an_explicit_turn_graph(name: str) -
         expect = np.array([ref[net.node_index[t]] for t in targets])
         assert np.array_equal(np.isfinite(got), np.isfinite(expect))
         assert np.allclose(got[np.isfinite(got)], expect[np.isfinite(expect)], rtol=1e-12, atol=1e-9)
+
+
+def test_expanding_every_junction_changes_no_route_time() -> None:
+    """Junctions expanded beyond those a rule needs (``routing_graph(junctions=...)``, as the
+    fidelity benchmark's turn-cost variant does) get zero-weight turn arcs: the same times."""
+    net = Network(load_network(extract("porto")))
+    nodes = sample_nodes(net, 20, seed=6)
+    wide = copy.copy(net)
+    wide.routing = routing_graph(net.n_nodes, net.src, net.dst, net.forbidden, net.destination_only, net.u_turns,
+                                 junctions=np.ones(net.n_nodes, dtype=bool))
+    assert wide.routing.expanded_junctions == net.n_nodes > 10 * net.routing.expanded_junctions
+    before, after = od_matrix(net, nodes).time_s, od_matrix(wide, nodes).time_s
+    assert np.array_equal(np.isfinite(before), np.isfinite(after))
+    assert np.allclose(before[np.isfinite(before)], after[np.isfinite(after)], rtol=1e-12, atol=1e-9)
 
 
 def test_restrictions_are_read_applied_and_counted() -> None:

@@ -148,8 +148,9 @@ class Network:
         loader has them: the graph is then not read (see :meth:`from_arrays`).
 
     Road edge ``i`` is ``edges[i]`` = (u, v, key), from node index ``src[i]`` to ``dst[i]``;
-    ``attr`` holds per-edge ``travel_time`` (s, inf where the vehicle may not drive), ``length``
-    (m) and ``capacity`` (vehicles/hour) arrays. ``routing`` is the graph the searches run on:
+    ``attr`` holds per-edge ``travel_time`` (s, inf where the vehicle may not drive; the driving
+    time plus ``signal_delay_s``, the profile's delay for each traffic signal passed on the edge),
+    ``length`` (m) and ``capacity`` (vehicles/hour) arrays. ``routing`` is the graph the searches run on:
     the road graph expanded where turn restrictions or destination-only access make the way a
     vehicle arrived matter (:mod:`routing.engine.turns`).
     """
@@ -228,6 +229,7 @@ class Network:
         self._restriction_records = list(arrays.restrictions)
         self.attr = {name: np.array(getattr(arrays, name), dtype=float)
                      for name in ("travel_time", "length", "capacity")}
+        self.signals = np.asarray(arrays.signals, dtype=np.int64)
         cap, overrides, rec = self.attr["capacity"], self.capacity_overrides, self.edge_record
         redo = ~np.isfinite(cap)
         if overrides:
@@ -263,8 +265,9 @@ class Network:
 
     def _apply_profile(self) -> np.ndarray:
         """Close the roads the vehicle may not use (travel time inf), set the profile's travel
-        times; return the destination-only mask (with the roads reached only through such roads,
-        see :func:`~routing.engine.turns.enclosed_roads`). Decided once per road record."""
+        times (driving time plus the delay of the traffic signals passed, ``signal_delay_s``);
+        return the destination-only mask (with the roads reached only through such roads, see
+        :func:`~routing.engine.turns.enclosed_roads`). Decided once per road record."""
         profile = self.vehicle.profile
         rec = self.edge_record
         kind = np.array([access(r, profile) for r in self.records], dtype=object)[rec]
@@ -272,6 +275,8 @@ class Network:
         if profile.name != DEFAULT_PROFILE:
             speed = np.array([speed_kph(r, profile) for r in self.records], dtype=float)[rec]
             self.attr["travel_time"] = self.attr["length"] / (speed / 3.6)
+        self.signal_delay_s = profile.signal_delay_s * self.signals
+        self.attr["travel_time"] += self.signal_delay_s
         self.closed = np.asarray((kind == CLOSED) | ~fit, dtype=bool)
         self.attr["capacity"][self.closed] = 0.0
         destination = np.asarray(kind == DESTINATION, dtype=bool) & ~self.closed
@@ -290,13 +295,17 @@ class Network:
     def road_model(self) -> dict[str, object]:
         """What this network routes: the vehicle (profile, tonnes, metres, speed cap km/h) and how
         many directed edges it may not use or may use only to reach a destination, how many turn
-        restrictions apply to it and how many junctions the routing graph expands."""
+        restrictions apply to it, the delay per traffic signal (s) and how many signal passages its
+        open edges hold (a two-way road through a signal counts twice), and how many junctions the
+        routing graph expands."""
         v = self.vehicle
         return {"profile": v.name, "weight_t": v.weight_t, "height_m": v.height_m, "width_m": v.width_m,
                 "length_m": v.length_m, "max_speed_kph": v.profile.max_speed_kph,
                 "edges_closed_to_vehicle": int(self.closed.sum()),
                 "edges_destination_only": int(self.destination_only.sum()),
                 "turn_restrictions_applied": len(self.restrictions()),
+                "signal_delay_s": v.profile.signal_delay_s,
+                "traffic_signals_on_edges": int(self.signals[~self.closed].sum()),
                 "junctions_expanded": int(self.routing.expanded_junctions)}
 
     @classmethod
@@ -332,9 +341,10 @@ class Network:
         w = np.where(np.isnan(self.attr[weight]) | self.closed, np.inf, self.attr[weight])
         if damage is None or damage.is_empty():
             return w
-        if weight == "travel_time" and damage.speed_factor:
+        if weight == "travel_time" and damage.speed_factor:  # slows the driving, not the signals' delay
             idx = self.edge_ids(damage.speed_factor)
-            w[idx] /= np.fromiter(damage.speed_factor.values(), dtype=float, count=len(idx))
+            delay = self.signal_delay_s[idx]
+            w[idx] = (w[idx] - delay) / np.fromiter(damage.speed_factor.values(), dtype=float, count=len(idx)) + delay
         if damage.removed_edges:
             w[self.edge_ids(damage.removed_edges)] = np.inf
         if damage.restricted:

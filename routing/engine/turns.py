@@ -205,10 +205,12 @@ class _Automaton:
 
 
 def routing_graph(n: int, src: np.ndarray, dst: np.ndarray, forbidden: Sequence[tuple[int, ...]],
-                  destination_only: np.ndarray, turns: np.ndarray | None = None) -> RoutingGraph:
+                  destination_only: np.ndarray, turns: np.ndarray | None = None,
+                  junctions: np.ndarray | None = None) -> RoutingGraph:
     """The routing graph of a road graph (``n`` nodes, road edges ``src``->``dst``): ``forbidden``
     edge sequences (length 2 are forbidden turns), ``turns``: more forbidden turns as (edge in,
-    edge out) rows, and the destination-only edges (see the module docstring)."""
+    edge out) rows, and the destination-only edges (see the module docstring); ``junctions``
+    (bool per road node): more junctions to expand, so that their turns can be weighted."""
     m = len(src)
     pairs = [p for p in forbidden if len(p) == 2]
     banned = set((np.asarray(pairs, dtype=np.int64).reshape(-1, 2) @ np.array([m, 1])).tolist())
@@ -258,6 +260,8 @@ def routing_graph(n: int, src: np.ndarray, dst: np.ndarray, forbidden: Sequence[
     expanded[src[dest]] = True  # a route starting here may take the destination-only road; through traffic not
     banned_in = np.fromiter((b // m for b in banned), dtype=np.int64, count=len(banned))
     expanded[dst[banned_in]] = True
+    if junctions is not None:
+        expanded |= junctions
     return _assemble(n, src, dst, outs, ~(starts_pattern | dest), special, moves, expanded, step, banned)
 
 

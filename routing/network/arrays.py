@@ -22,10 +22,11 @@ import numpy as np
 from ..errors import NetworkLoadError
 from ..settings import ROUTING_TAGS
 
+SIGNALS = "traffic_signals"  # edge attribute: traffic signals a vehicle passes on the edge (absent: none)
 # Edge attributes the engine reads through a road record: the routing tags and the ``oneway``
 # flag (capacity per direction). The access, vehicle-limit, speed and capacity rules read nothing else.
 ROUTING_KEYS: tuple[str, ...] = (*ROUTING_TAGS, "oneway")
-ARRAYS_VERSION = "arrays-1"  # bump when NetworkArrays or how it is made changes: cached arrays are rebuilt
+ARRAYS_VERSION = "arrays-2"  # bump when NetworkArrays or how it is made changes: cached arrays are rebuilt
 
 
 @dataclass
@@ -33,7 +34,8 @@ class NetworkArrays:
     """Nodes ``node_id`` (OSM ids; ``node_x``/``node_y`` lon/lat degrees) in the graph's order;
     edge ``i`` runs from node index ``edge_src[i]`` to ``edge_dst[i]`` with networkx key
     ``edge_key[i]``, ``length`` (m), ``travel_time`` (s) and ``capacity`` (vehicles/hour) (NaN
-    where the graph has none) and road record ``records[edge_record[i]]``. ``restrictions``:
+    where the graph has none), ``signals``: traffic signals passed on it (its interior nodes and its
+    head, in its direction) and road record ``records[edge_record[i]]``. ``restrictions``:
     the resolved turn restrictions (``G.graph["turn_restrictions"]``)."""
 
     source: str
@@ -46,6 +48,7 @@ class NetworkArrays:
     length: np.ndarray
     travel_time: np.ndarray
     capacity: np.ndarray
+    signals: np.ndarray
     edge_record: np.ndarray
     records: list[dict[str, Any]]
     restrictions: list[dict[str, Any]] = field(default_factory=list)
@@ -61,7 +64,7 @@ class NetworkArrays:
         n, m = len(self.node_id), len(self.edge_src)
         shapes = {"node_x": (self.node_x, n), "node_y": (self.node_y, n), "edge_dst": (self.edge_dst, m),
                   "edge_key": (self.edge_key, m), "length": (self.length, m), "travel_time": (self.travel_time, m),
-                  "capacity": (self.capacity, m), "edge_record": (self.edge_record, m)}
+                  "capacity": (self.capacity, m), "signals": (self.signals, m), "edge_record": (self.edge_record, m)}
         for name, (array, size) in shapes.items():
             if array.shape != (size,):
                 raise ValueError(f"{name} has shape {array.shape}, expected ({size},)")
@@ -71,6 +74,8 @@ class NetworkArrays:
                 raise ValueError(f"{name} out of range [0, {bound})")
         if m and not (np.isfinite(self.length).all() and float(self.length.min()) >= 0):
             raise ValueError("length must be finite and >= 0")
+        if m and int(self.signals.min()) < 0:
+            raise ValueError("signals must be >= 0")
         if not all(isinstance(r, dict) for r in self.records):
             raise ValueError("records must be tables")
 
@@ -123,7 +128,7 @@ def graph_arrays(G: nx.MultiDiGraph) -> NetworkArrays:
     ys = np.fromiter((float(nodes[n].get("y", np.nan)) for n in G), dtype=float, count=len(node_id))
     m = G.number_of_edges()
     u, v, k = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
-    values = np.empty((3, m))
+    values = np.empty((4, m))
     rec = np.empty(m, dtype=np.int64)
     table = RecordTable()
     try:
@@ -132,12 +137,16 @@ def graph_arrays(G: nx.MultiDiGraph) -> NetworkArrays:
             values[0, i] = float(d.get("length", np.nan))
             values[1, i] = float(d.get("travel_time", np.nan))
             values[2, i] = float(d.get("capacity", np.nan))
+            values[3, i] = float(d.get(SIGNALS, 0))
             rec[i] = table.id(d)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise NetworkLoadError(f"edge keys must be integers and length, travel_time, capacity numbers: {exc}",
+        raise NetworkLoadError(f"edge keys must be integers and length, travel_time, capacity, {SIGNALS} "
+                               f"numbers: {exc}",
                                file=G.graph.get("source")) from exc
+    if m and not (np.isfinite(values[3]).all() and values[3].min() >= 0):
+        raise NetworkLoadError(f"edge attribute {SIGNALS} must be a count >= 0", file=G.graph.get("source"))
     order = np.argsort(node_id, kind="stable")
     src, dst = order[np.searchsorted(node_id[order], u)], order[np.searchsorted(node_id[order], v)]
     return NetworkArrays(str(G.graph.get("source", "")), node_id, xs, ys, src, dst, k, values[0].copy(),
-                         values[1].copy(), values[2].copy(), rec, table.records,
+                         values[1].copy(), values[2].copy(), values[3].astype(np.int64), rec, table.records,
                          list(G.graph.get("turn_restrictions") or []))

@@ -38,7 +38,7 @@ from shapely.geometry import Polygon
 from ..errors import NetworkLoadError
 from ..files import atomic_path
 from ..settings import SCHEMATIC_MARKER, SIMPLIFY_EDGE_ATTRS_DIFFER, SIMPLIFY_NODE_ATTRS_INCLUDE
-from .arrays import NetworkArrays, RecordTable
+from .arrays import SIGNALS, NetworkArrays, RecordTable
 from .attributes import edge_capacity_vph, edge_speed_kph
 from .classes import ONEWAY_VALUES, REVERSED_VALUES, BBox, clip_area
 from .geometry import EdgeKey, great_circle_m
@@ -46,7 +46,7 @@ from .osm_file import RoadWays, read_osm_file
 from .restrictions import member_ways, resolve_restrictions, store_restrictions, via_nodes
 
 # Bump when the graph this module builds changes: cached graphs of older versions are rebuilt.
-CODE_VERSION = "build-3"
+CODE_VERSION = "build-4"
 
 
 def graph_tables(ways: RoadWays, *, clip: Polygon | BBox | None = None,
@@ -206,6 +206,7 @@ class _Edges:
     way: np.ndarray
     rev: np.ndarray  # the edge runs against the way's (oneway-corrected) direction
     length: np.ndarray  # metres
+    signals: np.ndarray  # traffic signals at the head node that apply in the edge's direction (0 or 1)
     key: np.ndarray
     pairs: np.ndarray
     pair_first: np.ndarray
@@ -233,11 +234,28 @@ def _directed_edges(ways: RoadWays, runs: _Runs, nodes: _Nodes) -> _Edges:
     order = np.lexsort((e_rev, np.concatenate((along, along[two])), np.concatenate((run_id, run_id[two]))))
     src, dst, e_way, e_rev = src[order], dst[order], e_way[order], e_rev[order]
     length = np.concatenate((seg_len, seg_len[two]))[order]
+    signals = _signals_at_head(ways, nodes.ids[dst], e_rev == way_reversed[e_way])
     pairs, first, pair_of_edge, count = np.unique(src * nodes.n + dst, return_index=True, return_inverse=True,
                                                   return_counts=True)
     key = np.empty(len(src), dtype=np.int64)  # rank among the edges u->v, in insertion order
     key[np.argsort(pair_of_edge, kind="stable")] = np.arange(len(src)) - np.repeat(np.cumsum(count) - count, count)
-    return _Edges(src, dst, e_way, e_rev, length, key, pairs, first, count, way_oneway)
+    return _Edges(src, dst, e_way, e_rev, length, signals, key, pairs, first, count, way_oneway)
+
+
+def _signals_at_head(ways: RoadWays, head: np.ndarray, along_drawn: np.ndarray) -> np.ndarray:
+    """1 where an edge's head (OSM id) is a ``highway=traffic_signals`` node whose signal applies to
+    the edge's direction (``along_drawn``: the edge runs the way's drawn direction), else 0.
+    ``traffic_signals:direction`` (or ``direction``) ``forward``/``backward`` names the way
+    direction the signal faces; anything else: both."""
+    facing = {nid: tags.get("traffic_signals:direction") or tags.get("direction")
+              for nid, tags in ways.node_tags.items() if tags.get("highway") == "traffic_signals"}
+    if not facing:
+        return np.zeros(len(head), dtype=np.int64)
+    ids = np.fromiter(facing, dtype=np.int64, count=len(facing))
+    forward_only = np.isin(head, ids[[facing[i] == "forward" for i in ids.tolist()]])
+    backward_only = np.isin(head, ids[[facing[i] == "backward" for i in ids.tolist()]])
+    at = np.isin(head, ids) & ~(forward_only & ~along_drawn) & ~(backward_only & along_drawn)
+    return at.astype(np.int64)
 
 
 def _undirected(pairs: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -427,12 +445,14 @@ class GraphTables:
     e_way: np.ndarray
     e_rev: np.ndarray
     e_len: np.ndarray
+    e_signals: np.ndarray  # traffic signals each edge reaches (its head node, if one applies)
     m_u: np.ndarray = field(default_factory=_empty(np.int64))
     m_v: np.ndarray = field(default_factory=_empty(np.int64))
     m_key: np.ndarray = field(default_factory=_empty(np.int64))
     m_way: np.ndarray = field(default_factory=_empty(np.int64))
     m_rev: np.ndarray = field(default_factory=_empty(bool))
     m_len: np.ndarray = field(default_factory=_empty(np.float64))
+    m_signals: np.ndarray = field(default_factory=_empty(np.int64))  # traffic signals along (interior, head)
     m_npoints: np.ndarray = field(default_factory=_empty(np.int64))
     m_x: np.ndarray = field(default_factory=_empty(np.float64))
     m_y: np.ndarray = field(default_factory=_empty(np.float64))
@@ -453,7 +473,8 @@ class GraphTables:
                    node_tags, kept_ids, nodes.x[kept], nodes.y[kept],
                    street_count[kept] if street_count is not None else None,
                    nodes.ids[edges.src[which]], nodes.ids[edges.dst[which]], edges.key[which], edges.way[which],
-                   edges.rev[which], edges.length[which], restrictions=list(ways.restrictions))
+                   edges.rev[which], edges.length[which], edges.signals[which],
+                   restrictions=list(ways.restrictions))
 
     def add_merged(self, nodes: _Nodes, edges: _Edges, chains: _Chains, which: np.ndarray,
                    keys: np.ndarray) -> None:
@@ -473,6 +494,8 @@ class GraphTables:
         self.m_u, self.m_v = nodes.ids[chains.origin[which]], nodes.ids[chains.dest[which]]
         self.m_key, self.m_way, self.m_rev = keys, first >> 1, (first & 1).astype(bool)
         self.m_len = _sequential_sums(edges.length[pair_edge], chains.start[which], chains.end[which])
+        total = np.concatenate(([0], np.cumsum(edges.signals[pair_edge])))
+        self.m_signals = total[chains.end[which]] - total[chains.start[which]]
         self.m_npoints, self.m_x, self.m_y = n_points, nodes.x[points], nodes.y[points]
         starts, ends = chains.start[which[mixed]].tolist(), chains.end[which[mixed]].tolist()
         self.m_mixed = {i: [(c >> 1, bool(c & 1)) for c in dict.fromkeys(combo[s:e].tolist())]
@@ -580,7 +603,8 @@ class GraphTables:
         applied = self._resolve_restrictions(order, u, v)[0] if self.restrictions else []
         return NetworkArrays(self.source, self.node_id, self.node_x, self.node_y, u[order], v[order],
                              np.concatenate((self.e_key, self.m_key))[order], length,
-                             length / (speed[record] / 3.6), capacity[record], record, records, applied)
+                             length / (speed[record] / 3.6), capacity[record],
+                             np.concatenate((self.e_signals, self.m_signals))[order], record, records, applied)
 
     def _road_records(self) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, np.ndarray]:
         """(record of each edge, unmerged then merged; the distinct road records; their speed
@@ -604,7 +628,8 @@ class GraphTables:
         return record, table.records, speed, capacity
 
     def _fill(self, graph: nx.MultiDiGraph) -> None:
-        """Add the nodes, then the unmerged edges, then the merged edges (keys as osmnx gives them)."""
+        """Add the nodes, then the unmerged edges, then the merged edges (keys as osmnx gives them),
+        then the traffic-signal counts of the edges that pass signals."""
         tags, ids, oneway = self.way_tags, self.way_ids.tolist(), self.way_oneway.tolist()
 
         def data(way: int, rev: bool) -> dict:
@@ -623,8 +648,18 @@ class GraphTables:
                                              self.e_key[part].tolist(), self.e_way[part].tolist(),
                                              self.e_rev[part].tolist(), self.e_len[part].tolist()):
                 add_edge(u, v, k, **data(w, r), length=length)
-        if len(self.m_u) == 0:
-            return
+        if len(self.m_u):
+            self._fill_merged(graph, data)
+        signals = np.concatenate((self.e_signals, self.m_signals))
+        at = np.flatnonzero(signals)
+        edges = graph.edges
+        for u, v, k, n in zip(*(np.concatenate(pair)[at].tolist() for pair in (
+                (self.e_u, self.m_u), (self.e_v, self.m_v), (self.e_key, self.m_key))), signals[at].tolist()):
+            edges[u, v, k][SIGNALS] = n
+
+    def _fill_merged(self, graph: nx.MultiDiGraph, data: Callable[[int, bool], dict]) -> None:
+        """Add the merged edges (keys as osmnx gives them)."""
+        add_edge = graph.add_edge
         geometry = shapely.linestrings(np.column_stack((self.m_x, self.m_y)),
                                        indices=np.repeat(np.arange(len(self.m_u)), self.m_npoints))
         mixed = self.m_mixed

@@ -11,6 +11,7 @@ import networkx as nx
 
 from ..errors import NetworkLoadError
 from ..files import atomic_path
+from .arrays import SIGNALS
 from .attributes import enrich
 from .osm_file import require_file
 
@@ -26,7 +27,7 @@ def load_graphml(path: str | Path) -> nx.MultiDiGraph:
     require_file(path)
     try:
         G = ox.load_graphml(path, edge_dtypes={"capacity": float, "speed_kph": float, "travel_time": float,
-                                                "layer": str, "lanes": str},
+                                                SIGNALS: int, "layer": str, "lanes": str},
                             graph_dtypes={"schematic": lambda s: s == "True",
                                           **{key: json.loads for key in JSON_GRAPH_ATTRS}})
     except Exception as exc:  # lxml/networkx raise many types for a corrupt file
@@ -38,13 +39,14 @@ def load_graphml(path: str | Path) -> nx.MultiDiGraph:
 
 
 _RANGES = {"x": (-180.0, 180.0), "y": (-90.0, 90.0)}
-_EDGE_NUMBERS = ("length", "speed_kph", "travel_time", "capacity")  # non-negative where present (length: always)
+# non-negative where present (length: always)
+_EDGE_NUMBERS = ("length", "speed_kph", "travel_time", "capacity", SIGNALS)
 
 
 def check_graph(G: nx.MultiDiGraph, path: str | Path) -> None:
     """Refuse a loaded graph whose nodes lack finite ``x``/``y`` degrees or whose edges lack a
     finite non-negative ``length`` (metres), or carry a negative or non-finite speed, travel
-    time or capacity; the error names the file, the node or edge, the attribute and the value."""
+    time, capacity or traffic-signal count; the error names the file, the node or edge, the attribute and the value."""
     for n, d in G.nodes(data=True):
         for key, (low, high) in _RANGES.items():
             value = d.get(key)

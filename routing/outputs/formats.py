@@ -71,8 +71,10 @@ def md_table(df: pd.DataFrame | None, columns: dict[str, str]) -> str:
 def vehicle_line(model: dict[str, Any]) -> str:
     """The report's line saying which vehicle was routed and what the road model did for it."""
     cap = f", at most {model['max_speed_kph']:g} km/h" if model["max_speed_kph"] else ""
+    signals = (f"; {model['signal_delay_s']:g} s per traffic signal passed ({model['traffic_signals_on_edges']:,} "
+               "signal passages on its roads)") if "signal_delay_s" in model else ""
     return (f"- vehicle: **{model['profile']}** ({model['weight_t']:g} t, {model['height_m']:g} m high, "
             f"{model['width_m']:g} m wide, {model['length_m']:g} m long{cap}); "
             f"{model['edges_closed_to_vehicle']:,} directed edges closed to it (access tags, weight, height, "
             f"width or length limits), {model['edges_destination_only']:,} usable only to reach a destination "
-            f"there; {model['turn_restrictions_applied']:,} turn restrictions applied\n")
+            f"there; {model['turn_restrictions_applied']:,} turn restrictions applied{signals}\n")

@@ -122,5 +122,9 @@ def markdown(result: ScenarioResult, images: list[str]) -> str:
     lines += [f"| {k} | {v['speed_kph']:g} | {v['lanes_per_direction']} | {v['capacity_per_lane_vph']:g}"
               f"{' *' if v['overridden'] else ''} |" for k, v in effective_road_classes(result).items()]
     out.append("\n".join(lines) + "\n")
+    model = net["road_model"]
+    if "signal_delay_s" in model:
+        out.append(f"\nEach traffic signal passed adds {model['signal_delay_s']:g} s (the {model['profile']} "
+                   "profile's `signal_delay_s`, OSRM's car-profile figure).\n")
     out.append(f"\n---\n{notice}\n")
     return "\n".join(out)
