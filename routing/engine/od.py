@@ -238,11 +238,12 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
     k, n_dest = len(o_idx), len(d_idx)
     cost, aux = np.empty((k, n_dest)), np.empty((k, n_dest))
     pred = np.empty((k, r.n), dtype=np.int32)
+    sg = r.search_csr()
     is_target = np.zeros(r.n, dtype=bool)
-    is_target[d_idx] = True
+    is_target[sg.rank[d_idx]] = True
     kernel = od_par if parallel_pays(k * len(w)) else od_ser
-    kernel(min(get_num_threads(), k), r.indptr, r.fwd, r.head, w[r.fwd], aux_w, r.src, o_idx, d_idx, is_target,
-           int(is_target.sum()), cost, aux, pred)
+    kernel(min(get_num_threads(), k), sg.indptr, sg.adj, sg.head, w[sg.adj], aux_w, r.src, sg.node_of, sg.rank[o_idx],
+           sg.rank[d_idx], is_target, int(is_target.sum()), cost, aux, pred)
     time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
     matrix = ODMatrix(network, origins, destinations, weight, time_s, length_m, w, aux_w, pred)
     time_s[matrix.same_node] = length_m[matrix.same_node] = 0.0  # not a loop through an expanded junction
