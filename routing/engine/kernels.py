@@ -414,16 +414,17 @@ def potential(H, v, cols, base):
 
 
 @njit(cache=True)
-def reaches_forward(rindptr, radj, rhead, w_edge, rm, rstamp, t, budget, g, gst, stamp, bst, bstamp, queue):
-    """Backward BFS from t over alive edges: 1 if it meets a node the forward search reached,
-    2 if it exhausts without (t is cut off from the origin), 0 if the budget ran out first."""
+def reaches_forward(rindptr, radj, rhead, w_edge, rm, rstamp, t, budget, node, stamp, bst, bstamp, queue):
+    """Backward BFS from t over alive edges: 1 if it meets a node the forward search reached
+    (``node``: the search's per-node state, see :func:`repair_one`), 2 if it exhausts without (t is
+    cut off from the origin), 0 if the budget ran out first."""
     bst[t] = bstamp
     queue[0] = t
     qhead, qtail = 0, 1
     while qhead < qtail:
         x = queue[qhead]
         qhead += 1
-        if gst[x] == stamp and g[x] < np.inf:
+        if abs(node[x, 3]) == stamp and node[x, 0] < np.inf:
             return 1
         if qhead > budget:
             return 0
@@ -440,24 +441,27 @@ def reaches_forward(rindptr, radj, rhead, w_edge, rm, rstamp, t, budget, g, gst,
 
 
 @njit(cache=True)
-def euler(nxt, edge_dst, root, tin, tout, order, stack):
+def euler(nxt, edge_dst, root, tin, tout, work):
     """Euler-tour intervals of the tree towards ``root`` given by ``nxt`` (edge out of each node
     towards the root, -1 = none): x lies upstream of a (its route to the root passes through a)
-    iff ``tin[a] <= tin[x] < tout[a]``. Unreached nodes get tin = tout = -1."""
+    iff ``tin[a] <= tin[x] < tout[a]``. Unreached nodes get tin = tout = -1. ``work``: int64
+    workspaces (parent, child counts and cursors with room for n + 1, children, stack)."""
+    parent, count, cursor, order, stack = work
     n = nxt.shape[0]
-    parent = np.full(n, -1, dtype=np.int64)
-    count = np.zeros(n + 1, dtype=np.int64)
+    count[:] = 0
     for x in range(n):
+        parent[x] = -1
         if nxt[x] >= 0:
             parent[x] = edge_dst[nxt[x]]
             count[parent[x] + 1] += 1
     for x in range(n):
         count[x + 1] += count[x]
-    fill = count[:-1].copy()
+    cursor[:] = count
     for x in range(n):
         if parent[x] >= 0:
-            order[fill[parent[x]]] = x
-            fill[parent[x]] += 1
+            order[cursor[parent[x]]] = x
+            cursor[parent[x]] += 1
+    cursor[:] = count
     tin[:] = -1
     tout[:] = -1
     clock = 0
@@ -465,7 +469,6 @@ def euler(nxt, edge_dst, root, tin, tout, order, stack):
     top = 1
     tin[root] = clock
     clock += 1
-    cursor = count[:-1].copy()
     while top > 0:
         x = stack[top - 1]
         if cursor[x] < count[x + 1]:
@@ -481,28 +484,120 @@ def euler(nxt, edge_dst, root, tin, tout, order, stack):
 
 
 @njit(cache=True)
-def euler_all(pred, edge_dst, roots, tin, tout):
-    """:func:`euler` for every tree towards ``roots[j]``, given as rows ``pred[j]`` (edge out of each
-    node towards the root), into columns of the (nodes, roots) arrays ``tin``/``tout``."""
-    n = pred.shape[1]
-    a_in, a_out = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
-    order, stack = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    for j in range(roots.shape[0]):
-        euler(pred[j], edge_dst, roots[j], a_in, a_out, order, stack)
-        tin[:, j] = a_in
-        tout[:, j] = a_out
+def index_one(j, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux, nxt, tin, tout, ws):
+    """Baseline tree towards ``roots[j]`` (backward Dijkstra, indexed 4-ary heap as in
+    :func:`od_one`, the aux sum carried along) on a backward
+    :class:`~routing.engine.turns.SearchCSR`, and its Euler-tour intervals (:func:`euler`),
+    written to column j of the (routing nodes, roots) arrays ``dist``, ``aux``, ``nxt``
+    (routing edge out of each node towards the root), ``tin``, ``tout``. ``ws``: workspaces in
+    search numbering (:func:`index_block`)."""
+    d, a, p, e_in, e_out, hkey, hnode, pos, work = ws
+    d[:] = np.inf
+    a[:] = np.inf
+    p[:] = -1
+    pos[:] = -1
+    s = roots[j]
+    d[s] = 0.0
+    a[s] = 0.0
+    hkey[0] = 0.0
+    hnode[0] = s
+    pos[s] = 0
+    size = 1
+    while size > 0:
+        du = hkey[0]  # the heap code written out, as in od_one
+        u = hnode[0]
+        pos[u] = -2
+        size -= 1
+        if size > 0:
+            last_key = hkey[size]
+            last_node = hnode[size]
+            k = 0
+            while True:
+                first = 4 * k + 1
+                if first >= size:
+                    break
+                best = first
+                best_key = hkey[first]
+                for c in range(first + 1, min(first + 4, size)):
+                    if hkey[c] < best_key:
+                        best = c
+                        best_key = hkey[c]
+                if best_key >= last_key:
+                    break
+                hkey[k] = best_key
+                hnode[k] = hnode[best]
+                pos[hnode[best]] = k
+                k = best
+            hkey[k] = last_key
+            hnode[k] = last_node
+            pos[last_node] = k
+        for jj in range(indptr[u], indptr[u + 1]):
+            nd = du + wc[jj]
+            v = head[jj]
+            if nd < d[v]:
+                d[v] = nd
+                p[v] = adj[jj]
+                a[v] = a[u] + auxc[jj]
+                k = pos[v]
+                if k == -1:
+                    k = size
+                    size += 1
+                while k > 0:
+                    parent = (k - 1) >> 2
+                    if hkey[parent] <= nd:
+                        break
+                    hkey[k] = hkey[parent]
+                    hnode[k] = hnode[parent]
+                    pos[hnode[parent]] = k
+                    k = parent
+                hkey[k] = nd
+                hnode[k] = v
+                pos[v] = k
+    euler(p, root_side, s, e_in, e_out, work)
+    for x in range(d.shape[0]):
+        y = node_of[x]
+        dist[y, j] = d[x]
+        aux[y, j] = a[x]
+        nxt[y, j] = p[x]
+        tin[y, j] = e_in[x]
+        tout[y, j] = e_out[x]
 
 
 @njit(cache=True)
-def repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, check, ws_f, ws_i, queue, hkey, hnode,
+def index_block(block, n_blocks, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux, nxt, tin, tout):
+    """:func:`index_one` for roots ``block, block + n_blocks, ...`` with one workspace."""
+    n = indptr.shape[0] - 1
+    work = (np.empty(n, dtype=np.int64), np.empty(n + 1, dtype=np.int64), np.empty(n + 1, dtype=np.int64),
+            np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+    ws = (np.empty(n), np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32),
+          np.empty(n, dtype=np.int32), np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32), work)
+    for j in range(block, roots.shape[0], n_blocks):
+        index_one(j, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux, nxt, tin, tout, ws)
+
+
+@njit(cache=True, parallel=True)
+def index_par(n_blocks, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux, nxt, tin, tout):
+    """:func:`index_one` for every root, in parallel (roots dealt round-robin to ``n_blocks`` blocks)."""
+    for block in prange(n_blocks):
+        # prange's index is unsigned: as int64, the serial and parallel paths share one index_block
+        index_block(np.int64(block), n_blocks, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux,
+                    nxt, tin, tout)
+
+
+@njit(cache=True)
+def repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, check, node, ws_i, queue, hkey, hnode,
                 counters, out_cost, out_aux, ofs):
     """New cost (and aux sum) from ``origin`` to destination columns ``cols`` (nodes ``dest_nodes``, baseline costs
     ``base``) once the ``changed`` edges are slower (or, with ``remove``, gone). See
-    :func:`_repair_jobs`."""
+    :func:`repair_block`.
+
+    ``node`` (nodes, 4): the search's state of each node in one row (one cache line: read together),
+    distance, aux sum, potential and this search's stamp (+stamp reached, -stamp closed; other
+    values: not reached yet). ``ws_i``: the backward searches' stamps (per node) and the removal
+    stamps (per edge)."""
     indptr, adj, head, wc, auxc, rindptr, radj, rhead, w_edge, tail = graph
     H, Haux, nxt, tin, tout = rev
-    g, aux, pi = ws_f[0], ws_f[1], ws_f[2]
-    gst, closed, bst, rm = ws_i[0], ws_i[1], ws_i[2], ws_i[3]
+    bst, rm = ws_i
     counters[0] += 1
     stamp = counters[0]
     rstamp = stamp if remove else -1
@@ -525,25 +620,41 @@ def repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, chec
                 cut_lo[cut_ptr[a + 1]] = tin[tail[e], cols[a]]
                 cut_hi[cut_ptr[a + 1]] = tout[tail[e], cols[a]]
                 cut_ptr[a + 1] += 1
+    # Euler intervals are nested or disjoint: keep the outermost ones, sorted (a node is then
+    # tested by one binary search instead of against every cut)
+    cut_end = cut_ptr[1:].copy()
+    for a in range(nt):
+        lo, hi = cut_ptr[a], cut_ptr[a + 1]
+        if hi - lo > 1:
+            order = np.argsort(cut_lo[lo:hi])
+            los, his = cut_lo[lo:hi][order], cut_hi[lo:hi][order]
+            kept = lo
+            for c in range(hi - lo):
+                if kept == lo or los[c] >= cut_hi[kept - 1]:
+                    cut_lo[kept] = los[c]
+                    cut_hi[kept] = his[c]
+                    kept += 1
+            cut_end[a] = kept
     ub = np.full(nt, np.inf)
     ub_aux = np.full(nt, np.inf)
     state = np.zeros(nt, dtype=np.int8)  # 0 open, 1 done, 2 cut off, 3 known reachable
     live = nt
-    gst[origin] = stamp
-    g[origin] = 0.0
-    aux[origin] = 0.0
-    pi[origin] = potential(H, origin, cols, base)
+    node[origin, 0] = 0.0
+    node[origin, 1] = 0.0
+    node[origin, 2] = potential(H, origin, cols, base)
+    node[origin, 3] = stamp
     size = 0
-    if pi[origin] < np.inf:
-        size = heap_push(hkey, hnode, 0, pi[origin], origin)
+    if node[origin, 2] < np.inf:
+        size = heap_push(hkey, hnode, 0, node[origin, 2], origin)
     pops = 0
     next_check = check
     while size > 0 and live > 0:
         key, u, size = heap_pop(hkey, hnode, size)
-        if closed[u] == stamp:
+        if node[u, 3] == -stamp:
             continue
-        closed[u] = stamp
-        gu = g[u]
+        node[u, 3] = -stamp
+        gu = node[u, 0]
+        aux_u = node[u, 1]
         # a node whose baseline route to destination a avoids every changed edge ends a route to a
         for a in range(nt):
             if state[a] == 1 or state[a] == 2:
@@ -551,33 +662,35 @@ def repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, chec
             j = cols[a]
             h = H[u, j]
             if h < np.inf and gu + h < ub[a]:
-                good = True
                 t_in = tin[u, j]
-                for c in range(cut_ptr[a], cut_ptr[a + 1]):
-                    if cut_lo[c] <= t_in and t_in < cut_hi[c]:
-                        good = False
-                        break
-                if good:
+                lo, hi = cut_ptr[a], cut_end[a]  # after the search: the cuts starting at or before t_in
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if cut_lo[mid] <= t_in:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo == cut_ptr[a] or t_in >= cut_hi[lo - 1]:  # in no cut subtree: its route avoids the changes
                     ub[a] = gu + h
-                    ub_aux[a] = aux[u] + Haux[u, j]
+                    ub_aux[a] = aux_u + Haux[u, j]
             if ub[a] - base[a] <= key:  # no open node can lead to a shorter route to a
                 state[a] = 1
                 live -= 1
         if live == 0:
             break
         for j in range(indptr[u], indptr[u + 1]):
-            if rm[adj[j]] == rstamp:
-                continue
             v = head[j]
-            if gst[v] != stamp:
-                gst[v] = stamp
-                g[v] = np.inf
-                pi[v] = potential(H, np.int64(v), cols, base)
+            if node[v, 3] == -stamp or (remove and rm[adj[j]] == stamp):
+                continue
+            if node[v, 3] != stamp:
+                node[v, 0] = np.inf
+                node[v, 2] = potential(H, np.int64(v), cols, base)
+                node[v, 3] = stamp
             ng = gu + wc[j]
-            if ng < g[v] and pi[v] < np.inf and closed[v] != stamp:
-                g[v] = ng
-                aux[v] = aux[u] + auxc[j]
-                size = heap_push(hkey, hnode, size, ng + pi[v], v)
+            if ng < node[v, 0] and node[v, 2] < np.inf:
+                node[v, 0] = ng
+                node[v, 1] = aux_u + auxc[j]
+                size = heap_push(hkey, hnode, size, ng + node[v, 2], v)
         pops += 1
         if pops >= next_check:  # long search: look for destinations cut off (backward search)
             next_check *= 2
@@ -586,7 +699,7 @@ def repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, chec
                     continue
                 counters[1] += 1
                 found = reaches_forward(rindptr, radj, rhead, w_edge, rm, rstamp, dest_nodes[cols[a]],
-                                         pops, g, gst, stamp, bst, counters[1], queue)
+                                         pops, node, stamp, bst, counters[1], queue)
                 if found == 2:
                     state[a] = 2
                     live -= 1
@@ -598,13 +711,25 @@ def repair_one(graph, rev, origin, dest_nodes, cols, base, changed, remove, chec
 
 
 @njit(cache=True)
+def repair_workspace(n_blocks, n, m):
+    """Workspaces of :func:`repair_block` for ``n_blocks`` blocks on a graph of ``n`` nodes and ``m``
+    edges, one row per block: node state (see :func:`repair_one`), backward-search stamps, removal
+    stamps, queue, heap keys and nodes, and the counters (search stamp, backward-search stamp).
+    Kept between calls (stamps keep counting up), so the memory is set up once, not per call."""
+    return (np.zeros((n_blocks, n, 4)), np.zeros((n_blocks, n), dtype=np.int32),
+            np.zeros((n_blocks, m), dtype=np.int32), np.empty((n_blocks, n), dtype=np.int32),
+            np.empty((n_blocks, m + 1)), np.empty((n_blocks, m + 1), dtype=np.int32),
+            np.zeros((n_blocks, 2), dtype=np.int64))
+
+
+@njit(cache=True)
 def repair_block(block, n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group, job_ptr,
-                  job_cols, job_check, gptr, gedges, remove, out_cost, out_aux):
-    """Repair jobs ``block, block + n_blocks, ...`` with one workspace. Job q: origin row
-    ``job_origin[q]``, destination columns ``job_cols[job_ptr[q]:job_ptr[q+1]]``, changed edges
-    ``gedges[gptr[G]:gptr[G+1]]`` with G = ``job_group[q]`` (``remove``: they are removed, on
-    top of the weights in ``graph``; else the weights already carry the change). Results go to
-    ``out_cost``/``out_aux[job_ptr[q]:job_ptr[q+1]]``.
+                  job_cols, job_check, gptr, gedges, remove, out_cost, out_aux, ws):
+    """Repair jobs ``block, block + n_blocks, ...`` with row ``block`` of the workspaces ``ws``
+    (:func:`repair_workspace`). Job q: origin row ``job_origin[q]``, destination columns
+    ``job_cols[job_ptr[q]:job_ptr[q+1]]``, changed edges ``gedges[gptr[G]:gptr[G+1]]`` with G =
+    ``job_group[q]`` (``remove``: they are removed, on top of the weights in ``graph``; else the
+    weights already carry the change). Results go to ``out_cost``/``out_aux[job_ptr[q]:job_ptr[q+1]]``.
 
     Exact because damage only raises weights: the baseline distance to each destination stays a
     feasible A* potential (minus the destination's baseline cost, minimised over the job's
@@ -612,15 +737,7 @@ def repair_block(block, n_blocks, graph, rev, base_cost, origin_nodes, dest_node
     destination avoids every changed edge completes a route to it at its baseline cost. A
     destination is final once the smallest open key reaches its best route's detour.
     """
-    n = graph[0].shape[0] - 1
-    m = graph[1].shape[0]
-    ws_f = np.empty((3, n))
-    ws_i = np.zeros((3, n), dtype=np.int32)
-    rm = np.zeros(m, dtype=np.int32)
-    queue = np.empty(n, dtype=np.int32)
-    hkey = np.empty(m + 1)
-    hnode = np.empty(m + 1, dtype=np.int32)
-    counters = np.zeros(2, dtype=np.int64)  # search stamp, backward-search stamp
+    node, bst, rm, queue, hkey, hnode, counters = ws
     for q in range(block, job_origin.shape[0], n_blocks):
         lo, hi = job_ptr[q], job_ptr[q + 1]
         i = job_origin[q]
@@ -630,18 +747,18 @@ def repair_block(block, n_blocks, graph, rev, base_cost, origin_nodes, dest_node
             base[a] = base_cost[i, cols[a]]
         grp = job_group[q]
         repair_one(graph, rev, origin_nodes[i], dest_nodes, cols, base, gedges[gptr[grp]:gptr[grp + 1]], remove,
-                    job_check[q], ws_f, (ws_i[0], ws_i[1], ws_i[2], rm), queue, hkey, hnode, counters,
-                    out_cost, out_aux, lo)
+                    job_check[q], node[block], (bst[block], rm[block]), queue[block], hkey[block], hnode[block],
+                    counters[block], out_cost, out_aux, lo)
 
 
 @njit(cache=True, parallel=True)
 def repair_par(n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group, job_ptr, job_cols,
-                job_check, gptr, gedges, remove, out_cost, out_aux):
+                job_check, gptr, gedges, remove, out_cost, out_aux, ws):
     """:func:`repair_block` for every block, in parallel (jobs dealt round-robin to blocks)."""
     for block in prange(n_blocks):
         # prange's index is unsigned: as int64, the serial and parallel paths share one repair_block
         repair_block(np.int64(block), n_blocks, graph, rev, base_cost, origin_nodes, dest_nodes, job_origin, job_group,
-                      job_ptr, job_cols, job_check, gptr, gedges, remove, out_cost, out_aux)
+                      job_ptr, job_cols, job_check, gptr, gedges, remove, out_cost, out_aux, ws)
 
 
 def parallel_pays(work: int) -> bool:
