@@ -2,7 +2,10 @@
 :mod:`routing.engine.network` and :mod:`routing.engine.od`.
 
 * :func:`od_one` — the OD search: Dijkstra with an indexed 4-ary heap (decrease-key) on the
-  search numbering of :class:`~routing.engine.turns.SearchCSR`.
+  search numbering of :class:`~routing.engine.turns.SearchCSR`; nodes reached through
+  zero-weight arcs at the smallest distance are settled without a heap entry.
+* :func:`index_block` — the route index of incremental OD (trees towards each destination, their
+  Euler tours), searched as in :func:`od_one` and written a chunk of destinations at a time.
 * :func:`tree_one` — the full-tree search: Dijkstra with a radix heap (keys bucketed by the
   highest bit where their float64 bits differ from the last key popped; monotone, so exact;
   measured 10-15% faster than the lazy 4-ary heap on the 705k-edge synthetic graph).
@@ -15,7 +18,7 @@
   raises weights); a node whose baseline route to a destination avoids every changed edge closes
   that destination at once (its baseline tail is still valid); a destination cut off is detected
   by a budgeted backward search instead of exhausting the network. Used by incremental OD
-  matrices and by criticality.
+  matrices and by criticality; its workspaces (:func:`repair_workspace`) are kept between calls.
 
 Many-source work runs on all cores once it is big enough to pay for starting threads
 (:data:`PARALLEL_MIN_WORK`, :func:`parallel_pays`).
