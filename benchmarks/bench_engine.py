@@ -399,8 +399,7 @@ def bench_damage(G: nx.MultiDiGraph, eng: Network, places: list[int], radius_m: 
     baseline = od_matrix(eng, places)
     t_base = time.perf_counter() - t0
     t0 = time.perf_counter()
-    baseline.reverse_index()
-    baseline.incidence()
+    baseline.build_index()
     t_index = time.perf_counter() - t0
     damage = area_damage(G, eng, baseline, radius_m)
     od_matrix(eng, places, damage=damage, baseline=baseline, incremental=True)  # warm-up

@@ -60,7 +60,7 @@ def test_each_kernel_compiles_once(tmp_path: Path) -> None:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", EVERY_KERNEL], capture_output=True, text=True, check=True, env=env)
     signatures = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {"trees_block", "od_block", "repair_block", "potential", "trees_ser", "od_ser", "trees_par", "od_par",
+    assert {"index_block", "od_block", "repair_block", "potential", "od_ser", "index_par", "od_par",
             "repair_par"} <= {
         name for name, sigs in signatures.items() if sigs}
     twice = {name: sigs for name, sigs in signatures.items() if len(sigs) > 1}

@@ -7,6 +7,8 @@ baseline route uses a slowed or removed edge, with the repair search of
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,15 +19,17 @@ from numba import get_num_threads
 from ..network import EdgeKey
 from .jit import for_work
 from .kernels import (
+    INDEX_CHUNK,
     dijkstra,
-    euler_all,
+    index_block,
+    index_par,
     od_par,
     od_ser,
     parallel_pays,
     repair_block,
     repair_par,
+    repair_workspace,
     route_incidence,
-    tree_kernel,
 )
 from .network import WEIGHTS, Network
 
@@ -46,6 +50,32 @@ INCREMENTAL_MIN_WORK = 100_000  # origins x routing-graph edges: between the dem
 
 def _other(weight: str) -> str:
     return "length" if weight == "travel_time" else "travel_time"
+
+
+class WorkspacePool:
+    """Repair workspaces (:func:`~routing.engine.kernels.repair_workspace`) kept between calls:
+    setting up their memory (tens of MB on a national graph) cost more than many repair searches.
+    A caller takes one for a call and gives it back; two threads never share one. Not pickled."""
+
+    def __init__(self) -> None:
+        self.free: list[tuple[np.ndarray, ...]] = []
+
+    @contextmanager
+    def take(self, n_blocks: int, n: int, m: int) -> Iterator[tuple[np.ndarray, ...]]:
+        """A workspace with rows for ``n_blocks`` blocks on a graph of ``n`` nodes and ``m`` edges."""
+        try:
+            ws = self.free.pop()
+        except IndexError:
+            ws = None
+        if ws is None or ws[0].shape[0] < n_blocks or ws[0].shape[1] != n or ws[2].shape[1] != m:
+            ws = repair_workspace(n_blocks, n, m)
+        try:
+            yield ws
+        finally:
+            self.free.append(ws)
+
+    def __getstate__(self) -> dict:
+        return {"free": []}
 
 
 @dataclass
@@ -73,6 +103,8 @@ class ODMatrix:
     recomputed: np.ndarray | None = None
     _reverse_index: ReverseIndex | None = field(default=None, repr=False)
     _incidence: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    repair_pool: WorkspacePool = field(default_factory=WorkspacePool, repr=False)
+    _repair_context: RepairContext | None = field(default=None, repr=False)
 
     @property
     def cost(self) -> np.ndarray:
@@ -140,16 +172,17 @@ class ODMatrix:
         """Baseline trees towards each destination under ``w`` (cached): what the repair search needs."""
         if self._reverse_index is None:
             r = self.network.routing
-            targets = self.destination_index
-            k, n = len(targets), r.n
-            dist, pred, auxd = np.empty((k, n)), np.empty((k, n), dtype=np.int32), np.empty((k, n))
-            tree_kernel(k * len(self.w))(r.rindptr, r.rev, r.rhead, self.w[r.rev], self.aux_w[r.rev],
-                                         targets, np.inf, dist, pred, auxd)
-            nxt = np.ascontiguousarray(pred.T)
-            tin, tout = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.int32)
-            for_work(euler_all, k * n)(pred, r.dst, targets, tin, tout)
-            self._reverse_index = ReverseIndex(np.ascontiguousarray(dist.T), np.ascontiguousarray(auxd.T), nxt, tin,
-                                               tout)
+            sg = r.search_csr(reverse=True)
+            k, n = len(self.destinations), r.n
+            dist, aux = np.empty((n, k)), np.empty((n, k))
+            nxt, tin, tout = (np.empty((n, k), dtype=np.int32) for _ in range(3))
+            args = (sg.indptr, sg.adj, sg.head, self.w[sg.adj], self.aux_w[sg.adj], sg.node_of, sg.root_side,
+                    sg.rank[self.destination_index], dist, aux, nxt, tin, tout)
+            if parallel_pays(k * len(self.w)):
+                index_par(min(get_num_threads(), -(-k // INDEX_CHUNK)), *args)
+            else:
+                for_work(index_block, k * len(self.w))(0, 1, *args)
+            self._reverse_index = ReverseIndex(dist, aux, nxt, tin, tout)
         return self._reverse_index
 
     @property
@@ -158,12 +191,18 @@ class ODMatrix:
         return self._reverse_index is not None and self._incidence is not None
 
     def build_index(self) -> ODMatrix:
-        """Build (and cache) the route index incremental matrices start from: :meth:`reverse_index`
-        and :meth:`incidence`. Worth it before evaluating several damaged states (see
-        ``INCREMENTAL_MIN_WORK``). Returns this matrix."""
-        self.reverse_index()
-        self.incidence()
+        """Build (and cache) the route index incremental matrices start from: :meth:`reverse_index`,
+        :meth:`incidence` and :meth:`repair_context`. Worth it before evaluating several damaged
+        states (see ``INCREMENTAL_MIN_WORK``). Returns this matrix."""
+        self.repair_context()  # builds the other two
         return self
+
+    def repair_context(self) -> RepairContext:
+        """The repair search's arrays under this matrix's own weights (cached): an incremental
+        matrix whose damage only removes edges repairs from it (no per-edge arrays to gather)."""
+        if self._repair_context is None:
+            self._repair_context = RepairContext.from_baseline(self.network, self)
+        return self._repair_context
 
     def incidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inverse index of the routes: ``pairs[ptr[e]:ptr[e+1]]`` are the pairs (i * l + j) whose
@@ -240,11 +279,12 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
     k, n_dest = len(o_idx), len(d_idx)
     cost, aux = np.empty((k, n_dest)), np.empty((k, n_dest))
     pred = np.empty((k, r.n), dtype=np.int32)
+    sg = r.search_csr()
     is_target = np.zeros(r.n, dtype=bool)
-    is_target[d_idx] = True
+    is_target[sg.rank[d_idx]] = True
     kernel = od_par if parallel_pays(k * len(w)) else for_work(od_ser, k * len(w))
-    kernel(min(get_num_threads(), k), r.indptr, r.fwd, r.head, w[r.fwd], aux_w, r.src, o_idx, d_idx, is_target,
-           int(is_target.sum()), cost, aux, pred)
+    kernel(min(get_num_threads(), k), sg.indptr, sg.adj, sg.head, w[sg.adj], aux_w, r.src, sg.node_of, sg.rank[o_idx],
+           sg.rank[d_idx], is_target, int(is_target.sum()), cost, aux, pred)
     time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
     matrix = ODMatrix(network, origins, destinations, weight, time_s, length_m, w, aux_w, pred)
     time_s[matrix.same_node] = length_m[matrix.same_node] = 0.0  # not a loop through an expanded junction
@@ -283,6 +323,7 @@ class RepairContext:
     inc_ptr: np.ndarray  # baseline routes: pairs using edge e are inc_pairs[inc_ptr[e]:inc_ptr[e+1]]
     inc_pairs: np.ndarray
     hops: np.ndarray  # edge count of each pair's baseline route
+    pool: WorkspacePool = field(default_factory=WorkspacePool, repr=False)
 
     @classmethod
     def from_baseline(cls, network: Network, baseline: ODMatrix, w: np.ndarray | None = None,
@@ -293,7 +334,7 @@ class RepairContext:
         r = network.routing
         graph = (r.indptr, r.fwd, r.head, w[r.fwd], aux_w[r.fwd], r.rindptr, r.rev, r.rhead, w, r.src)
         return cls(graph, baseline.reverse_index(), baseline.cost, baseline.origin_index,
-                   baseline.destination_index, ptr, pairs, hops)
+                   baseline.destination_index, ptr, pairs, hops, baseline.repair_pool)
 
     @property
     def n_pairs(self) -> int:
@@ -328,19 +369,23 @@ class RepairContext:
         args = (self.graph, self.reverse.as_tuple(), self.base_cost, self.origin_nodes, self.dest_nodes,
                 origin_row[starts], group[starts], job_ptr, col, check, np.asarray(gptr, dtype=np.int64),
                 np.asarray(gedges, dtype=np.int64), remove, out_cost, out_aux)
-        if parallel_pays(int(check.sum()) * 16):
-            repair_par(min(len(starts), 4 * get_num_threads()), *args)
-        else:
-            for_work(repair_block, len(starts) * len(self.graph[1]))(0, 1, *args)  # jobs x edges: at most
+        n_blocks = min(len(starts), 2 * get_num_threads()) if parallel_pays(int(check.sum()) * 16) else 1
+        with self.pool.take(n_blocks, len(self.graph[0]) - 1, len(self.graph[1])) as ws:
+            if n_blocks > 1:
+                repair_par(n_blocks, *args, ws)
+            else:  # jobs x edges: at most what the repairs search
+                for_work(repair_block, len(starts) * len(self.graph[1]))(0, 1, *args, ws)
         return out_cost, out_aux
 
 
 def _od_incremental(network: Network, baseline: ODMatrix, w: np.ndarray, aux_w: np.ndarray,
                     changed: np.ndarray) -> ODMatrix:
-    ctx = RepairContext.from_baseline(network, baseline, w, aux_w)
+    # removed edges only: the baseline's arrays with those edges skipped equal the damaged arrays
+    remove = bool(np.isinf(w[changed]).all())
+    ctx = baseline.repair_context() if remove else RepairContext.from_baseline(network, baseline, w, aux_w)
     gptr = np.array([0, len(changed)])
     pairs = ctx.pair_keys(gptr, changed)
-    new_cost, new_aux = ctx.repair(pairs, gptr, changed, remove=False)
+    new_cost, new_aux = ctx.repair(pairs, gptr, changed, remove=remove)
     aux = (baseline.length_m if baseline.weight == "travel_time" else baseline.time_s).copy()
     cost = baseline.cost.copy()
     cost.ravel()[pairs] = new_cost

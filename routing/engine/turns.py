@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,7 @@ class RoutingGraph:
     """The routing graph as arrays (``n`` nodes, ``m`` edges).
 
     ``src``/``dst``: node indices of edge x; ``phys[x]``: the road edge it copies, -1 for a turn
-    arc or hub arc (weight 0, unlimited capacity). Node indices ``0..n_road-1`` are the road
+    arc or hub arc (weight 0, unlimited capacity); the copies come first. Node indices ``0..n_road-1`` are the road
     graph's nodes (and the start hubs of expanded junctions); ``start[v]``/``end[v]`` are the
     nodes where routes from/to road node v start/end; ``node_road[i]`` is the road node of node i.
     The edges copying road edge e are ``copies[copies_ptr[e]:copies_ptr[e+1]]``. CSR: edges
@@ -73,10 +73,18 @@ class RoutingGraph:
     rindptr: np.ndarray
     rhead: np.ndarray
     expanded_junctions: int
+    _search: dict[bool, SearchCSR] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def m(self) -> int:
         return len(self.src)
+
+    def search_csr(self, reverse: bool = False) -> SearchCSR:
+        """The forward (``reverse``: backward) CSR renumbered for searches, built once and cached:
+        see :class:`SearchCSR`."""
+        if reverse not in self._search:
+            self._search[reverse] = SearchCSR.of(self, reverse)
+        return self._search[reverse]
 
     def road_edges(self, edge_ids: Iterable[int]) -> list[int]:
         """The road edges along a path of routing-graph edges (turn and hub arcs dropped)."""
@@ -92,10 +100,49 @@ class RoutingGraph:
     def expand(self, road_values: np.ndarray, arc_value: float = 0.0) -> np.ndarray:
         """Per-edge values of the road edges (weights, capacities) for the routing graph; arcs get
         ``arc_value``."""
-        out = np.full(self.m, arc_value, dtype=float)
-        road = self.phys >= 0
-        out[road] = road_values[self.phys[road]]
+        out = np.empty(self.m)
+        k = self.n_copies
+        np.take(np.asarray(road_values, dtype=float), self.phys[:k], out=out[:k])
+        out[k:] = arc_value
         return out
+
+    @property
+    def n_copies(self) -> int:
+        """Number of edges copying road edges: they come first (``phys[:n_copies] >= 0``), the arcs after."""
+        return len(self.copies)
+
+
+@dataclass
+class SearchCSR:
+    """The routing graph's forward (or backward) CSR with nodes renumbered for memory locality:
+    each road node followed by the ports and end hub of its junction (which the routing graph
+    numbers after all road nodes, far from their neighbours). Search node ``x`` is routing node
+    ``node_of[x]``; ``rank`` is the inverse. Edges leaving (backward: entering) search node x are
+    the routing edges ``adj[indptr[x]:indptr[x+1]]`` (in the routing CSR's order), from or towards
+    search nodes ``head``; ``root_side[e]`` is the search node routing edge e leaves (backward:
+    enters), its end towards the root of a search tree.
+
+    OD 50x50 on one thread measured 4-8 % faster than on the routing graph's own numbering
+    (705k-edge synthetic graph, with and without restrictions).
+    """
+
+    node_of: np.ndarray
+    rank: np.ndarray
+    indptr: np.ndarray
+    adj: np.ndarray
+    head: np.ndarray
+    root_side: np.ndarray
+
+    @classmethod
+    def of(cls, r: RoutingGraph, reverse: bool = False) -> SearchCSR:
+        node_of = np.argsort(r.node_road, kind="stable")
+        rank = np.empty(r.n, dtype=np.int64)
+        rank[node_of] = np.arange(r.n)
+        order, tail, far = (r.rev, r.dst, r.src) if reverse else (r.fwd, r.src, r.dst)
+        adj = order[np.argsort(rank[tail[order]], kind="stable")]
+        indptr = np.searchsorted(rank[tail[adj]], np.arange(r.n + 1)).astype(np.int32)
+        return cls(node_of.astype(np.int32), rank, indptr, adj, rank[far[adj]].astype(np.int32),
+                   rank[tail].astype(np.int32))
 
 
 def forbidden_sequences(restrictions: Iterable[dict[str, Any]], edge_index: Mapping[tuple[int, int, int], int],
