@@ -3,7 +3,7 @@
 The network is the SYNTHETIC graph of ``benchmarks/synthetic_graph.py`` (not OpenStreetMap data):
 OD places are the largest towns, the assets that may fail are its river bridges (one asset per
 road: both carriageways), evacuation runs from the largest town to the next ones. The sweep is
-run by :class:`routing.parallel.SerialExecutor`, then by :class:`routing.parallel.DaskExecutor`
+run by :class:`routing.sweep.SerialExecutor`, then by :class:`routing.sweep.DaskExecutor`
 on a LocalCluster of ``--workers`` single-threaded processes; the results must be identical.
 
 Printed: graph size, serial seconds, Dask seconds (cluster start-up excluded, shipping the graph
@@ -12,7 +12,9 @@ and warming the workers included), the speed-up ratio, and the same for the task
 Also printed, because other processes on the machine distort a parallel timing: the 1-minute
 load average during each run and the CPU seconds each run used (driver + workers).
 
-Run ``python benchmarks/bench_sweep.py`` (defaults: 150 towns, 24 bridges, 300 draws, 2 workers).
+Run ``python benchmarks/bench_sweep.py`` (defaults: 150 towns, 24 bridges, 300 draws, 2 workers). It
+prints only: the published serial-or-Dask figures, this sweep's among them (cluster start-up
+included there), are written by ``benchmarks/bench_executor.py``.
 """
 
 from __future__ import annotations

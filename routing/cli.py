@@ -166,10 +166,11 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_executor(args: argparse.Namespace):
+def make_executor(args: argparse.Namespace, *, local_dask_pays: bool = True):
     """The executor of ``--serial`` (this process), ``--scheduler`` or ``--workers`` (Dask), else an
     :class:`~routing.sweep.executors.AutoExecutor`: serial unless the tasks are long enough for
-    Dask to pay (``settings.DASK_MIN_SERIAL_S``). Prints one line saying which runs the tasks, and why."""
+    Dask to pay (``settings.DASK_MIN_SERIAL_S``); serial if ``local_dask_pays`` is False (tasks whose
+    searches already use every core). Prints one line saying which runs the tasks, and why."""
     from .sweep.executors import AutoExecutor, SerialExecutor
 
     if args.serial:
@@ -181,6 +182,9 @@ def make_executor(args: argparse.Namespace):
         where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else f"{args.workers} local Dask workers"
         print(f"executor: {where} (--{'scheduler' if args.scheduler else 'workers'})")
         return _dask_executor(args)
+    if not local_dask_pays:
+        print(f"executor: serial: {SEARCHES_USE_EVERY_CORE}")
+        return SerialExecutor(progress=progress_bar(args))
     return AutoExecutor(lambda: _dask_executor(args), progress=progress_bar(args),
                         on_choice=lambda why: print(f"executor: {why}", flush=True))
 
@@ -248,7 +252,7 @@ def cmd_access_criticality(args: argparse.Namespace, scenario, out: Path, t0: fl
     facilities = snap_layer(network, layers.facilities[facility], max_snap_m=access.max_snap_m)
     groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
     threshold = args.threshold_min or access.criticality_threshold_min
-    with make_executor(args) as executor:
+    with make_executor(args, local_dask_pays=False) as executor:
         result = access_criticality(network, population, facilities, groups=groups, threshold_min=threshold,
                                     top=args.candidates, progress=progress_bar(args), map_fn=executor.map_fn)
     if args.groups == "assets":
@@ -292,7 +296,7 @@ def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
     places, _ = scenario_places(network, scenario, catalogue, scenario.od_places)
     node_of = {name: int(node) for name, node in zip(places["name"], places["node"])}
     groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
-    with make_executor(args) as executor:
+    with make_executor(args, local_dask_pays=False) as executor:
         result = criticality(network, list(dict.fromkeys(node_of.values())), groups=groups,
                              progress=progress_bar(args), map_fn=executor.map_fn,
                              assets=resolve_assets(G, catalogue))
@@ -308,8 +312,13 @@ def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
     return _done(bool(G.graph.get("schematic")), out / "criticality.md", t0)
 
 
-def add_executor_options(parser: argparse.ArgumentParser) -> None:
-    """--scheduler / --workers / --serial, for commands that run on the executor."""
+SEARCHES_USE_EVERY_CORE = ("criticality's searches already run on every core, so a local Dask cluster does not "
+                           "pay (benchmarks/bench_executor.py); --workers N or --scheduler ADDRESS to use Dask")
+
+
+def add_executor_options(parser: argparse.ArgumentParser, *, local_dask_pays: bool = True) -> None:
+    """--scheduler / --workers / --serial, for commands that run on the executor (``local_dask_pays``:
+    as :func:`make_executor`'s)."""
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="address of a running Dask scheduler (e.g. tcp://host:8786)")
     parser.add_argument("--workers", type=_positive_int, metavar="N",
@@ -317,7 +326,9 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serial", action="store_true", help="run in this process, without Dask")
     parser.epilog = ("Without --scheduler, --workers or --serial the tasks run in this process unless they would "
                      "take long enough for a local Dask cluster (one worker per core) to pay: "
-                     f"more than {DASK_MIN_SERIAL_S:g} s serially, estimated from the first tasks.")
+                     f"more than {DASK_MIN_SERIAL_S:g} s serially, estimated from the first tasks."
+                     if local_dask_pays else
+                     f"Without --scheduler or --workers the tasks run in this process: {SEARCHES_USE_EVERY_CORE}.")
 
 
 COMPARE_MARKER = "<!-- written by corridor-routing compare -->"  # first line of a `compare --out` file
@@ -441,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     crit.add_argument("--candidates", type=_positive_int, metavar="N",
                       help="--weight population: evaluate only the N candidates carrying the most people on their "
                            "way to a facility (default: every candidate on some path)")
-    add_executor_options(crit)
+    add_executor_options(crit, local_dask_pays=False)
     crit.set_defaults(func=cmd_criticality, as_of=None)
 
     compare = sub.add_parser("compare", help="compare two results folders side by side "

@@ -151,18 +151,14 @@ ACCESS_CRITICALITY_THRESHOLD_MIN = 60.0  # population-weighted criticality: "los
 # their population is usually part of their city's (double counting), and so are countries and regions.
 OSM_PLACE_TYPES: tuple[str, ...] = ("city", "town", "village", "hamlet", "isolated_dwelling")
 
-# Serial or Dask, when no --serial/--workers/--scheduler is given: a map runs its tasks in this process
-# for DASK_SAMPLE_S seconds (wall clock); if the remaining tasks, at the pace of the sampled ones, would
-# take more than DASK_MIN_SERIAL_S seconds serially, a local Dask cluster (one worker per core) runs them.
-# Measured by benchmarks/bench_executor.py (criticality, serial tasks vs Dask with its start-up, 2 workers on
-# the 2-core project machine, 1-minute load average 4.3-5.3 from other jobs): demo 0.0 s vs 12.3 s (Dask's
-# fixed cost); Malta 12 / 60 / 150 places 1.8 / 35.3 / 114.1 s vs 15.5 / 38.9 / 112.2 s; synthetic 176k
-# edges, 12 / 60 / 150 places 0.8 / 15.7 / 143.1 s vs 15.9 / 55.9 / 92.7 s. Dask breaks even near 115 s
-# of serial work: the serial path already runs large searches on both cores (numba threads). The sweep
-# of benchmarks/bench_sweep.py, same load: 63.3 s of serial tasks vs 90.8 s on Dask plus 6.3 s start-up
-# (on a quiet machine it measured 1.7x faster on Dask, benchmarks/RESULTS-sweep.md).
+# Serial or Dask, when `routing sweep` gets no --serial/--workers/--scheduler: a map runs its tasks in this
+# process for DASK_SAMPLE_S seconds (wall clock); if the remaining tasks, at the pace of the sampled ones,
+# would take more than DASK_MIN_SERIAL_S seconds serially, a local Dask cluster (one worker per core) runs
+# them (`routing criticality` stays serial: its searches already use every core). benchmarks/bench_executor.py
+# measures serial against Dask (start-up included) on the same work and fits where Dask starts to pay
+# (benchmarks/RESULTS-executor.md, README "Serial or Dask"); the threshold sits above that break-even.
 DASK_SAMPLE_S = 1.0  # seconds
-DASK_MIN_SERIAL_S = 120.0  # seconds of serial task work above which Dask pays
+DASK_MIN_SERIAL_S = 20.0  # seconds of serial task work above which Dask pays
 
 OVERPASS_URL = "https://overpass-api.de/api/interpreter"  # $ROUTING_OVERPASS_URL overrides it
 NETWORK_TIMEOUT_S = 30.0  # seconds to reach Overpass or Geofabrik, all attempts together ($ROUTING_NETWORK_TIMEOUT)

@@ -61,18 +61,30 @@ def test_default_runs_the_demo_serially(tmp_path, monkeypatch, capsys) -> None:
     assert len(lines) == 2 and all(line.startswith("executor: serial: ") for line in lines), lines
 
 
-def test_default_switches_to_dask_above_the_threshold(tmp_path, monkeypatch, capsys) -> None:
-    assert main(["-q", "criticality", str(DEMO_SCENARIO), "--serial", "--out", str(tmp_path / "serial")]) == 0
+def test_default_sweep_switches_to_dask_above_the_threshold(tmp_path, monkeypatch, capsys) -> None:
+    assert main(["-q", "sweep", "sweep-western-syria", "--serial", "--out", str(tmp_path / "serial")]) == 0
     monkeypatch.setattr(executors, "DASK_MIN_SERIAL_S", 0.0)
     monkeypatch.setattr(executors, "DASK_SAMPLE_S", 0.0)
     fakes: list[FakeDask] = []
     monkeypatch.setattr(cli, "_dask_executor", lambda args: fakes.append(FakeDask()) or fakes[-1])
-    assert main(["-q", "criticality", str(DEMO_SCENARIO), "--out", str(tmp_path / "auto")]) == 0
+    assert main(["-q", "sweep", "sweep-western-syria", "--out", str(tmp_path / "auto")]) == 0
     out = capsys.readouterr().out
     assert "executor: serial (--serial)" in out and "executor: Dask: the " in out
     assert len(fakes) == 1 and fakes[0].ran > 0
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "auto" / "criticality.csv"),
-                                  pd.read_csv(tmp_path / "serial" / "criticality.csv"))
+    for name in ("asset_impact.csv", "od_connectivity.csv", "draws.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "auto" / name), pd.read_csv(tmp_path / "serial" / name))
+
+
+def test_default_criticality_stays_serial_whatever_the_work(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(executors, "DASK_MIN_SERIAL_S", 0.0)
+    monkeypatch.setattr(executors, "DASK_SAMPLE_S", 0.0)
+    monkeypatch.setattr(cli, "_dask_executor", lambda args: pytest.fail("Dask started for criticality"))
+    assert main(["-q", "criticality", str(DEMO_SCENARIO), "--out", str(tmp_path / "crit")]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("executor:")]
+    assert lines == [f"executor: serial: {cli.SEARCHES_USE_EVERY_CORE}"]
+    with pytest.raises(SystemExit):
+        main(["criticality", "--help"])
+    assert "--workers N or --scheduler" in " ".join(capsys.readouterr().out.split())
 
 
 def test_explicit_flags_name_the_executor(capsys) -> None:

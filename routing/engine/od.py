@@ -38,13 +38,11 @@ if TYPE_CHECKING:
 
     from ..scenario import Damage
 
-# Incremental or full after damage (benchmarks/bench_incremental.py, 2-core machine under load: Malta, 39k
-# edges, and a synthetic 176k-edge graph with 3 and 12 places; the demo, 96 edges, 10 places). Building the
-# route index an incremental matrix starts from (ODMatrix.build_index) and then the matrix took 1.05-3.7x
-# as long as a full damaged matrix in every case, so for ONE damaged state (`routing run`) a full matrix is
-# faster and od_matrix builds no index on its own. With the index built (a sweep builds it once for all its
-# draws), one incremental matrix took 6-62 % of a full one on Malta and the synthetic graph (the index paid
-# after 1.1-7.2 states), and was slower on the demo (0.2-0.3 ms vs 0.2 ms).
+# Incremental or full after damage: an incremental matrix needs the baseline's route index
+# (ODMatrix.build_index), which costs more than one full damaged matrix, so od_matrix builds no index on its
+# own and one damaged state (`routing run`) is computed in full; a sweep builds the index once for all its
+# draws when origins x routing-graph edges reach INCREMENTAL_MIN_WORK (the demo stays full). Measured by
+# benchmarks/bench_incremental.py (benchmarks/RESULTS-incremental.md).
 INCREMENTAL_MIN_WORK = 100_000  # origins x routing-graph edges: between the demo's and Malta's with 3 places
 
 
