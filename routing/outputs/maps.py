@@ -491,7 +491,7 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
             _draw_content(zax, zoomed, panel)
             decorate(zax, window, zoom=True)
             zax.set_title(textwrap.fill(title + (" (before)" if state == "baseline" else ""), ZOOM_TITLE_CHARS),
-                          fontsize=7.5, loc="left", pad=2)
+                          fontsize=7.5, loc="left", pad=2, y=1)  # y: placed, not fitted above ticks
             wx0, wx1, wy0, wy1 = window
             ax.add_patch(Rectangle((wx0, wy0), wx1 - wx0, wy1 - wy0, fill=False, edgecolor="#333333", lw=0.9,
                                    zorder=14))
@@ -504,7 +504,7 @@ def draw_maps(result: ScenarioResult) -> MapFigure:
         if state == "damaged" and len(markers):
             panel.markers = np.column_stack([markers.geometry.x, markers.geometry.y])
         title = "Before the damage" if state == "baseline" else "After the damage: what changed"
-        ax.set_title(f"{title}\n{as_of}", fontsize=9, loc="left")
+        ax.set_title(f"{title}\n{as_of}", fontsize=9, loc="left", y=1)  # no ticks to clear: placed, not fitted
         sf.suptitle(textwrap.fill(result.scenario.name, TITLE_CHARS), fontsize=11, weight="bold", x=0.02,
                     ha="left")
         sf.supxlabel(result.data_notice, fontsize=8 if result.schematic else 7, color=notice_colour,
