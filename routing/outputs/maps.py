@@ -271,9 +271,9 @@ class _Drawing:
                                     linewidths=widths if widths is not None else style.width * self.scale,
                                     linestyles=[(0, style.dashes)] if style.dashes else "solid")
         self.ax.add_collection(collection, autolim=False)  # the extent is set, not fitted to the data
-        if label:
-            self.panel.drawn.setdefault(label, collection)
-            self.panel.handles.setdefault(label, style.handle(label))
+        if label and label not in self.panel.drawn:  # the first artist of a kind names it; one legend entry
+            self.panel.drawn[label] = collection
+            self.panel.handles[label] = style.handle(label)
 
     def points(self, label: str, xy: np.ndarray, *, marker: str, size: float, face: str, edge: str,
                zorder: float, legend_size: float = 11.0) -> None:
@@ -285,9 +285,10 @@ class _Drawing:
                         markerfacecolor=face, markeredgecolor=edge, markeredgewidth=1.8 if size > 100 else 0.8,
                         zorder=zorder)
         self.ax.add_line(artist)
-        self.panel.drawn.setdefault(label, artist)
-        self.panel.handles.setdefault(label, Line2D([], [], linestyle="", marker=marker, markersize=legend_size,
-                                                    markerfacecolor=face, markeredgecolor=edge, label=label))
+        if label not in self.panel.drawn:
+            self.panel.drawn[label] = artist
+            self.panel.handles[label] = Line2D([], [], linestyle="", marker=marker, markersize=legend_size,
+                                               markerfacecolor=face, markeredgecolor=edge, label=label)
 
 
 def _draw_content(ax: Axes, layers: Layers, panel: Panel) -> None:
