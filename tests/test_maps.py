@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import itertools
 
+import matplotlib as mpl
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
@@ -154,6 +155,20 @@ def test_one_label_layout_and_one_rendering_for_the_three_files(tmp_path, monkey
     layouts.clear()
     write_maps(result, tmp_path)
     assert len(layouts) == 1 and len(renderings) == 1
+
+
+def test_maps_drawn_with_unhinted_text_and_the_setting_restored(tmp_path, monkeypatch):
+    """The figure is laid out and rendered with ``MAP_RC`` (unhinted glyphs); the caller's
+    matplotlib settings are as they were afterwards."""
+    result = run_scenario(DEMO_SCENARIO)
+    seen = []
+    draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda fig, renderer: seen.append(mpl.rcParams["text.hinting"])
+                        or draw(fig, renderer))
+    before = mpl.rcParams["text.hinting"]
+    assert before != "no_hinting"
+    write_maps(result, tmp_path)
+    assert seen == ["no_hinting"] and mpl.rcParams["text.hinting"] == before
 
 
 def test_road_network_joined_into_few_paths():
