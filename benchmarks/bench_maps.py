@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE)]
 
-from readme_blocks import write_block  # noqa: E402
+from readme_blocks import write_results  # noqa: E402
 
 from routing import run_scenario  # noqa: E402
 from routing.outputs.maps import write_maps  # noqa: E402
@@ -42,8 +42,6 @@ from routing.outputs.webmap import write_web_map  # noqa: E402
 from routing.scenario import Scenario  # noqa: E402
 from routing.settings import data_path, shared_data_dir  # noqa: E402
 
-RESULTS = HERE / "RESULTS-maps.md"
-RESULTS_JSON = HERE / "RESULTS-maps.json"
 BASELINE_REV = "d7e852d"  # the last commit before issue 15's map work
 TARGETS_S = {"demo": 0.3, "malta": 2.0}  # the three PNGs, CPU seconds (issue 15)
 
@@ -111,7 +109,8 @@ def results_markdown(r: dict) -> str:
         f"{r['ours'][c]['html_s']:.2f} | {r['baseline'][c]['html_s']:.2f} |" for c in CASES)
     return f"""# Maps benchmark ({r['date']})
 
-Written by `python benchmarks/bench_maps.py` on {r['cpus']} CPUs; do not edit by hand. CPU seconds
+Written by `python benchmarks/bench_maps.py` on {r['cpus']} CPUs shared with other jobs (1-minute load
+average {r.get('load', 'not recorded')} over the run); do not edit by hand. CPU seconds
 (`time.process_time`, best of {r['repeat']}) to draw the three map PNGs (`write_maps`: map_before,
 map_after, map_compare) and map.html (`write_web_map`) of a finished run; the run itself is not
 timed. Baseline: the same calls with the package at `{r['baseline_rev']}` (before issue 15's map
@@ -152,17 +151,17 @@ def main() -> None:
         return
     import matplotlib
 
-    r = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "repeat": args.repeat,
+    load = os.getloadavg()[0]
+    r = {"mode": "quick" if args.no_write else "full", "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
+         "repeat": args.repeat,
          "baseline_rev": args.baseline, "versions": f"matplotlib {matplotlib.__version__}",
          "ours": measure(args.repeat), "baseline": measure_baseline(args.baseline, args.repeat)}
+    r["load"] = f"{load:.1f}-{os.getloadavg()[0]:.1f}"
     for case in CASES:
         print(f"{CASES[case]}: three PNGs {r['ours'][case]['png_s']:.2f} s CPU (baseline "
               f"{r['baseline'][case]['png_s']:.2f} s; target <= {TARGETS_S[case]} s: {_met(r, case)})")
     if not args.no_write:
-        RESULTS.write_text(results_markdown(r), encoding="utf-8")
-        RESULTS_JSON.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-        write_block("maps", readme_block(r))
-        print(f"written {RESULTS.name}, {RESULTS_JSON.name} and the README's bench-maps block")
+        write_results("maps", r, results_markdown, readme_block)
 
 
 if __name__ == "__main__":
