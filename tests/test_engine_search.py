@@ -16,6 +16,7 @@ from routing import load_network
 from routing.engine import Network, od_matrix
 from routing.engine.kernels import dijkstra, trees_ser
 from routing.scenario import Damage
+from routing.scenario.damage import Restriction
 
 
 def restricted_random_network(seed: int) -> Network:
@@ -147,3 +148,51 @@ def test_workspace_pool_is_not_pickled_and_not_shared() -> None:
     assert len(pool.free) == 2
     assert pickle.loads(pickle.dumps(od)).repair_pool.free == []
     assert isinstance(net.graph, nx.MultiDiGraph)
+
+
+def test_damaged_routing_weights_patch_the_cached_baseline() -> None:
+    """Damaged routing weights (cached undamaged ones with the damaged edges' copies rewritten)
+    equal expanding the damaged road weights: removal and a vehicle barred win over a speed factor
+    on the same edge, and the cache is never changed by a call."""
+    net = restricted_random_network(3)
+    edges = list(net.graph.edges(keys=True))
+    damage = Damage()
+    damage.degrade(set(edges[:30]), 0.5, 0.5, "slow")
+    damage.remove_edges(set(edges[20:40]), "gone")
+    damage.restrict(set(edges[35:50]), Restriction(max_weight_t=0.5), "weak bridge")
+    undamaged = {wt: net.damaged_routing_weights(wt) for wt in ("travel_time", "length")}
+    for _ in range(2):
+        for wt in ("travel_time", "length"):
+            got = net.damaged_routing_weights(wt, damage)
+            assert np.array_equal(got, net.routing_weights(net.weights(wt, damage)))
+            assert np.array_equal(net.damaged_routing_weights(wt), undamaged[wt])
+            assert np.isinf(net.weights(wt, damage)[net.edge_ids(edges[20:50])]).all()
+    slowed = net.edge_ids(edges[:20])
+    assert np.allclose(net.weights("travel_time", damage)[slowed], 2 * net.weights()[slowed])
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+def test_incremental_repairs_slowing_only_and_cut_off_pairs(restricted: bool) -> None:
+    """Speed factors alone (nothing removed), and removals that cut nodes off, repeated on the same
+    baseline and engine: the incremental matrix equals a full one each time."""
+    for seed in range(3):
+        net = restricted_random_network(seed) if restricted else Network(random_graph(seed))
+        G = net.graph
+        nodes = list(range(0, 66, 4))
+        baseline = od_matrix(net, nodes).build_index()
+        edges = list(G.edges(keys=True))
+        rng = np.random.default_rng(seed)
+        slow, cut = Damage(), Damage()
+        slow.degrade({edges[i] for i in rng.choice(len(edges), 40, replace=False)}, 0.3, 0.5, "slow")
+        cut.remove_nodes(G, {nodes[1], nodes[5]}, "cut")  # every route to or from them is gone
+        cut.remove_edges({edges[i] for i in rng.choice(len(edges), 20, replace=False)}, "cut")
+        for damage in (slow, cut, slow, slow.merged(cut), cut):
+            full = od_matrix(net, nodes, damage=damage)
+            inc = od_matrix(net, nodes, damage=damage, baseline=baseline, incremental=True)
+            assert inc.recomputed is not None and inc.recomputed.any()
+            assert np.array_equal(np.isfinite(inc.time_s), np.isfinite(full.time_s))
+            fin = np.isfinite(full.time_s)
+            assert np.allclose(inc.time_s[fin], full.time_s[fin], rtol=1e-12, atol=1e-9)
+            assert np.array_equal(inc.time_s[~inc.recomputed], baseline.time_s[~inc.recomputed])
+            if damage is cut:
+                assert not np.isfinite(inc.time_s[1, 2]) and not np.isfinite(inc.time_s[3, 5])

@@ -203,6 +203,7 @@ class Network:
             self._make_graph: Callable[[], nx.MultiDiGraph] | None = None
         else:
             self._graph, self._make_graph = None, graph
+        self._base_cache: dict[tuple[str, bool], np.ndarray] = {}  # see _base_weights
         self.capacity_overrides: dict[str, float] = dict(capacity_per_lane_vph or {})
         for cls_name, value in self.capacity_overrides.items():
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -261,6 +262,7 @@ class Network:
         """Pickled with its graph (built first if still pending), never with the function making it."""
         state = dict(self.__dict__)
         state["_graph"], state["_make_graph"] = self.graph, None
+        state["_base_cache"] = {}  # rebuilt on use, not sent along
         return state
 
     def _apply_profile(self) -> np.ndarray:
@@ -336,20 +338,50 @@ class Network:
 
         ``travel_time`` in seconds, ``length`` in metres; an edge lacking the attribute is inf.
         """
-        if weight not in WEIGHTS:
-            raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
-        w = np.where(np.isnan(self.attr[weight]) | self.closed, np.inf, self.attr[weight])
-        if damage is None or damage.is_empty():
-            return w
-        if weight == "travel_time" and damage.speed_factor:  # slows the driving, not the signals' delay
-            idx = self.edge_ids(damage.speed_factor)
-            delay = self.signal_delay_s[idx]
-            w[idx] = (w[idx] - delay) / np.fromiter(damage.speed_factor.values(), dtype=float, count=len(idx)) + delay
-        if damage.removed_edges:
-            w[self.edge_ids(damage.removed_edges)] = np.inf
-        if damage.restricted:
-            w[self.edge_ids(self.barred(damage))] = np.inf
+        w = self._base_weights(weight, routing=False).copy()
+        if damage is not None and not damage.is_empty():
+            idx, values = self._damage_patch(weight, damage)
+            w[idx] = values
         return w
+
+    def damaged_routing_weights(self, weight: str = "travel_time", damage: Damage | None = None) -> np.ndarray:
+        """``routing_weights(weights(weight, damage))`` (a new array), made from the cached undamaged
+        routing weights by rewriting only the copies of the edges the damage changes."""
+        w = self._base_weights(weight, routing=True).copy()
+        if damage is not None and not damage.is_empty():
+            idx, values = self._damage_patch(weight, damage)
+            r = self.routing
+            w[r.copies_of(idx)] = np.repeat(values, r.copies_ptr[idx + 1] - r.copies_ptr[idx])
+        return w
+
+    def _base_weights(self, weight: str, *, routing: bool) -> np.ndarray:
+        """Undamaged road (``routing``: routing-graph) edge weights of ``weight``, cached read-only
+        (made from ``attr`` and ``closed`` on first use: change those only before)."""
+        key = (weight, routing)
+        if key not in self._base_cache:
+            if routing:
+                w = self.routing_weights(self._base_weights(weight, routing=False))
+            else:
+                if weight not in WEIGHTS:
+                    raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
+                w = np.where(np.isnan(self.attr[weight]) | self.closed, np.inf, self.attr[weight])
+            w.flags.writeable = False
+            self._base_cache[key] = w
+        return self._base_cache[key]
+
+    def _damage_patch(self, weight: str, damage: Damage) -> tuple[np.ndarray, np.ndarray]:
+        """The road edges whose ``weight`` the damage changes (each once) and their damaged values:
+        inf where removed or barred (over any speed factor), else the travel time with the driving
+        part divided by the speed factor (the signals' delay unchanged)."""
+        gone = np.unique(self.edge_ids([*damage.removed_edges, *self.barred(damage)]))
+        if weight != "travel_time" or not damage.speed_factor:
+            return gone, np.full(len(gone), np.inf)
+        slow = self.edge_ids(damage.speed_factor)
+        factor = np.fromiter(damage.speed_factor.values(), dtype=float, count=len(slow))
+        delay = self.signal_delay_s[slow]
+        slowed = (self._base_weights(weight, routing=False)[slow] - delay) / factor + delay
+        keep = ~np.isin(slow, gone)
+        return np.r_[slow[keep], gone], np.r_[slowed[keep], np.full(len(gone), np.inf)]
 
     def barred(self, damage: Damage) -> list[EdgeKey]:
         """The restricted edges this network's vehicle may not pass."""

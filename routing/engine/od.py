@@ -263,8 +263,8 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
     network = Network.of(network)
     destinations = list(origins) if destinations is None else list(destinations)
     origins = list(origins)
-    w = network.routing_weights(network.weights(weight, damage) if w is None else w)
-    aux_w = network.routing_weights(network.weights(_other(weight), damage))
+    w = network.damaged_routing_weights(weight, damage) if w is None else network.routing_weights(w)
+    aux_w = network.damaged_routing_weights(_other(weight), damage)
     if incremental is None:
         incremental = baseline is not None and baseline.indexed and len(origins) * len(w) >= INCREMENTAL_MIN_WORK
     if (incremental and baseline is not None and baseline.pred is not None and baseline.weight == weight
