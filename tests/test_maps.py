@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from adjustText import adjust_text
 from conftest import ANDORRA_SCENARIO, DEMO_SCENARIO
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -78,6 +79,35 @@ def test_place_and_event_labels_do_not_overlap(drawn):
         axes_box = panel.ax.get_window_extent(renderer)
         for box, text in zip(boxes, shown):
             assert axes_box.contains(box.x0, box.y0) and axes_box.contains(box.x1, box.y1), text.get_text()
+
+
+def test_a_label_at_the_right_edge_goes_left_of_its_point():
+    fig = Figure(figsize=(4, 3))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    edge = ax.text(0.95, 0.5, "a long place name at the edge", ha="left", va="bottom")
+    middle = ax.text(0.1, 0.2, "short", ha="left", va="bottom")
+    maps.spread_labels(ax, [edge, middle])
+    renderer = fig.canvas.get_renderer()
+    box, frame = edge.get_window_extent(renderer), ax.get_window_extent(renderer)
+    point_x = ax.transData.transform((0.95, 0.5))[0]
+    assert frame.x0 <= box.x0 and box.x1 <= point_x + 5  # inside, ending at its point instead of running over it
+    assert middle.get_window_extent(renderer).x0 >= ax.transData.transform((0.1, 0.2))[0] - 5  # kept on the right
+
+
+def test_zoom_numbers_cover_no_label_and_match_across_panels(drawn):
+    _, _, figure = drawn
+    renderer = figure.figure.canvas.get_renderer()
+    before, after = figure.panels["baseline"], figure.panels["damaged"]
+    assert len(before.zoom_numbers) == len(after.zoom_numbers) == len(after.zooms) >= 2
+    for panel in (before, after):
+        boxes = [t.get_window_extent(renderer) for t in panel.labels if t.get_visible()]
+        for number in panel.zoom_numbers:
+            box = number.get_window_extent(renderer)
+            assert not any(box.overlaps(b) for b in boxes), number.get_text()
+    assert [n.get_position() for n in before.zoom_numbers] == [n.get_position() for n in after.zoom_numbers]
 
 
 def test_damage_markers_inside_the_axes_and_extent_holds_the_places(drawn):

@@ -97,6 +97,7 @@ class Panel:
     handles: dict[str, Line2D] = field(default_factory=dict)  # legend entries, one per key of ``drawn``
     markers: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))  # damage marker positions (lon, lat)
     zooms: list[Axes] = field(default_factory=list)
+    zoom_numbers: list[Text] = field(default_factory=list)  # the numbers on the zoom frames (see place_zoom_numbers)
 
 
 @dataclass
@@ -428,10 +429,33 @@ def spread_labels(ax: Axes, labels: list[Text]) -> None:
     if not labels:
         return
     anchors = np.array([t.get_position() for t in labels], dtype=float)
+    renderer = agg_canvas(ax.get_figure(root=True)).get_renderer()
+    right_edge = ax.get_window_extent(renderer).x1
+    for text in labels:  # a label running off the right edge is put on the left of its point instead
+        if text.get_horizontalalignment() == "left" and text.get_window_extent(renderer).x1 > right_edge:
+            text.set_horizontalalignment("right")
     with _layout_is_final(ax):
         adjust_text(labels, x=anchors[:, 0], y=anchors[:, 1], ax=ax, expand=(1.15, 1.3), ensure_inside_axes=True,
                     iter_lim=40, prevent_crossings=False)
     settle_labels(ax, labels, anchors)
+
+
+ZOOM_NUMBER_SPOTS = (("left", "bottom", 0, 1), ("right", "bottom", 1, 1), ("left", "top", 0, 0), ("right", "top", 1, 0))
+
+
+def place_zoom_numbers(panels: list[Panel], windows: list[tuple[float, float, float, float]]) -> None:
+    """Put each zoom frame's number, in every panel alike, at the first of its corners (above left,
+    above right, below left, below right) where it covers no shown label, once the labels are laid out."""
+    renderer = agg_canvas(panels[0].ax.get_figure(root=True)).get_renderer()
+    shown = [[t.get_window_extent(renderer) for t in p.labels if t.get_visible()] for p in panels]
+    for i, (x0, x1, y0, y1) in enumerate(windows):
+        for ha, va, right, top in (*ZOOM_NUMBER_SPOTS, ZOOM_NUMBER_SPOTS[0]):  # the first again if all cover one
+            for p in panels:
+                p.zoom_numbers[i].update({"position": (x1 if right else x0, y1 if top else y0),
+                                          "horizontalalignment": ha, "verticalalignment": va})
+            if not any(p.zoom_numbers[i].get_window_extent(renderer).overlaps(box)
+                       for p, boxes in zip(panels, shown) for box in boxes):
+                break
 
 
 def settle_labels(ax: Axes, labels: list[Text], anchors: np.ndarray) -> None:
@@ -505,8 +529,8 @@ def _draw_maps(result: ScenarioResult) -> MapFigure:
             wx0, wx1, wy0, wy1 = window
             ax.add_patch(Rectangle((wx0, wy0), wx1 - wx0, wy1 - wy0, fill=False, edgecolor="#333333", lw=0.9,
                                    zorder=14))
-            ax.text(wx0, wy1, f" {i + 1}", fontsize=8, weight="bold", va="bottom", ha="left", zorder=14,
-                    path_effects=WHITE_HALO, in_layout=False)
+            panel.zoom_numbers.append(ax.text(wx0, wy1, str(i + 1), fontsize=8, weight="bold", va="bottom",
+                                              ha="left", zorder=14, path_effects=WHITE_HALO, in_layout=False))
             panel.zooms.append(zax)
         panel.labels = (_event_labels(ax, markers) if state == "damaged" else []) + _place_labels(ax, sources, state)
         for label in panel.labels:
@@ -539,12 +563,14 @@ def _draw_maps(result: ScenarioResult) -> MapFigure:
         for zax, (_, window) in zip(panel.zooms, zooms):
             fit_limits(zax, window)
     before, after = panels["baseline"], panels["damaged"]
-    spread_labels(after.ax, after.labels)  # the one label layout: the after panel's labels hold the before panel's
+    # the one label layout: the after panel's labels hold the before panel's
+    spread_labels(after.ax, after.labels)
     anchors = np.array([t.get_position() for t in before.labels], dtype=float).reshape(-1, 2)
     for text, placed in zip(before.labels, after.labels[len(after.labels) - len(before.labels):]):
         text.update({"position": placed.get_position(), "horizontalalignment": placed.get_horizontalalignment(),
                      "verticalalignment": placed.get_verticalalignment()})  # each place labelled as after
     settle_labels(before.ax, before.labels, anchors)
+    place_zoom_numbers([before, after], [window for _, window in zooms])
     return MapFigure(fig, subfigs, panels, extent)
 
 
