@@ -166,11 +166,11 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_executor(args: argparse.Namespace, *, local_dask_pays: bool = True):
+def make_executor(args: argparse.Namespace):
     """The executor of ``--serial`` (this process), ``--scheduler`` or ``--workers`` (Dask), else an
     :class:`~routing.sweep.executors.AutoExecutor`: serial unless the tasks are long enough for
-    Dask to pay (``settings.DASK_MIN_SERIAL_S``); serial if ``local_dask_pays`` is False (tasks whose
-    searches already use every core). Prints one line saying which runs the tasks, and why."""
+    Dask to pay (``settings.DASK_MIN_SERIAL_S``); serial if the command's ``local_dask_pays`` is False
+    (see :func:`add_executor_options`). Prints one line saying which runs the tasks, and why."""
     from .sweep.executors import AutoExecutor, SerialExecutor
 
     if args.serial:
@@ -182,7 +182,7 @@ def make_executor(args: argparse.Namespace, *, local_dask_pays: bool = True):
         where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else f"{args.workers} local Dask workers"
         print(f"executor: {where} (--{'scheduler' if args.scheduler else 'workers'})")
         return _dask_executor(args)
-    if not local_dask_pays:
+    if not args.local_dask_pays:
         print(f"executor: serial: {SEARCHES_USE_EVERY_CORE}")
         return SerialExecutor(progress=progress_bar(args))
     return AutoExecutor(lambda: _dask_executor(args), progress=progress_bar(args),
@@ -252,7 +252,7 @@ def cmd_access_criticality(args: argparse.Namespace, scenario, out: Path, t0: fl
     facilities = snap_layer(network, layers.facilities[facility], max_snap_m=access.max_snap_m)
     groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
     threshold = args.threshold_min or access.criticality_threshold_min
-    with make_executor(args, local_dask_pays=False) as executor:
+    with make_executor(args) as executor:
         result = access_criticality(network, population, facilities, groups=groups, threshold_min=threshold,
                                     top=args.candidates, progress=progress_bar(args), map_fn=executor.map_fn)
     if args.groups == "assets":
@@ -296,7 +296,7 @@ def _criticality(args: argparse.Namespace, scenario, out: Path) -> int:
     places, _ = scenario_places(network, scenario, catalogue, scenario.od_places)
     node_of = {name: int(node) for name, node in zip(places["name"], places["node"])}
     groups = asset_groups(network, catalogue) if args.groups == "assets" else args.groups
-    with make_executor(args, local_dask_pays=False) as executor:
+    with make_executor(args) as executor:
         result = criticality(network, list(dict.fromkeys(node_of.values())), groups=groups,
                              progress=progress_bar(args), map_fn=executor.map_fn,
                              assets=resolve_assets(G, catalogue))
@@ -317,8 +317,10 @@ SEARCHES_USE_EVERY_CORE = ("criticality's searches already run on every core, so
 
 
 def add_executor_options(parser: argparse.ArgumentParser, *, local_dask_pays: bool = True) -> None:
-    """--scheduler / --workers / --serial, for commands that run on the executor (``local_dask_pays``:
-    as :func:`make_executor`'s)."""
+    """--scheduler / --workers / --serial, for commands that run on the executor. ``local_dask_pays``
+    False: the command's tasks already use every core, so :func:`make_executor` never starts a local
+    Dask cluster on its own."""
+    parser.set_defaults(local_dask_pays=local_dask_pays)
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="address of a running Dask scheduler (e.g. tcp://host:8786)")
     parser.add_argument("--workers", type=_positive_int, metavar="N",

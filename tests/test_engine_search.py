@@ -13,7 +13,7 @@ from test_engine import random_damage, random_graph
 from test_road_model import extract, sample_nodes
 
 from routing import load_network
-from routing.engine import Network, od_matrix
+from routing.engine import Network, ODMatrix, od_matrix
 from routing.engine.kernels import dijkstra, trees_ser
 from routing.scenario import Damage
 from routing.scenario.damage import Restriction
@@ -35,6 +35,16 @@ def restricted_random_network(seed: int) -> Network:
                         "sequences": [[list(a), list(b)]]})
     G.graph["turn_restrictions"] = records
     return Network(G)
+
+
+def assert_incremental_equals_full(inc: ODMatrix, full: ODMatrix, baseline: ODMatrix) -> None:
+    """The incremental matrix repaired some pairs, has the full one's times (to rounding) and kept the
+    baseline's elsewhere."""
+    assert inc.recomputed is not None and inc.recomputed.any()
+    assert np.array_equal(np.isfinite(inc.time_s), np.isfinite(full.time_s))
+    fin = np.isfinite(full.time_s)
+    assert np.allclose(inc.time_s[fin], full.time_s[fin], rtol=1e-12, atol=1e-9)
+    assert np.array_equal(inc.time_s[~inc.recomputed], baseline.time_s[~inc.recomputed])
 
 
 @pytest.fixture(scope="module")
@@ -132,11 +142,7 @@ def test_incremental_repair_equals_full_and_repeats(malta: Network, removed_only
             full = od_matrix(net, nodes, damage=damage)
             for base in (baseline, pickle.loads(pickle.dumps(baseline))):
                 inc = od_matrix(net, nodes, damage=damage, baseline=base, incremental=True)
-                assert inc.recomputed is not None and inc.recomputed.any()
-                assert np.array_equal(np.isfinite(inc.time_s), np.isfinite(full.time_s))
-                fin = np.isfinite(full.time_s)
-                assert np.allclose(inc.time_s[fin], full.time_s[fin], rtol=1e-12, atol=1e-9)
-                assert np.array_equal(inc.time_s[~inc.recomputed], baseline.time_s[~inc.recomputed])
+                assert_incremental_equals_full(inc, full, baseline)
 
 
 def test_workspace_pool_is_not_pickled_and_not_shared() -> None:
@@ -189,10 +195,6 @@ def test_incremental_repairs_slowing_only_and_cut_off_pairs(restricted: bool) ->
         for damage in (slow, cut, slow, slow.merged(cut), cut):
             full = od_matrix(net, nodes, damage=damage)
             inc = od_matrix(net, nodes, damage=damage, baseline=baseline, incremental=True)
-            assert inc.recomputed is not None and inc.recomputed.any()
-            assert np.array_equal(np.isfinite(inc.time_s), np.isfinite(full.time_s))
-            fin = np.isfinite(full.time_s)
-            assert np.allclose(inc.time_s[fin], full.time_s[fin], rtol=1e-12, atol=1e-9)
-            assert np.array_equal(inc.time_s[~inc.recomputed], baseline.time_s[~inc.recomputed])
+            assert_incremental_equals_full(inc, full, baseline)
             if damage is cut:
                 assert not np.isfinite(inc.time_s[1, 2]) and not np.isfinite(inc.time_s[3, 5])
