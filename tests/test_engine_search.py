@@ -14,7 +14,7 @@ from test_road_model import extract, sample_nodes
 
 from routing import load_network
 from routing.engine import Network, ODMatrix, od_matrix
-from routing.engine.kernels import dijkstra, trees_ser
+from routing.engine.kernels import MAX_BUCKETS, bucket_width, dijkstra, trees_ser
 from routing.scenario import Damage
 from routing.scenario.damage import Restriction
 
@@ -120,6 +120,59 @@ def test_od_and_route_index_equal_the_reference_kernels(malta: Network) -> None:
                 assert total == pytest.approx(index.dist[x, j], rel=1e-12, abs=1e-9)
                 inside = {a for a in reached if index.tin[a, j] <= index.tin[x, j] < index.tout[a, j]}
                 assert inside == set(chain)
+
+
+def test_bucket_width_spans_the_largest_weight() -> None:
+    """The OD's bucket queue: a width from the typical weight, raised so that a few huge weights do
+    not make the circular queue huge, and a queue that spans every finite edge."""
+    typical = np.linspace(1.0, 100.0, 5_000)
+    width, n_buckets = bucket_width(np.r_[typical, 0.0, np.inf])
+    assert 0 < width < 50 and n_buckets * width > 100
+    width, n_buckets = bucket_width(np.r_[typical, 1e12])
+    assert n_buckets <= MAX_BUCKETS + 2 and n_buckets * width > 1e12
+    assert bucket_width(np.array([0.0, np.inf])) == (1.0, 2)  # no positive finite weight
+
+
+@pytest.mark.parametrize("direct_first", [True, False])
+def test_od_waits_for_the_bucket_to_empty(direct_first: bool) -> None:
+    """A target reached first by its longer route, in the bucket where a shorter one still waits:
+    the OD gives the shorter route (whichever of the two edges the search relaxes first)."""
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    for i in range(14):
+        G.add_node(i, x=36.0 + 0.01 * i, y=34.0)
+    edges = [(0, 2, 1.05), (0, 1, 1.0)] if direct_first else [(0, 1, 1.0), (0, 2, 1.05)]
+    edges += [(1, 2, 0.01)] + [(i, i + 1, 4.8) for i in range(3, 13)]  # the filler sets the width: 1.2
+    for k, (u, v, t) in enumerate(edges):
+        G.add_edge(u, v, length=t * 10, travel_time=t, capacity=600.0, osmid=k, highway="primary", name=f"road {k}")
+    od = od_matrix(Network(G), [0], [2, 1])
+    assert od.time_s[0, 0] == 1.0 + 0.01 and od.time_s[0, 1] == 1.0
+    assert od.length_m[0, 0] == 10.0 + 0.1
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_od_is_exact_for_weights_far_below_and_above_the_bucket_width(seed: int) -> None:
+    """Zero and tiny weights (routes improved inside a bucket already emptied once), weights in the
+    same bucket, a huge one and removed edges: the OD equals one plain Dijkstra per origin."""
+    net = restricted_random_network(seed)
+    rng = np.random.default_rng(seed)
+    m = len(net.weights())
+    w = rng.choice([0.0, 1e-9, 1e-3], m) * (rng.random(m) < 0.3) + rng.uniform(0.5, 40.0, m) * (rng.random(m) < 0.7)
+    w[rng.integers(0, m, 3)] = 1e7
+    w[rng.integers(0, m, 5)] = np.inf
+    nodes = list(range(0, 66, 3))
+    od = od_matrix(net, nodes, w=w)
+    r = net.routing
+    wc = od.w[r.fwd]
+    for i in range(len(nodes)):
+        dist, pred, auxd = np.empty(r.n), np.empty(r.n, dtype=np.int32), np.empty(r.n)
+        dijkstra(r.indptr, r.fwd, r.head, wc, od.aux_w[r.fwd], np.array([od.origin_index[i]]), np.inf,
+                 np.zeros(r.n, dtype=bool), 0, dist, pred, auxd, np.empty(r.n, dtype=np.int64), np.empty(r.m + 2),
+                 np.empty(r.m + 2, dtype=np.int32))
+        assert np.array_equal(od.time_s[i], np.where(od.same_node[i], 0.0, dist[od.destination_index]))
+        for j in range(len(nodes)):
+            path = od.routing_path(i, j)
+            if path:
+                assert od.w[path].sum() == pytest.approx(od.time_s[i, j], rel=1e-12, abs=1e-9)
 
 
 @pytest.mark.parametrize("removed_only", [True, False])

@@ -1,11 +1,15 @@
 """Compiled shortest-path kernels (numba) over CSR arrays; the Python API is in
 :mod:`routing.engine.network` and :mod:`routing.engine.od`.
 
-* :func:`od_one` — the OD search: Dijkstra with an indexed 4-ary heap (decrease-key) on the
-  search numbering of :class:`~routing.engine.turns.SearchCSR`; nodes reached through
-  zero-weight arcs at the smallest distance are settled without a heap entry.
+* :func:`od_one` — the OD search on the search numbering of
+  :class:`~routing.engine.turns.SearchCSR`, with a bucket queue (buckets of a fixed width of
+  distance, emptied in order; :func:`bucket_width`) instead of a heap: exact, and no heap to
+  reorder on each node settled (the OD 50x50 of ``benchmarks/bench_engine.py`` compares it with
+  scipy's Dijkstra).
 * :func:`index_block` — the route index of incremental OD (trees towards each destination, their
-  Euler tours), searched as in :func:`od_one` and written a chunk of destinations at a time.
+  Euler tours): Dijkstra with an indexed 4-ary heap (decrease-key); nodes reached through
+  zero-weight arcs at the smallest distance are settled without a heap entry. Written a chunk of
+  destinations at a time.
 * :func:`tree_one` — the full-tree search: Dijkstra with a radix heap (keys bucketed by the
   highest bit where their float64 bits differ from the last key popped; monotone, so exact;
   measured 10-15% faster than the lazy 4-ary heap on the 705k-edge synthetic graph).
@@ -36,6 +40,8 @@ from numba.cpython.unsafe.numbers import leading_zeros
 from .jit import for_work
 
 PARALLEL_MIN_WORK = 4_000_000  # sources x edges below which threads cost more than they save
+BUCKET_WIDTH_OF_MEDIAN = 0.25  # od_one's bucket width / the median edge weight (OD time flat from 1/4 to 1)
+MAX_BUCKETS = 1 << 20  # od_one's circular buckets at most (the width grows for a few very long edges)
 
 @njit(cache=True, inline="always")
 def heap_push(hkey, hnode, size, key, node):
@@ -240,114 +246,100 @@ def trees_ser(indptr, adj, head, wc, auxc, sources, limit, dist, pred, auxd):
 
 
 @njit(cache=True)
-def od_one(i, indptr, adj, head, wc, aux_w, edge_src, node_of, sources, targets, is_target, n_targets, cost, aux,
-           pred, dist, heap, ws, path, stack):
-    """Cost from ``sources[i]`` to every target (Dijkstra with an indexed 4-ary heap, decrease-key;
-    early stop once every target is settled), keeping its predecessor row ``pred[i]``.
+def od_one(i, indptr, adj, head, wc, aux_w, root_side, node_of, sources, targets, is_target, n_targets, cost, aux,
+           pred, inv_width, dist, queue, ws, hit, path):
+    """Cost from ``sources[i]`` to every target, and the target routes in ``pred[i]``, by a search
+    with a bucket queue: node x waits in bucket floor(dist[x] / width) (``inv_width`` = 1 / width),
+    the buckets taken in increasing order, the nodes of one bucket in any order (one node may be
+    scanned again if a shorter route to it is found from the same bucket). When a bucket is empty,
+    every distance below its upper bound is final (an edge leaving it leads to the same bucket or
+    a later one), so the search stops after the bucket in which the last target was first reached.
+    Results equal Dijkstra's: each distance is the smallest of the sums ``dist[u] + w`` over the
+    edges into the node, from final ``dist[u]``.
 
     The graph is the :class:`~routing.engine.turns.SearchCSR` (``sources``, ``targets``,
     ``is_target``, ``dist`` in its numbering; search node x is routing node ``node_of[x]``);
-    ``pred[i]`` is on the routing graph (routing edge into each routing node). The aux sums
-    (``aux_w``: per routing edge) are added along the target paths afterwards, so the search loop
-    touches only ``dist``, ``pred`` and the heap. A node first reached at the smallest distance
-    (through a zero-weight turn or hub arc) is settled at once, on ``stack``, without a heap entry:
-    the heap would pop it next with the same distance and edge (5-12 % faster on the synthetic
-    graph, most with restrictions). ``dist``, ``heap`` (keys, nodes, slot of each node), ``ws``
-    (edge into each search node), ``path`` and ``stack`` (one per node) are workspaces. The
-    indexed heap measured 8-13 % faster than a radix heap with lazy deletion on the 705k-edge
-    synthetic graph (it holds only the frontier, so it stays in cache).
+    ``pred[i]`` is on the routing graph: the routing edge into each routing node on a route to a
+    target, -1 at the origin and at unreachable targets (other entries are left as they were). The
+    aux sums (``aux_w``: per routing edge) are added along the target routes afterwards, so the
+    search loop touches only ``dist``, ``ws`` (edge into each search node) and the queue. ``queue``
+    holds the circular buckets' first nodes and, per node, the next and previous node in its bucket
+    and the bucket it is in (-1 none); ``hit`` marks targets reached, ``path`` holds one route.
     """
-    hkey, hnode, pos = heap
+    bucket_first, nxt, prv, where = queue
+    n_buckets = bucket_first.shape[0]
     dist[:] = np.inf
-    pos[:] = -1
-    ws[:] = -1
+    where[:] = -1
+    bucket_first[:] = -1
+    hit[:] = False
     s = sources[i]
     dist[s] = 0.0
-    hkey[0] = 0.0
-    hnode[0] = s
-    pos[s] = 0
-    size = 1
+    nxt[s] = prv[s] = -1
+    bucket_first[0] = s
+    where[s] = 0
+    size = 1  # nodes in the queue
+    b = 0  # the bucket being emptied
     remaining = n_targets
-    top = 0  # nodes settled through zero-weight arcs (stack), scanned before the next heap entry
-    while size > 0 or top > 0:
-        if top > 0:
-            top -= 1
-            u = stack[top]
-            d = dist[u]
-        else:
-            # the heap code is written out here: as (inlined) functions it measured 20-30 % slower
-            d = hkey[0]
-            u = hnode[0]
-            pos[u] = -2  # settled
-            size -= 1
-            if size > 0:  # sift the last entry down from the root
-                last_key = hkey[size]
-                last_node = hnode[size]
-                k = 0
-                while True:
-                    first = 4 * k + 1
-                    if first >= size:
-                        break
-                    best = first
-                    best_key = hkey[first]
-                    for c in range(first + 1, min(first + 4, size)):
-                        if hkey[c] < best_key:
-                            best = c
-                            best_key = hkey[c]
-                    if best_key >= last_key:
-                        break
-                    hkey[k] = best_key
-                    hnode[k] = hnode[best]
-                    pos[hnode[best]] = k
-                    k = best
-                hkey[k] = last_key
-                hnode[k] = last_node
-                pos[last_node] = k
-        if is_target[u]:
-            remaining -= 1
+    while size > 0:
+        u = bucket_first[b]
+        if u == -1:  # bucket b is empty: every distance up to its end is final
             if remaining == 0:
                 break
+            b = b + 1 if b + 1 < n_buckets else 0
+            continue
+        x = nxt[u]
+        bucket_first[b] = x
+        if x != -1:
+            prv[x] = -1
+        where[u] = -1
+        size -= 1
+        d = dist[u]
+        if is_target[u] and not hit[u]:
+            hit[u] = True
+            remaining -= 1
         for j in range(indptr[u], indptr[u + 1]):
             nd = d + wc[j]
             v = head[j]
             if nd < dist[v]:
                 dist[v] = nd
                 ws[v] = adj[j]
-                k = pos[v]  # its heap slot: decrease its key, or insert it
-                if nd == d and k == -1:  # reached at the smallest distance: settled now, as the heap would
-                    pos[v] = -2
-                    stack[top] = v
-                    top += 1
+                to = np.int64(nd * inv_width) % n_buckets
+                at = where[v]
+                if at == to:
                     continue
-                if k == -1:
-                    k = size
+                if at == -1:
                     size += 1
-                while k > 0:
-                    parent = (k - 1) >> 2
-                    if hkey[parent] <= nd:
-                        break
-                    hkey[k] = hkey[parent]
-                    hnode[k] = hnode[parent]
-                    pos[hnode[parent]] = k
-                    k = parent
-                hkey[k] = nd
-                hnode[k] = v
-                pos[v] = k
+                else:  # unlinked from its bucket
+                    before, after = prv[v], nxt[v]
+                    if before == -1:
+                        bucket_first[at] = after
+                    else:
+                        nxt[before] = after
+                    if after != -1:
+                        prv[after] = before
+                first = bucket_first[to]
+                nxt[v] = first
+                prv[v] = -1
+                if first != -1:
+                    prv[first] = v
+                bucket_first[to] = v
+                where[v] = to
     p = pred[i]
-    for x in range(ws.shape[0]):
-        p[node_of[x]] = ws[x]
-    origin = node_of[s]
+    p[node_of[s]] = -1
     for j in range(targets.shape[0]):
         t = targets[j]
         cost[i, j] = dist[t]
         if not dist[t] < np.inf:
             aux[i, j] = np.inf
+            p[node_of[t]] = -1
             continue
         hops = 0
-        x = node_of[t]
-        while x != origin:
-            path[hops] = p[x]
-            x = edge_src[p[x]]
+        x = t
+        while x != s:
+            e = ws[x]
+            p[node_of[x]] = e
+            path[hops] = e
+            x = root_side[e]
             hops += 1
         total = 0.0
         for h in range(hops - 1, -1, -1):  # from the source, as the search would have summed
@@ -355,36 +347,51 @@ def od_one(i, indptr, adj, head, wc, aux_w, edge_src, node_of, sources, targets,
         aux[i, j] = total
 
 
+def bucket_width(wc: np.ndarray) -> tuple[float, int]:
+    """Bucket width (weight units) and number of circular buckets of :func:`od_one`'s queue for
+    edge weights ``wc``: ``BUCKET_WIDTH_OF_MEDIAN`` x the median positive finite weight (of a
+    sample of about 4,096 edges), at least the largest finite weight / ``MAX_BUCKETS``; the
+    circular queue spans the largest weight (an edge never skips past the bucket being emptied)."""
+    sample = wc[:: max(1, len(wc) // 4096)]
+    sample = sample[(sample > 0) & (sample < np.inf)]
+    finite = wc[wc < np.inf]
+    top = float(finite.max()) if len(finite) else 0.0
+    width = BUCKET_WIDTH_OF_MEDIAN * float(np.median(sample)) if len(sample) else 1.0
+    width = max(width, top / MAX_BUCKETS)
+    return width, int(top / width) + 2
+
+
 @njit(cache=True)
-def od_block(block, n_blocks, indptr, adj, head, wc, aux_w, edge_src, node_of, sources, targets, is_target, n_targets,
-             cost, aux, pred):
+def od_block(block, n_blocks, indptr, adj, head, wc, aux_w, root_side, node_of, sources, targets, is_target, n_targets,
+             cost, aux, pred, width, n_buckets):
     """:func:`od_one` for sources ``block, block + n_blocks, ...`` with one workspace."""
     n = indptr.shape[0] - 1
     dist, path = np.empty(n), np.empty(n, dtype=np.int64)
-    heap = np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
-    ws, stack = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+    queue = (np.empty(n_buckets, dtype=np.int32), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32),
+             np.empty(n, dtype=np.int32))
+    ws, hit = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.bool_)
     for i in range(block, sources.shape[0], n_blocks):
-        od_one(i, indptr, adj, head, wc, aux_w, edge_src, node_of, sources, targets, is_target, n_targets, cost, aux,
-               pred, dist, heap, ws, path, stack)
+        od_one(i, indptr, adj, head, wc, aux_w, root_side, node_of, sources, targets, is_target, n_targets, cost, aux,
+               pred, 1.0 / width, dist, queue, ws, hit, path)
 
 
 @njit(cache=True, parallel=True)
-def od_par(n_blocks, indptr, adj, head, wc, aux_w, edge_src, node_of, sources, targets, is_target, n_targets, cost,
-           aux, pred):
+def od_par(n_blocks, indptr, adj, head, wc, aux_w, root_side, node_of, sources, targets, is_target, n_targets, cost,
+           aux, pred, width, n_buckets):
     """:func:`od_one` for every source, in parallel (sources dealt round-robin to ``n_blocks`` blocks)."""
     for block in prange(n_blocks):
         # prange's index is unsigned: as int64, the serial and parallel paths share one od_block
-        od_block(np.int64(block), n_blocks, indptr, adj, head, wc, aux_w, edge_src, node_of, sources, targets,
-                 is_target, n_targets, cost, aux, pred)
+        od_block(np.int64(block), n_blocks, indptr, adj, head, wc, aux_w, root_side, node_of, sources, targets,
+                 is_target, n_targets, cost, aux, pred, width, n_buckets)
 
 
 @njit(cache=True)
-def od_ser(n_blocks, indptr, adj, head, wc, aux_w, edge_src, node_of, sources, targets, is_target, n_targets, cost,
-           aux, pred):
+def od_ser(n_blocks, indptr, adj, head, wc, aux_w, root_side, node_of, sources, targets, is_target, n_targets, cost,
+           aux, pred, width, n_buckets):
     """:func:`od_one` for every source, one after the other (``n_blocks`` unused: :func:`od_par`'s signature)."""
     # int64, not the literals 0 and 1 (a compile of their own): the block function od_par uses
-    od_block(np.int64(0), np.int64(1), indptr, adj, head, wc, aux_w, edge_src, node_of, sources, targets, is_target,
-             n_targets, cost, aux, pred)
+    od_block(np.int64(0), np.int64(1), indptr, adj, head, wc, aux_w, root_side, node_of, sources, targets, is_target,
+             n_targets, cost, aux, pred, width, n_buckets)
 
 
 @njit(cache=True)
@@ -507,8 +514,8 @@ def euler(nxt, edge_dst, root, tin, tout, work):
 
 @njit(cache=True)
 def index_one(j, indptr, adj, head, wc, auxc, root_side, roots, d, a, p, e_in, e_out, ws):
-    """Baseline tree towards ``roots[j]`` (backward Dijkstra, indexed 4-ary heap and zero-weight
-    arcs as in :func:`od_one`, the aux sum carried along) on a backward
+    """Baseline tree towards ``roots[j]`` (backward Dijkstra, indexed 4-ary heap, the aux sum
+    carried along) on a backward
     :class:`~routing.engine.turns.SearchCSR`, and its Euler-tour intervals (:func:`euler`), in
     search numbering: distance ``d``, aux sum ``a``, routing edge out of each node towards the
     root ``p``, intervals ``e_in``/``e_out``. ``ws``: workspaces (:func:`index_block`)."""
@@ -531,7 +538,7 @@ def index_one(j, indptr, adj, head, wc, auxc, root_side, roots, d, a, p, e_in, e
             u = stack[top]
             du = d[u]
         else:
-            du = hkey[0]  # the heap code written out, as in od_one
+            du = hkey[0]  # the heap code written out: as (inlined) functions it measured 20-30 % slower
             u = hnode[0]
             pos[u] = -2
             size -= 1
@@ -566,7 +573,7 @@ def index_one(j, indptr, adj, head, wc, auxc, root_side, roots, d, a, p, e_in, e
                 p[v] = adj[jj]
                 a[v] = a[u] + auxc[jj]
                 k = pos[v]
-                if nd == du and k == -1:  # settled now, as in od_one
+                if nd == du and k == -1:  # reached at the smallest distance: settled now, as the heap would
                     pos[v] = -2
                     stack[top] = v
                     top += 1

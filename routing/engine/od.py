@@ -20,6 +20,7 @@ from ..network import EdgeKey
 from .jit import for_work
 from .kernels import (
     INDEX_CHUNK,
+    bucket_width,
     dijkstra,
     index_block,
     index_par,
@@ -96,7 +97,7 @@ class ODMatrix:
     length_m: np.ndarray
     w: np.ndarray  # routing-graph edge weights the routes minimised (damage applied)
     aux_w: np.ndarray  # routing-graph edge values of the other attribute (length or time), summed along routes
-    pred: np.ndarray | None = None  # (origins, routing nodes) edge into each node; None if incremental
+    pred: np.ndarray | None = None  # (origins, routing nodes) edge into each node of a route; None if incremental
     baseline: ODMatrix | None = None
     recomputed: np.ndarray | None = None
     _reverse_index: ReverseIndex | None = field(default=None, repr=False)
@@ -281,8 +282,9 @@ def od_matrix(network: Network | nx.MultiDiGraph, origins: list[int], destinatio
     is_target = np.zeros(r.n, dtype=bool)
     is_target[sg.rank[d_idx]] = True
     kernel = od_par if parallel_pays(k * len(w)) else for_work(od_ser, k * len(w))
-    kernel(min(get_num_threads(), k), sg.indptr, sg.adj, sg.head, w[sg.adj], aux_w, r.src, sg.node_of, sg.rank[o_idx],
-           sg.rank[d_idx], is_target, int(is_target.sum()), cost, aux, pred)
+    wc = w[sg.adj]
+    kernel(min(get_num_threads(), k), sg.indptr, sg.adj, sg.head, wc, aux_w, sg.root_side, sg.node_of, sg.rank[o_idx],
+           sg.rank[d_idx], is_target, int(is_target.sum()), cost, aux, pred, *bucket_width(wc))
     time_s, length_m = (cost, aux) if weight == "travel_time" else (aux, cost)
     matrix = ODMatrix(network, origins, destinations, weight, time_s, length_m, w, aux_w, pred)
     time_s[matrix.same_node] = length_m[matrix.same_node] = 0.0  # not a loop through an expanded junction
