@@ -89,8 +89,9 @@ def test_a_label_at_the_right_edge_goes_left_of_its_point():
     ax.set_ylim(0, 1)
     edge = ax.text(0.95, 0.5, "a long place name at the edge", ha="left", va="bottom")
     middle = ax.text(0.1, 0.2, "short", ha="left", va="bottom")
-    maps.spread_labels(ax, [edge, middle])
+    shown = maps.spread_labels(ax, [edge, middle])
     renderer = fig.canvas.get_renderer()
+    assert [b.bounds for b in shown] == [t.get_window_extent(renderer).bounds for t in (edge, middle)]  # as placed
     box, frame = edge.get_window_extent(renderer), ax.get_window_extent(renderer)
     point_x = ax.transData.transform((0.95, 0.5))[0]
     assert frame.x0 <= box.x0 and box.x1 <= point_x + 5  # inside, ending at its point instead of running over it
