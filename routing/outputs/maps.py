@@ -556,6 +556,7 @@ def _draw_maps(result: ScenarioResult) -> MapFigure:
     for panel in panels.values():
         for ax in (panel.ax, *panel.zooms):
             _out_of_layout(ax)
+            ax.patch.set_visible(False)  # white on the white figure: not painted (still the clip path of the content)
     engine = fig.get_layout_engine()
     assert engine is not None
     engine.execute(fig)  # one layout pass, then fixed
