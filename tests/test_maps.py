@@ -89,8 +89,9 @@ def test_a_label_at_the_right_edge_goes_left_of_its_point():
     ax.set_ylim(0, 1)
     edge = ax.text(0.95, 0.5, "a long place name at the edge", ha="left", va="bottom")
     middle = ax.text(0.1, 0.2, "short", ha="left", va="bottom")
-    maps.spread_labels(ax, [edge, middle])
+    shown = maps.spread_labels(ax, [edge, middle])
     renderer = fig.canvas.get_renderer()
+    assert [b.bounds for b in shown] == [t.get_window_extent(renderer).bounds for t in (edge, middle)]  # as placed
     box, frame = edge.get_window_extent(renderer), ax.get_window_extent(renderer)
     point_x = ax.transData.transform((0.95, 0.5))[0]
     assert frame.x0 <= box.x0 and box.x1 <= point_x + 5  # inside, ending at its point instead of running over it
@@ -213,9 +214,37 @@ def test_road_network_joined_into_few_paths():
 
 
 def test_png_bytes_are_the_pixels_and_the_dpi(tmp_path):
-    pixels = np.random.default_rng(1).integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
+    rgba = np.random.default_rng(1).integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
     path = tmp_path / "x.png"
-    path.write_bytes(maps.png_bytes(Image.fromarray(pixels), 110))
+    path.write_bytes(maps.png_bytes(rgba[2:, 5:, :3], 110))  # a view of RGBA pixels, as write_maps passes
     with Image.open(path) as image:
-        assert image.mode == "RGB" and np.array_equal(np.asarray(image), pixels)
+        image.verify()  # chunk CRCs and the end of the file
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.mode == "RGB" and np.array_equal(np.asarray(image), rgba[2:, 5:, :3])
         assert [round(v) for v in image.info["dpi"]] == [110, 110]
+    assert mpimg.imread(path).shape == (35, 48, 3)
+    with pytest.raises(ValueError, match="x 3 uint8"):
+        maps.png_bytes(rgba, 110)
+
+
+def test_written_files_are_the_rendered_pixels(tmp_path):
+    """map_compare.png holds exactly the pixels Agg rendered (RGB, alpha left out) at ``DPI``;
+    map_before.png and map_after.png are the pixels of its two subfigures."""
+    result = run_scenario(DEMO_SCENARIO)
+    with mpl.rc_context(maps.MAP_RC):
+        figure = draw_maps(result)
+        figure.figure.canvas.draw()
+    rendered = np.asarray(figure.figure.canvas.buffer_rgba())
+    assert (rendered[..., 3] == 255).all()  # opaque: nothing lost with the alpha channel
+    before, after, both = write_maps(result, tmp_path)
+    images = {}
+    for path in (before, after, both):
+        with Image.open(path) as image:
+            assert image.mode == "RGB" and [round(v) for v in image.info["dpi"]] == [maps.DPI, maps.DPI]
+            images[path.name] = np.asarray(image)
+    assert np.array_equal(images["map_compare.png"], rendered[..., :3])
+    height, width = rendered.shape[:2]
+    for name, state in (("map_before.png", "baseline"), ("map_after.png", "damaged")):
+        corners = np.round(figure.subfigures[state].bbox.get_points()).astype(int)
+        (x0, y0), (x1, y1) = np.clip(corners, 0, [width, height])  # a subfigure's edge may lie a pixel outside
+        assert np.array_equal(images[name], rendered[height - y1:height - y0, x0:x1, :3]), name
