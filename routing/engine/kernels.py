@@ -255,7 +255,8 @@ def od_one(i, indptr, adj, head, wc, aux_w, root_side, node_of, sources, targets
     every distance below its upper bound is final (an edge leaving it leads to the same bucket or
     a later one), so the search stops after the bucket in which the last target was first reached.
     Results equal Dijkstra's: each distance is the smallest of the sums ``dist[u] + w`` over the
-    edges into the node, from final ``dist[u]``.
+    edges into the node, from final ``dist[u]``. The queue code is written out: as inlined functions
+    it measured 2.2-2.4x slower on the 705k-edge synthetic graph.
 
     The graph is the :class:`~routing.engine.turns.SearchCSR` (``sources``, ``targets``,
     ``is_target``, ``dist`` in its numbering; search node x is routing node ``node_of[x]``);
