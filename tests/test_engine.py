@@ -14,6 +14,8 @@ from shapely.geometry import Point
 
 from routing.analysis.isochrones import isochrone, isochrone_change
 from routing.engine import Network, PathTree, od_change, od_matrix
+from routing.errors import InputError
+from routing.network import road_class
 from routing.scenario import Damage
 
 
@@ -146,6 +148,35 @@ def test_engine_public_api() -> None:
         eng.weights("speed")
     with pytest.raises(ValueError):
         eng.tree([0], np.ones(3))
+    for bad in (-1.0, np.nan):  # a NaN would silently act as a removed edge
+        w = eng.weights()
+        w[4] = bad
+        match = rf"1 edge\(s\) have another value, e.g. {bad} on edge \({eng.edges[4][0]}, "
+        with pytest.raises(ValueError, match=match):
+            od_matrix(eng, [0, 1], w=w)
+
+
+def test_graph_without_travel_times_gets_the_profile_speeds() -> None:
+    """An osmnx graph without travel_time (speeds never added): the network times each edge from
+    its length and the road class speed, as the loader does, instead of leaving it impassable."""
+    G = random_graph(3)
+    for _, _, d in G.edges(data=True):
+        del d["travel_time"]
+    eng = Network(G)
+    speed_ms = road_class("primary")[1].speed_kph / 3.6
+    assert np.allclose(eng.attr["travel_time"], eng.attr["length"] / speed_ms)
+    assert np.isfinite(od_matrix(eng, [0, 1, 2]).time_s).any()
+
+
+@pytest.mark.parametrize(("name", "value"), [("travel_time", -3.0), ("travel_time", -np.inf), ("length", np.nan)])
+def test_bad_edge_times_and_lengths_are_named(name: str, value: float) -> None:
+    """A negative or NaN length, or a negative travel time, on the graph: an error naming the edge,
+    the attribute and the value (before, a NaN made the road silently impassable)."""
+    G = random_graph(3)
+    u, v, k = list(G.edges(keys=True))[5]
+    G[u][v][k][name] = value
+    with pytest.raises(InputError, match=rf"edge \({u}, {v}, {k}\) {name} = {value}: must be a number >= 0"):
+        Network(G)
 
 
 # ---------------------------------------------------------------- OD matrices

@@ -239,6 +239,13 @@ class Network:
         if redo.any():
             cap[redo] = np.array([edge_capacity_vph(r, overrides) for r in self.records])[rec[redo]]
         destination_only = self._apply_profile()
+        for name, unit in (("length", "metres"), ("travel_time", "seconds")):
+            bad = np.flatnonzero(~(self.attr[name] >= 0))  # negative or NaN (a NaN would act as a removed road)
+            if len(bad):
+                e = int(bad[0])
+                raise InputError(f"must be a number >= 0 ({unit}; inf = impassable); {len(bad):,} edge(s) of the "
+                                 f"graph have another value", field=f"edge {self.edges[e]} {name}",
+                                 value=float(self.attr[name][e]))
         out_order = np.argsort(self.src, kind="stable")
         out_ptr = np.searchsorted(self.src[out_order], np.arange(self.n_nodes + 1))
         # road edge sequences no route may contain: turn restrictions, and no U-turn where a road continues
@@ -267,16 +274,19 @@ class Network:
 
     def _apply_profile(self) -> np.ndarray:
         """Close the roads the vehicle may not use (travel time inf), set the profile's travel
-        times (driving time plus the delay of the traffic signals passed, ``signal_delay_s``);
-        return the destination-only mask (with the roads reached only through such roads, see
-        :func:`~routing.engine.turns.enclosed_roads`). Decided once per road record."""
+        times (with the default profile the graph's, where it has them; driving time plus the delay
+        of the traffic signals passed, ``signal_delay_s``); return the destination-only mask (with
+        the roads reached only through such roads, see :func:`~routing.engine.turns.enclosed_roads`).
+        Decided once per road record."""
         profile = self.vehicle.profile
         rec = self.edge_record
         kind = np.array([access(r, profile) for r in self.records], dtype=object)[rec]
         fit = np.array([fits(r, self.vehicle) for r in self.records], dtype=bool)[rec]
-        if profile.name != DEFAULT_PROFILE:
-            speed = np.array([speed_kph(r, profile) for r in self.records], dtype=float)[rec]
-            self.attr["travel_time"] = self.attr["length"] / (speed / 3.6)
+        # the profile's speeds; with the default profile only where the graph has no travel time (as the loader sets it)
+        timed = np.isnan(self.attr["travel_time"]) if profile.name == DEFAULT_PROFILE else np.ones(len(rec), bool)
+        if timed.any():
+            speed = np.array([speed_kph(r, profile) for r in self.records], dtype=float)[rec[timed]]
+            self.attr["travel_time"][timed] = self.attr["length"][timed] / (speed / 3.6)
         self.signal_delay_s = profile.signal_delay_s * self.signals
         self.attr["travel_time"] += self.signal_delay_s
         self.closed = np.asarray((kind == CLOSED) | ~fit, dtype=bool)
@@ -403,12 +413,15 @@ class Network:
         return cap
 
     def check_weights(self, w: np.ndarray) -> np.ndarray:
-        """``w`` as a float array, if it holds one non-negative value per edge."""
+        """``w`` as a float array, if it holds one non-negative value per edge (inf = removed)."""
         w = np.asarray(w, dtype=float)
         if w.shape != (len(self.edges),):
             raise ValueError(f"weights must have one value per edge ({len(self.edges)}), got shape {w.shape}")
-        if (w < 0).any():
-            raise ValueError("weights must be non-negative")
+        bad = np.flatnonzero(~(w >= 0))  # negative or NaN
+        if len(bad):
+            e = int(bad[0])
+            raise ValueError(f"weights must be non-negative numbers (inf for a removed edge); {len(bad):,} edge(s) "
+                             f"have another value, e.g. {w[e]} on edge {self.edges[e]}")
         return w
 
     def routing_weights(self, w: np.ndarray) -> np.ndarray:
