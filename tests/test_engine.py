@@ -168,10 +168,11 @@ def test_graph_without_travel_times_gets_the_profile_speeds() -> None:
     assert np.isfinite(od_matrix(eng, [0, 1, 2]).time_s).any()
 
 
-@pytest.mark.parametrize(("name", "value"), [("travel_time", -3.0), ("travel_time", -np.inf), ("length", np.nan)])
+@pytest.mark.parametrize(("name", "value"), [("travel_time", -3.0), ("travel_time", -np.inf), ("length", np.nan),
+                                           ("capacity", -100.0)])
 def test_bad_edge_times_and_lengths_are_named(name: str, value: float) -> None:
-    """A negative or NaN length, or a negative travel time, on the graph: an error naming the edge,
-    the attribute and the value (before, a NaN made the road silently impassable)."""
+    """A negative or NaN length, a negative travel time or capacity on the graph: an error naming
+    the edge, the attribute and the value (before, a NaN made the road silently impassable)."""
     G = random_graph(3)
     u, v, k = list(G.edges(keys=True))[5]
     G[u][v][k][name] = value

@@ -239,13 +239,13 @@ class Network:
         if redo.any():
             cap[redo] = np.array([edge_capacity_vph(r, overrides) for r in self.records])[rec[redo]]
         destination_only = self._apply_profile()
-        for name, unit in (("length", "metres"), ("travel_time", "seconds")):
+        for name, unit in (("length", "metres; inf = impassable"), ("travel_time", "seconds; inf = impassable"),
+                           ("capacity", "vehicles/hour")):
             bad = np.flatnonzero(~(self.attr[name] >= 0))  # negative or NaN (a NaN would act as a removed road)
             if len(bad):
                 e = int(bad[0])
-                raise InputError(f"must be a number >= 0 ({unit}; inf = impassable); {len(bad):,} edge(s) of the "
-                                 f"graph have another value", field=f"edge {self.edges[e]} {name}",
-                                 value=float(self.attr[name][e]))
+                raise InputError(f"must be a number >= 0 ({unit}); {len(bad):,} edge(s) of the graph have another "
+                                 f"value", field=f"edge {self.edges[e]} {name}", value=float(self.attr[name][e]))
         out_order = np.argsort(self.src, kind="stable")
         out_ptr = np.searchsorted(self.src[out_order], np.arange(self.n_nodes + 1))
         # road edge sequences no route may contain: turn restrictions, and no U-turn where a road continues
