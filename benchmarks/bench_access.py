@@ -33,7 +33,6 @@ Measurements (wall clock, after a warm-up on a small graph so numba's compilatio
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -46,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_graph  # noqa: E402
-from readme_blocks import render, write_results  # noqa: E402
+from readme_blocks import add_results_options, publish, render  # noqa: E402
 from scipy.sparse import csr_matrix  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
@@ -249,9 +248,7 @@ def readme_block(r: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller synthetic graph and layers; prints only")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--render", type=Path, help="only rewrite RESULTS-access.md and the README rows from the "
-                                                    "JSON of an earlier full run (--json)")
+    add_results_options(parser, "access")
     args = parser.parse_args()
     if args.render:
         render("access", args.render, results_markdown, readme_block)
@@ -291,10 +288,7 @@ def main() -> None:
     print(f"criticality, top {c['candidates']:,} of {c['candidates_total']:,} segments: ours {_h(c['ours_s'])}; "
           f"one search per candidate {_h(c['naive_extrapolated_s'])} (extrapolated) -> {c['ratio']:,.0f}x; "
           f"sample equal {c['naive_sample_equal']}/{c['naive_sample']}")
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
-    if not quick:
-        write_results("access", r, results_markdown, readme_block)
+    publish("access", r, args.json, not quick, results_markdown, readme_block)
 
 
 

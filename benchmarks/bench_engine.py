@@ -55,7 +55,6 @@ Measurements (wall clock, best of a few calls after a warm-up, so numba's compil
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -77,7 +76,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_graph  # noqa: E402  (benchmarks/ is not a package)
 from osrm_tools import Routed, fetch_osrm, preprocess_mld, run  # noqa: E402
-from readme_blocks import render, write_results  # noqa: E402
+from readme_blocks import add_results_options, publish, render  # noqa: E402
 
 from routing.analysis.criticality import criticality  # noqa: E402
 from routing.engine import Network, RepairContext, od_matrix  # noqa: E402
@@ -664,9 +663,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller synthetic graph and samples; prints only")
     parser.add_argument("--no-osrm", action="store_true", help="skip the OSRM comparison")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--render", type=Path, help="only rewrite RESULTS-engine.md and the README block from the "
-                                                    "JSON of an earlier full run (--json)")
+    add_results_options(parser, "engine")
     args = parser.parse_args()
     if args.render:
         render("engine", args.render, results_markdown, readme_block)
@@ -730,11 +727,7 @@ def main() -> None:
                 del eng
             G.graph["turn_restrictions"] = real
     print("\n" + targets_summary(r))
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
-        print(f"written {args.json}")
-    if not quick:
-        write_results("engine", r, results_markdown, readme_block)
+    publish("engine", r, args.json, not quick, results_markdown, readme_block)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ results from the JSON of a full run (``--json FILE``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -41,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import networkx as nx
 from bench_sweep import build_sweep
-from readme_blocks import render, write_results
+from readme_blocks import add_results_options, publish, render
 from synthetic_graph import synthetic_graph
 
 from routing.engine import Network
@@ -209,19 +208,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller workloads; prints only")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Dask workers")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--render", type=Path, help="only rewrite RESULTS-executor.md and the README block from "
-                                                    "the JSON of an earlier full run (--json)")
+    add_results_options(parser, "executor")
     args = parser.parse_args()
     if args.render:
         render("executor", args.render, results_markdown, readme_block)
         return
     r = measure(QUICK if args.quick else FULL, args.workers)
     print(f"{_HEAD}\n{_rows(r)}\n\n{_fit(r)}")
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-    if not args.quick:
-        write_results("executor", r, results_markdown, readme_block)
+    publish("executor", r, args.json, not args.quick, results_markdown, readme_block)
 
 
 if __name__ == "__main__":

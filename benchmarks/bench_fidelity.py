@@ -33,7 +33,6 @@ speeds), and the size, build and OD time of the routing graph with every junctio
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -50,7 +49,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from osrm_model import add_signs, osrm_speeds, service_rules, sign_nodes, turn_network, with_turn_costs  # noqa: E402
 from osrm_tools import Routed, fetch_osrm, preprocess_mld  # noqa: E402
-from readme_blocks import render, write_results  # noqa: E402
+from readme_blocks import add_results_options, publish, render  # noqa: E402
 from restriction_walker import OsmRoads, read_osm, route_length_m  # noqa: E402
 from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
@@ -339,9 +338,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=None, help="pairs per extract (default 250, quick 60)")
     parser.add_argument("--seed", type=int, default=0, help="first extract's random seed (default 0; the "
                                                                 "results files are written only with 0)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--render", type=Path, help="only rewrite RESULTS-fidelity.md and the README block from "
-                                                    "the JSON of an earlier full run (--json)")
+    add_results_options(parser, "fidelity")
     args = parser.parse_args()
     if args.render:
         render("fidelity", args.render, results_markdown, readme_block)
@@ -367,10 +364,7 @@ def main() -> None:
     print()
     print(table(r))
     print(variant_table(r))
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
-    if not args.quick and args.seed == 0:
-        write_results("fidelity", r, results_markdown, readme_block)
+    publish("fidelity", r, args.json, not args.quick and args.seed == 0, results_markdown, readme_block)
 
 
 def speed_table(r: dict) -> str:

@@ -23,7 +23,6 @@ the JSON of a full run (``--json FILE``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -34,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_executor import spread_nodes
-from readme_blocks import render, write_results
+from readme_blocks import add_results_options, publish, render
 from synthetic_graph import synthetic_graph
 
 from routing.engine import Network, od_matrix
@@ -137,9 +136,7 @@ def main() -> None:
     parser.add_argument("--places", type=int, nargs="+", default=[3, 12], help="OD places, one run per value")
     parser.add_argument("--removed", type=int, default=10, help="busiest road edges removed")
     parser.add_argument("--quick", action="store_true", help="the demo and Malta with 3 places; prints only")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--render", type=Path, help="only rewrite RESULTS-incremental.md and the README block "
-                                                    "from the JSON of an earlier full run (--json)")
+    add_results_options(parser, "incremental")
     args = parser.parse_args()
     if args.render:
         render("incremental", args.render, results_markdown, readme_block)
@@ -157,10 +154,7 @@ def main() -> None:
             rows += measure(name, network, spread_nodes(network, k), args.removed)
     r = {"mode": "quick" if args.quick else "full", "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
          "removed": args.removed, "min_work": INCREMENTAL_MIN_WORK, "rows": rows}
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-    if not args.quick:
-        write_results("incremental", r, results_markdown, readme_block)
+    publish("incremental", r, args.json, not args.quick, results_markdown, readme_block)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from readme_blocks import render, write_results  # noqa: E402
+from readme_blocks import add_results_options, publish, render  # noqa: E402
 
 RESULTS = HERE / "RESULTS-latency.md"
 
@@ -243,9 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one pair of demo runs, one repetition; prints only")
     parser.add_argument("--pairs", type=int, help="first/second pairs of demo runs (default 3, quick 1)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--render", type=Path, help="only rewrite RESULTS-latency.md and the README rows from the "
-                                                    "JSON of an earlier full run (--json)")
+    add_results_options(parser, "latency")
     parser.add_argument("--wheel", type=Path, help="measure this wheel instead of building one of the checkout "
                                                    "(prints only)")
     args = parser.parse_args()
@@ -256,10 +254,7 @@ def main() -> None:
         wheel = args.wheel.resolve() if args.wheel else build_wheel(Path(tmp))
         r = measure(wheel, quick=args.quick, pairs=args.pairs or (1 if args.quick else 3))
     print(table(r))
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-    if not args.quick and not args.wheel:
-        write_results("latency", r, results_markdown, readme_block)
+    publish("latency", r, args.json, not args.quick and not args.wheel, results_markdown, readme_block)
 
 
 if __name__ == "__main__":

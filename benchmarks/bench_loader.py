@@ -53,7 +53,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import synthetic_network  # noqa: E402  (benchmarks/ is not a package)
-from readme_blocks import render, write_results  # noqa: E402
+from readme_blocks import add_results_options, publish, render  # noqa: E402
 
 RESULTS = HERE / "RESULTS-loader.md"
 FULL_TOWNS = synthetic_network.DEFAULT_TOWNS
@@ -219,9 +219,7 @@ def main() -> None:
                         help="run osmnx on the whole national network only if predicted to take less")
     parser.add_argument("--osmnx-max-gib", type=float, default=8.0,
                         help="... and to need less memory than this (GiB; the machine is shared)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--render", type=Path, help="only rewrite RESULTS-loader.md and the README block from the "
-                                                    "JSON of an earlier full run (--json)")
+    add_results_options(parser, "loader")
     parser.add_argument("--child", nargs=2, metavar=("LOADER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -279,10 +277,7 @@ def main() -> None:
             "ways": info["ways"], "runs": {k: asdict(v) for k, v in runs.items()},
             "osmnx_fractions": [{"way_node_refs": s, **asdict(run)} for s, run in fractions]}
     print("\n" + results_markdown(r))
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2), encoding="utf-8")
-    if not args.quick:
-        write_results("loader", r, results_markdown, readme_block)
+    publish("loader", r, args.json, not args.quick, results_markdown, readme_block)
 
 
 def _gib(mib: float) -> str:

@@ -2,6 +2,7 @@
 ``<!-- bench-NAME:end -->``, written by the benchmark that measured it (never edited by hand)."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -40,6 +41,25 @@ def write_results(name: str, figures: dict, markdown: Callable[[dict], str], blo
     _write_atomically(HERE / f"RESULTS-{name}.json", json.dumps(figures, indent=2, default=str) + "\n")
     write_block(name, block(figures))
     print(f"written RESULTS-{name}.md, RESULTS-{name}.json and the README block {name}")
+
+
+def add_results_options(parser: argparse.ArgumentParser, name: str) -> None:
+    """The options of a benchmark that publishes ``RESULTS-<name>``: ``--json FILE`` (also write the
+    figures there, see :func:`publish`) and ``--render FILE`` (see :func:`render`)."""
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--render", type=Path, help=f"only rewrite RESULTS-{name}.md and the README block from the "
+                                                    "JSON of an earlier full run (--json)")
+
+
+def publish(name: str, figures: dict, json_path: Path | None, full: bool, markdown: Callable[[dict], str],
+            block: Callable[[dict], str]) -> None:
+    """The end of a benchmark run: ``figures`` written to ``json_path`` (``--json``) if given, and
+    a ``full`` run's results (:func:`write_results`)."""
+    if json_path is not None:
+        _write_atomically(json_path, json.dumps(figures, indent=2, default=str) + "\n")
+        print(f"written {json_path}")
+    if full:
+        write_results(name, figures, markdown, block)
 
 
 def render(name: str, figures_json: Path, markdown: Callable[[dict], str], block: Callable[[dict], str]) -> None:
