@@ -346,7 +346,7 @@ class Network:
         """Road edge weights with damage applied: removed edges and edges the vehicle may not use
         inf, travel time divided by speed factors.
 
-        ``travel_time`` in seconds, ``length`` in metres; an edge lacking the attribute is inf.
+        ``travel_time`` in seconds, ``length`` in metres.
         """
         w = self._base_weights(weight, routing=False).copy()
         if damage is not None and not damage.is_empty():
@@ -374,7 +374,7 @@ class Network:
             else:
                 if weight not in WEIGHTS:
                     raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
-                w = np.where(np.isnan(self.attr[weight]) | self.closed, np.inf, self.attr[weight])
+                w = np.where(self.closed, np.inf, self.attr[weight])  # no NaN: the graph's are checked
             w.flags.writeable = False
             self._base_cache[key] = w
         return self._base_cache[key]
