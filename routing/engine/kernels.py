@@ -355,8 +355,7 @@ def bucket_width(wc: np.ndarray) -> tuple[float, int]:
     circular queue spans the largest weight (an edge never skips past the bucket being emptied)."""
     sample = wc[:: max(1, len(wc) // 4096)]
     sample = sample[(sample > 0) & (sample < np.inf)]
-    finite = wc[wc < np.inf]
-    top = float(finite.max()) if len(finite) else 0.0
+    top = float(np.max(wc, initial=0.0, where=wc < np.inf))  # the largest finite weight
     width = BUCKET_WIDTH_OF_MEDIAN * float(np.median(sample)) if len(sample) else 1.0
     width = max(width, top / MAX_BUCKETS)
     return width, int(top / width) + 2
