@@ -130,6 +130,62 @@ def test_damage_markers_inside_the_axes_and_extent_holds_the_places(drawn):
     assert sorted(map(tuple, np.round(drawn_markers, 6))) == sorted(map(tuple, np.round(after.markers, 6)))
 
 
+def test_both_halves_laid_out_alike_top_to_bottom_without_overlaps(drawn):
+    """Each half, from the top: scenario name, map title, map, zoom titles, zooms, legend, data
+    notice (in its box), none overlapping the next, all inside the half; both maps and zooms of
+    the same size at the same height (the same scale before and after)."""
+    _, _, figure = drawn
+    renderer = figure.figure.canvas.get_renderer()
+    geometry = {}
+    for state, panel in figure.panels.items():
+        half, headings = figure.subfigures[state].bbox, figure.headings[state]
+        name, title = headings.name.get_window_extent(renderer), headings.title.get_window_extent(renderer)
+        main, zooms = panel.ax.get_window_extent(), [z.get_window_extent() for z in panel.zooms]
+        legend = figure.subfigures[state].legends[0].get_window_extent(renderer)
+        notice = headings.notice.get_bbox_patch().get_window_extent(renderer)
+        assert half.y1 >= name.y1 and name.y0 > title.y1 and title.y0 > main.y1
+        for zoom_title, zoom in zip(headings.zoom_titles, zooms, strict=True):
+            box = zoom_title.get_window_extent(renderer)
+            assert main.y0 > box.y1 and box.y0 > zoom.y1
+        assert min([main.y0, *(z.y0 for z in zooms)]) > legend.y1 and legend.y0 > notice.y1
+        assert notice.y0 >= half.y0 - 1  # the notice's box is not cut at the figure's bottom
+        for box in (name, main, *zooms, legend, notice):
+            assert half.x0 - 1 <= box.x0 and box.x1 <= half.x1 + 1
+        geometry[state] = [(b.y0, b.width, b.height) for b in (main, *zooms)]
+    assert np.allclose(geometry["baseline"], geometry["damaged"])
+
+
+def test_scale_bar_length_is_a_round_distance_at_the_map_scale():
+    """The bar is as many pixels long as its label's metres at the axes' scale (east-west, at the
+    middle latitude), a 1, 2 or 5 x 10^k length at most the given share of the axes' width, and
+    lies with its label on its box inside the axes."""
+    for (x0, x1, y0, y1), zoom in (((35.5, 37.5, 33.5, 35.5), False), ((36.70, 36.74, 34.70, 34.73), True),
+                                   ((7.2, 7.8, 46.8, 47.2), False)):
+        fig = Figure(figsize=(6, 5), dpi=110)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        bar, label = maps.add_scale_bar(ax, zoom=zoom)
+        number, unit = label.get_text().split()
+        metres = float(number) * (1000 if unit == "km" else 1)
+        width_m = (x1 - x0) * maps.METRES_PER_DEGREE * np.cos(np.radians((y0 + y1) / 2))
+        share = maps.SCALE_BAR_ZOOM_SHARE if zoom else maps.SCALE_BAR_SHARE
+        assert metres <= share * width_m < 2.5 * metres  # the next round length would be too long
+        assert metres / 10 ** np.floor(np.log10(metres)) in (1, 2, 5)
+        frame = ax.get_window_extent()
+        assert bar.get_window_extent().width == pytest.approx(metres / width_m * frame.width, abs=0.5)
+        renderer = fig.canvas.get_renderer()
+        (box_patch,) = [p for p in ax.patches if p is not bar]
+        box = box_patch.get_window_extent()
+        for part in (bar.get_window_extent(), label.get_window_extent(renderer)):
+            assert box.x0 <= part.x0 and part.x1 <= box.x1 and box.y0 <= part.y0 and part.y1 <= box.y1
+        assert frame.x0 < box.x0 and frame.y0 < box.y0
+    assert [maps.scale_bar_metres(m) for m in (1.0, 1.9, 4.99, 5.0, 999.0, 7300.0, 2e4)] == [
+        1, 1, 2, 5, 500, 5000, 2e4]
+    assert [maps.scale_bar_label(m) for m in (500, 1000, 50_000, 2.0)] == ["500 m", "1 km", "50 km", "2 m"]
+
+
 def test_extent_is_fitted_to_places_not_to_the_network(drawn):
     name, result, figure = drawn
     west, east, south, north = figure.extent

@@ -7,7 +7,8 @@ crossing, its approach roads are not painted), inset zooms around small damaged 
 panels: the road network quiet and by class, evacuation max-flow (width ∝ flow), places, a scale
 bar and a north arrow, a legend of what is drawn and nothing else, an extent fitted to the places
 and the damage. Labels of places and events are moved apart (adjustText) once, in the after panel;
-the before panel labels each place where the after panel does.
+the before panel labels each place where the after panel does. Both halves are laid out once, in
+inches, alike (:func:`lay_out`): the two maps have the same size and scale.
 
 ``map_compare.png`` is the figure; ``map_before.png`` and ``map_after.png`` are its two halves,
 cut from the same rendering (written by :func:`png_bytes`, not Pillow). Everything is drawn from
@@ -17,13 +18,14 @@ NaN-separated paths, not one path a road).
 
 from __future__ import annotations
 
+import math
 import struct
 import textwrap
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -43,9 +45,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox, offset_copy
-from matplotlib.typing import RcKeyType
-from matplotlib_scalebar.scalebar import ScaleBar
 from zlib_ng import zlib_ng
+
+if TYPE_CHECKING:  # only for the type: benchmarks/bench_maps.py also runs this module on matplotlib 3.10
+    from matplotlib.typing import RcKeyType
 
 from ..files import atomic_path
 from ..results import ScenarioResult
@@ -76,10 +79,17 @@ MAX_ZOOMS = 3
 TITLE_CHARS = 80  # a scenario name wraps at this many characters above each panel
 ZOOM_TITLE_CHARS = 30
 PATH_VERTICES = 20_000  # vertices per drawn path of the road network (see _joined)
+SCALE_BAR_SHARE = 0.2  # a main panel's scale bar: at most this share of the axes' width
+SCALE_BAR_ZOOM_SHARE = 0.3  # a zoom's
+SCALE_BAR_HEIGHT_SHARE = 0.01  # the bar's thickness, a share of the axes' height (at least 2 pixels)
 LEADER_MIN_PX = 8.0  # a label moved farther than this from its point gets a leader line
 LEGEND_ROW_IN = 0.2  # inches per legend row (two entries a row)
 LEGEND_GAP_IN = 0.1  # inches between the lowest axes of a panel and its legend
-TITLES_IN = 1.3  # inches for the titles above and the data notice below each panel
+MARGIN_IN = 3 / 72  # inches around each half of the figure and between its titles and maps
+ZOOM_GAP_IN = 0.1  # inches between two zooms, and between the main map and the zooms' titles
+TITLE_PAD_PT = 4.0  # points between a main map and its title
+ZOOM_TITLE_PAD_PT = 2.0  # points between a zoom and its title
+NOTICE_PAD_PT = 4.0  # points between the data notice and its box (matplotlib's default text box pad)
 WHITE_HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
 # matplotlib settings while the maps are laid out and drawn: glyphs unhinted (the same shapes, a few
 # tenths of a pixel softer; FreeType skips the font's hinting program: less CPU to measure and draw text)
@@ -102,12 +112,23 @@ class Panel:
 
 
 @dataclass
+class Headings:
+    """The texts around one half's maps, placed by :func:`lay_out`."""
+
+    name: Text  # the scenario's name, at the top
+    title: Text  # the main map's title
+    zoom_titles: list[Text]
+    notice: Text  # the data notice, at the bottom
+
+
+@dataclass
 class MapFigure:
     """The before/after figure: two subfigures (cut into map_before/map_after) and their panels."""
 
     figure: Figure
     subfigures: dict[str, SubFigure]
     panels: dict[str, Panel]
+    headings: dict[str, Headings]
     extent: tuple[float, float, float, float]  # west, east, south, north (degrees)
 
 
@@ -338,13 +359,6 @@ def _event_labels(ax: Axes, markers: gpd.GeoDataFrame) -> list[Text]:
             for x, y, ev, effect in zip(markers.geometry.x, markers.geometry.y, markers["event"], markers["effect"])]
 
 
-def _out_of_layout(ax: Axes) -> None:
-    """Leave what is drawn inside ``ax`` out of the layout: it lies within the axes, so the layout
-    needs only the axes and their titles (measuring each line, marker and label costs time)."""
-    for artist in (*ax.collections, *ax.patches, *ax.lines, *ax.texts, *ax.artists):
-        artist.set_in_layout(False)
-
-
 def fit_limits(ax: Axes, extent: tuple[float, float, float, float]) -> None:
     """Set the limits to ``extent`` widened in x or y so that a metre is as long north-south as
     east-west on the axes box as laid out (what ``set_aspect(adjustable="datalim")`` does at every
@@ -364,25 +378,60 @@ def fit_limits(ax: Axes, extent: tuple[float, float, float, float]) -> None:
 
 
 def decorate(ax: Axes, extent: tuple[float, float, float, float], *, zoom: bool = False) -> None:
-    """Extent, scale bar and (main panels) a north arrow; no degree ticks (:func:`fit_limits`
-    sets the true aspect once the layout is known)."""
+    """Extent and (main panels) a north arrow; no degree ticks (:func:`fit_limits` sets the true
+    aspect once the layout is known, :func:`add_scale_bar` then draws the scale bar)."""
     x0, x1, y0, y1 = extent
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.xaxis.set_visible(False)  # no ticks: nothing to lay out or draw
     ax.yaxis.set_visible(False)
-    for spine in ax.spines.values():
-        spine.set_in_layout(False)  # the frame is the axes' edge: the layout knows it
-    bar = ax.add_artist(ScaleBar(METRES_PER_DEGREE * cos_lat((y0 + y1) / 2), units="m", location="lower left",
-                           length_fraction=0.3 if zoom else 0.2, box_alpha=0.75, border_pad=0.3,
-                           font_properties={"size": 6 if zoom else 8}, rotation="horizontal-only"))
-    bar.set_in_layout(False)  # inside the axes, like the north arrow
     if not zoom:
-        arrow = ax.annotate("N", xy=(0.965, 0.975), xytext=(0.965, 0.88), xycoords="axes fraction", ha="center",
+        ax.annotate("N", xy=(0.965, 0.975), xytext=(0.965, 0.88), xycoords="axes fraction", ha="center",
                             va="top", fontsize=9, weight="bold", zorder=20,
                             arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.7", "color": "black",
                                         "lw": 1.8, "shrinkA": 18, "shrinkB": 0, "patchA": None})
-        arrow.set_in_layout(False)  # the arrow starts 18 points from the N, not clipped at its box (a slow bisection)
+
+
+def scale_bar_metres(longest_m: float) -> float:
+    """The longest round length (1, 2 or 5 x 10^k metres) not longer than ``longest_m`` (metres > 0)."""
+    power = 10.0 ** math.floor(math.log10(longest_m))
+    return max(step * power for step in (1, 2, 5) if step * power <= longest_m * (1 + 1e-9))
+
+
+def scale_bar_label(metres: float) -> str:
+    """``metres`` as a scale bar writes it: "500 m", "2 km", "50 km"."""
+    return f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+
+
+def add_scale_bar(ax: Axes, *, zoom: bool = False) -> tuple[Rectangle, Text]:
+    """A scale bar in the lower left corner of ``ax``, for its limits as set (call it after
+    :func:`fit_limits`): a black bar of a round length (:func:`scale_bar_metres`; at most 20 % of
+    the axes' width, 30 % in a zoom), that length written below it, on a translucent white box.
+    A bar, a text and a box placed once, in axes fractions (matplotlib-scalebar, used before,
+    re-packs and re-measures its boxes at every draw). Returns the bar and its label."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    width_m = (x1 - x0) * METRES_PER_DEGREE * cos_lat((y0 + y1) / 2)
+    metres = scale_bar_metres((SCALE_BAR_ZOOM_SHARE if zoom else SCALE_BAR_SHARE) * width_m)
+    fontsize = 6.0 if zoom else 8.0
+    canvas = agg_canvas(ax.get_figure(root=True))
+    frame = ax.get_window_extent()
+    points = canvas.figure.dpi / 72  # pixels a point
+    fx, fy = points / frame.width, points / frame.height  # axes fraction a point, in x and y
+    margin, pad, gap = 0.3 * fontsize, 0.25 * fontsize, 0.4 * fontsize  # points
+    label = ax.text(margin * fx + pad * fx, (margin + pad) * fy, scale_bar_label(metres), transform=ax.transAxes,
+                    fontsize=fontsize, ha="center", va="bottom", zorder=16)
+    text_box = label.get_window_extent(canvas.get_renderer())
+    bar_w, bar_h = metres / width_m, max(SCALE_BAR_HEIGHT_SHARE, 2 / frame.height)  # axes fractions
+    inner_w = max(bar_w, text_box.width / frame.width)
+    left = (margin + pad) * fx
+    label.set_x(left + inner_w / 2)
+    bar_y = (margin + pad + gap) * fy + text_box.height / frame.height
+    bar = Rectangle((left + (inner_w - bar_w) / 2, bar_y), bar_w, bar_h, transform=ax.transAxes, facecolor="black",
+                    edgecolor="none", zorder=16)
+    ax.add_patch(bar)
+    ax.add_patch(Rectangle((margin * fx, margin * fy), inner_w + 2 * pad * fx, bar_y + bar_h + pad * fy - margin * fy,
+                           transform=ax.transAxes, facecolor="white", alpha=0.75, edgecolor="none", zorder=15))
+    return bar, label
 
 
 def zoom_windows(sources: Sources, extent: tuple[float, float, float, float]
@@ -406,17 +455,16 @@ def zoom_windows(sources: Sources, extent: tuple[float, float, float, float]
 
 def _legend(sf: SubFigure, above: Axes, handles: dict[str, Line2D]) -> None:
     """The legend of what the panel drew (and nothing else), ``LEGEND_GAP_IN`` below the ``above``
-    axes (the lowest row of the panel) in the rows the grid reserves for it, left-aligned with them."""
+    axes (the lowest row of the panel) in the rows :func:`lay_out` reserves for it, left-aligned with them."""
     anchor = offset_copy(above.transAxes, fig=sf.get_figure(root=True), y=-LEGEND_GAP_IN, units="inches")
-    legend = sf.legend(handles=list(handles.values()), loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=anchor,
-                       ncols=2, fontsize=8, frameon=False, handlelength=2.4, borderaxespad=0)
-    legend.set_in_layout(False)  # placed once the layout is done
+    sf.legend(handles=list(handles.values()), loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=anchor,
+              ncols=2, fontsize=8, frameon=False, handlelength=2.4, borderaxespad=0)
 
 
 @contextmanager
 def _layout_is_final(ax: Axes) -> Iterator[None]:
     """adjustText forces a full draw of the axes' figure before it starts, to be sure that text
-    positions are current; ours are (the layout ran once and is fixed), so that draw is skipped."""
+    positions are current; ours are (:func:`lay_out` placed everything once), so that draw is skipped."""
     holder: Any = ax.figure  # the subfigure: adjustText calls its draw_without_rendering()
     holder.draw_without_rendering = lambda: None
     try:
@@ -490,6 +538,45 @@ def settle_labels(ax: Axes, labels: list[Text], anchors: np.ndarray) -> list[Bbo
     return kept
 
 
+def lay_out(halves: list[SubFigure], panels: list[Panel], headings: list[Headings], main_h: float,
+            legend_h: float) -> None:
+    """Set the figure's height and place, identically in each half (a subfigure, its panel and
+    its headings), from the top: the scenario name, the main map's title, the
+    main map (``main_h`` inches tall), the zooms' titles and the square zooms in a row,
+    ``legend_h`` inches for the legend, the data notice in its box. One pass, in inches; titles
+    measured as drawn, the tallest of both halves sets each row, so both maps have the same size
+    and scale."""
+    fig = halves[0].get_figure(root=True)
+    assert fig is not None
+    renderer = agg_canvas(fig).get_renderer()
+    dpi = fig.dpi
+
+    def tallest(texts: Iterable[Text]) -> float:  # inches
+        return max((t.get_window_extent(renderer).height / dpi for t in texts if t.get_text()), default=0.0)
+
+    half_w = halves[0].bbox.width / dpi
+    inner_w = half_w - 2 * MARGIN_IN
+    n_zooms = len(panels[0].zooms)
+    zoom_w = (inner_w - (MAX_ZOOMS - 1) * ZOOM_GAP_IN) / MAX_ZOOMS
+    top_h = (MARGIN_IN + tallest(h.name for h in headings) + MARGIN_IN
+             + tallest(h.title for h in headings) + TITLE_PAD_PT / 72)
+    zooms_h = ZOOM_GAP_IN + tallest(t for h in headings for t in h.zoom_titles) + ZOOM_TITLE_PAD_PT / 72 + zoom_w
+    notice_h = tallest(h.notice for h in headings) + 2 * NOTICE_PAD_PT / 72
+    height = top_h + main_h + (zooms_h if n_zooms else 0.0) + LEGEND_GAP_IN + legend_h + notice_h + 2 * MARGIN_IN
+    fig.set_size_inches(fig.get_figwidth(), height)
+
+    def rect(left: float, bottom: float, width: float, tall: float) -> tuple[float, float, float, float]:
+        return left / half_w, bottom / height, width / half_w, tall / height  # in the half's fractions
+
+    main_bottom = height - top_h - main_h
+    for p, h in zip(panels, headings):
+        p.ax.set_position(rect(MARGIN_IN, main_bottom, inner_w, main_h))
+        for i, zax in enumerate(p.zooms):
+            zax.set_position(rect(MARGIN_IN + i * (zoom_w + ZOOM_GAP_IN), main_bottom - zooms_h, zoom_w, zoom_w))
+        h.name.set_y(1 - MARGIN_IN / height)
+        h.notice.set_y((MARGIN_IN + NOTICE_PAD_PT / 72) / height)
+
+
 def draw_maps(result: ScenarioResult) -> MapFigure:
     """The before/after figure of ``result``, laid out and drawn once (see the module docstring)."""
     with matplotlib.rc_context(MAP_RC):  # text measured as write_maps draws it
@@ -506,67 +593,59 @@ def _draw_maps(result: ScenarioResult) -> MapFigure:
     x0, x1, y0, y1 = extent
     ratio = (y1 - y0) / ((x1 - x0) * cos_lat((y0 + y1) / 2))
     main_h = float(np.clip(PANEL_WIDTH_IN * ratio, 4.5, 10.5))
-    zoom_h = PANEL_WIDTH_IN / MAX_ZOOMS if zooms else 0.0
-    fig = Figure(figsize=(2 * PANEL_WIDTH_IN, main_h + zoom_h + 2.4), dpi=DPI, layout="constrained",
-                 facecolor="white")  # not pyplot's: no figure manager, no redraw hook on each change
-    FigureCanvasAgg(fig)
-    grids = []
+    fig = Figure(figsize=(2 * PANEL_WIDTH_IN, main_h), dpi=DPI, facecolor="white")  # not pyplot's: no figure
+    FigureCanvasAgg(fig)  # manager, no redraw hook on each change; its height is set by lay_out
     halves = fig.subfigures(1, 2, wspace=0.02)
     assert isinstance(halves, np.ndarray)
     subfigs: dict[str, SubFigure] = dict(zip(("baseline", "damaged"), halves.ravel()))
     panels = {}
+    headings: dict[str, Headings] = {}
     notice_colour = "#b00000" if result.schematic else "#333333"
     as_of = textwrap.fill(result.as_of_text(), 110)
     for state, sf in subfigs.items():
-        grid = sf.add_gridspec(3 if zooms else 2, MAX_ZOOMS)
-        grids.append(grid)
-        ax = sf.add_subplot(grid[0, :])
+        ax = sf.add_axes((0, 0, 1, 1))  # placed by lay_out
         panel = panels[state] = Panel(ax, state)
         _draw_content(ax, layers, panel)
         decorate(ax, extent)
+        zoom_titles = []
         for i, ((title, window), zoomed) in enumerate(zip(zooms, zoom_layers)):
-            zax = sf.add_subplot(grid[1, i])
+            zax = sf.add_axes((0, 0, 1, 1))
             _draw_content(zax, zoomed, panel)
             decorate(zax, window, zoom=True)
-            zax.set_title(textwrap.fill(title + (" (before)" if state == "baseline" else ""), ZOOM_TITLE_CHARS),
-                          fontsize=7.5, loc="left", pad=2, y=1)  # y: placed, not fitted above ticks
+            zoom_title = textwrap.fill(title + (" (before)" if state == "baseline" else ""), ZOOM_TITLE_CHARS)
+            zoom_titles.append(zax.set_title(zoom_title, fontsize=7.5, loc="left", pad=ZOOM_TITLE_PAD_PT, y=1,
+                                             va="bottom"))
             wx0, wx1, wy0, wy1 = window
             ax.add_patch(Rectangle((wx0, wy0), wx1 - wx0, wy1 - wy0, fill=False, edgecolor="#333333", lw=0.9,
                                    zorder=14))
             panel.zoom_numbers.append(ax.text(wx0, wy1, str(i + 1), fontsize=8, weight="bold", va="bottom",
-                                              ha="left", zorder=14, path_effects=WHITE_HALO, in_layout=False))
+                                              ha="left", zorder=14, path_effects=WHITE_HALO))
             panel.zooms.append(zax)
         panel.labels = (_event_labels(ax, markers) if state == "damaged" else []) + _place_labels(ax, sources, state)
-        for label in panel.labels:
-            label.set_in_layout(False)  # moved inside the axes later (adjustText): it must not shrink the map
         if state == "damaged" and len(markers):
             panel.markers = np.column_stack([markers.geometry.x, markers.geometry.y])
         title = "Before the damage" if state == "baseline" else "After the damage: what changed"
-        ax.set_title(f"{title}\n{as_of}", fontsize=9, loc="left", y=1)  # no ticks to clear: placed, not fitted
-        sf.suptitle(textwrap.fill(result.scenario.name, TITLE_CHARS), fontsize=11, weight="bold", x=0.02,
-                    ha="left")
-        sf.supxlabel(result.data_notice, fontsize=8 if result.schematic else 7, color=notice_colour,
-                     weight="bold" if result.schematic else "normal",
-                     bbox={"facecolor": "#fff3f3" if result.schematic else "white", "edgecolor": notice_colour})
-    rows = max(-(-len(p.handles) // 2) for p in panels.values())  # the same legend height in both halves
-    legend_h = LEGEND_ROW_IN * (rows + 1)
-    for grid in grids:
-        grid.set_height_ratios([main_h, zoom_h, legend_h] if zooms else [main_h, legend_h])
-    fig.set_size_inches(2 * PANEL_WIDTH_IN, main_h + zoom_h + legend_h + TITLES_IN)
-    for panel in panels.values():
+        headings[state] = Headings(
+            name=sf.suptitle(textwrap.fill(result.scenario.name, TITLE_CHARS), fontsize=11, weight="bold", x=0.02,
+                             ha="left", va="top"),
+            title=ax.set_title(f"{title}\n{as_of}", fontsize=9, loc="left", pad=TITLE_PAD_PT, y=1, va="bottom"),
+            zoom_titles=zoom_titles,
+            notice=sf.supxlabel(result.data_notice, fontsize=8 if result.schematic else 7, color=notice_colour,
+                                weight="bold" if result.schematic else "normal", va="bottom",
+                                bbox={"facecolor": "#fff3f3" if result.schematic else "white",
+                                      "edgecolor": notice_colour, "pad": NOTICE_PAD_PT}))
         for ax in (panel.ax, *panel.zooms):
-            _out_of_layout(ax)
             ax.patch.set_visible(False)  # white on the white figure: not painted (still the clip path of the content)
-    engine = fig.get_layout_engine()
-    assert engine is not None
-    engine.execute(fig)  # one layout pass, then fixed
-    fig.set_layout_engine("none")
+    rows = max(-(-len(p.handles) // 2) for p in panels.values())  # the same legend height in both halves
+    lay_out(list(subfigs.values()), list(panels.values()), list(headings.values()), main_h, LEGEND_ROW_IN * (rows + 1))
     for state, panel in panels.items():
-        _legend(subfigs[state], (panel.zooms or [panel.ax])[0], panel.handles)  # in the grid's last row
+        _legend(subfigs[state], (panel.zooms or [panel.ax])[0], panel.handles)  # in the rows left for it
     for panel in panels.values():
         fit_limits(panel.ax, extent)
+        add_scale_bar(panel.ax)
         for zax, (_, window) in zip(panel.zooms, zooms):
             fit_limits(zax, window)
+            add_scale_bar(zax, zoom=True)
     before, after = panels["baseline"], panels["damaged"]
     # the one label layout: the after panel's labels hold the before panel's
     shown_after = spread_labels(after.ax, after.labels)
@@ -576,7 +655,7 @@ def _draw_maps(result: ScenarioResult) -> MapFigure:
                      "verticalalignment": placed.get_verticalalignment()})  # each place labelled as after
     shown_before = settle_labels(before.ax, before.labels, anchors)
     place_zoom_numbers([before, after], [window for _, window in zooms], [shown_before, shown_after])
-    return MapFigure(fig, subfigs, panels, extent)
+    return MapFigure(fig, subfigs, panels, headings, extent)
 
 
 def write_maps(result: ScenarioResult, folder: Path) -> list[Path]:
