@@ -123,7 +123,8 @@ class Headings:
 
 @dataclass
 class MapFigure:
-    """The before/after figure: two subfigures (cut into map_before/map_after) and their panels."""
+    """The before/after figure: two subfigures (cut into map_before/map_after), their panels and
+    the texts around them."""
 
     figure: Figure
     subfigures: dict[str, SubFigure]
@@ -387,9 +388,9 @@ def decorate(ax: Axes, extent: tuple[float, float, float, float], *, zoom: bool 
     ax.yaxis.set_visible(False)
     if not zoom:
         ax.annotate("N", xy=(0.965, 0.975), xytext=(0.965, 0.88), xycoords="axes fraction", ha="center",
-                            va="top", fontsize=9, weight="bold", zorder=20,
-                            arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.7", "color": "black",
-                                        "lw": 1.8, "shrinkA": 18, "shrinkB": 0, "patchA": None})
+                    va="top", fontsize=9, weight="bold", zorder=20,
+                    arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.7", "color": "black",
+                                "lw": 1.8, "shrinkA": 18, "shrinkB": 0, "patchA": None})
 
 
 def scale_bar_metres(longest_m: float) -> float:
@@ -541,11 +542,10 @@ def settle_labels(ax: Axes, labels: list[Text], anchors: np.ndarray) -> list[Bbo
 def lay_out(halves: list[SubFigure], panels: list[Panel], headings: list[Headings], main_h: float,
             legend_h: float) -> None:
     """Set the figure's height and place, identically in each half (a subfigure, its panel and
-    its headings), from the top: the scenario name, the main map's title, the
-    main map (``main_h`` inches tall), the zooms' titles and the square zooms in a row,
-    ``legend_h`` inches for the legend, the data notice in its box. One pass, in inches; titles
-    measured as drawn, the tallest of both halves sets each row, so both maps have the same size
-    and scale."""
+    its headings), from the top: the scenario name, the main map's title, the main map (``main_h``
+    inches tall), the zooms' titles and the square zooms in a row, ``legend_h`` inches for the
+    legend, the data notice in its box. One pass, in inches; the texts measured as drawn, the
+    tallest of both halves sets each row's height, so both maps have the same size and scale."""
     fig = halves[0].get_figure(root=True)
     assert fig is not None
     renderer = agg_canvas(fig).get_renderer()
