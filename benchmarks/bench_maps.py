@@ -9,7 +9,8 @@ so other jobs on the machine distort it little) is kept.
 
 Baseline, measured in the same run: the same drawing by the package as it was at ``--baseline``
 (a git revision; default: before issue 15's map work), exported with ``git archive`` into a
-temporary folder and run in a child process. Targets (issue 15): the demo's three PNGs <= 0.3 s
+temporary folder and run in a child process, with the matplotlib-scalebar it drew its scale bars
+with (its wheel downloaded with pip into the same folder). Targets (issue 15): the demo's three PNGs <= 0.3 s
 CPU, Malta's <= 2 s.
 
 Also in the same run: this package's drawing on matplotlib ``--older-matplotlib`` (default 3.10.9,
@@ -50,6 +51,7 @@ from routing.scenario import Scenario  # noqa: E402
 from routing.settings import data_path, shared_data_dir  # noqa: E402
 
 BASELINE_REV = "d7e852d"  # the last commit before issue 15's map work
+BASELINE_SCALEBAR = "matplotlib-scalebar==0.9.0"  # the baseline's scale bars (a dependency until issue 15)
 OLDER_MATPLOTLIB = "3.10.9"  # the last matplotlib before 3.11's glyph-by-glyph text drawing
 TARGETS_S = {"demo": 0.3, "malta": 2.0}  # the three PNGs, CPU seconds (issue 15)
 
@@ -105,28 +107,39 @@ def measure_in_child(path: list[str], repeat: int) -> dict[str, dict]:
     return json.loads(child.stdout.splitlines()[-1])
 
 
+def unpacked_wheel(requirement: str, folder: Path) -> Path | str:
+    """The wheel of ``requirement`` for this interpreter, downloaded with pip (no dependencies)
+    into ``folder`` and unpacked there (a folder to put on a module path), or why it could not be."""
+    download = folder / "download"
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                           "-d", str(download), requirement], capture_output=True, text=True)
+    wheels = sorted(download.glob("*.whl"))
+    if done.returncode or len(wheels) != 1:
+        return f"pip download {requirement} failed: {done.stderr.strip()[-300:]}"
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        wheel.extractall(folder / "site")
+    return folder / "site"
+
+
 def measure_baseline(rev: str, repeat: int) -> dict[str, dict]:
-    """:func:`measure` with the package as it was at git revision ``rev``."""
+    """:func:`measure` with the package as it was at git revision ``rev`` (with matplotlib-scalebar,
+    which it drew its scale bars with)."""
     archive = subprocess.run(["git", "archive", rev, "routing"], cwd=HERE.parent, check=True, capture_output=True)
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmp, filter="data")
-        return measure_in_child([tmp], repeat)
+        scalebar = unpacked_wheel(BASELINE_SCALEBAR, Path(tmp) / "scalebar")
+        if isinstance(scalebar, str):
+            raise SystemExit(f"the baseline needs {BASELINE_SCALEBAR}: {scalebar}")
+        return measure_in_child([tmp, str(scalebar)], repeat)
 
 
 def measure_on_matplotlib(version: str, repeat: int) -> dict[str, dict] | str:
     """:func:`measure` with this checkout's package on matplotlib ``version`` (its wheel for this
     interpreter, downloaded with pip into a temporary folder), or why it could not be measured."""
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                               "-d", str(folder), f"matplotlib=={version}"], capture_output=True, text=True)
-        wheels = sorted(folder.glob("matplotlib-*.whl"))
-        if done.returncode or not wheels:
-            return f"pip download matplotlib=={version} failed: {done.stderr.strip()[-300:]}"
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            wheel.extractall(folder / "site")
-        return measure_in_child([str(folder / "site"), str(HERE.parent)], repeat)
+        site = unpacked_wheel(f"matplotlib=={version}", Path(tmp))
+        return site if isinstance(site, str) else measure_in_child([str(site), str(HERE.parent)], repeat)
 
 
 def _older(r: dict, case: str) -> str:
