@@ -49,14 +49,21 @@ def holds_features(artist) -> bool:
 
 def test_legend_names_only_what_is_drawn(drawn):
     _, result, figure = drawn
+    renderer = figure.figure.canvas.get_renderer()
     for state, panel in figure.panels.items():
-        legends = figure.subfigures[state].legends + [ax.get_legend() for ax in figure.subfigures[state].axes
-                                                      if ax.get_legend() is not None]
-        assert len(legends) == 1
-        entries = [t.get_text() for t in legends[0].get_texts()]
-        box, lowest = legends[0].get_window_extent(), min(ax.get_window_extent().y0 for ax in (panel.ax, *panel.zooms))
-        assert box.y1 < lowest and figure.subfigures[state].bbox.contains(box.x0, box.y0)  # below the maps, inside
+        assert not figure.subfigures[state].legends and not any(ax.get_legend() for ax in figure.subfigures[state].axes)
+        legend = panel.legend
+        entries = [t.get_text() for t in legend.texts]
+        box = legend.window_extent(renderer)
+        lowest = min(ax.get_window_extent().y0 for ax in (panel.ax, *panel.zooms))
+        half = figure.subfigures[state].bbox
+        assert box.y1 < lowest and half.x0 <= box.x0 and box.x1 <= half.x1 and box.y0 >= half.y0  # below the maps
         assert entries == list(panel.handles) == list(panel.drawn)
+        texts = [t.get_window_extent(renderer) for t in legend.texts]
+        handles = [h.get_window_extent(renderer) for h in legend.handles]
+        assert not any(a.overlaps(b) for a, b in itertools.combinations(texts + handles, 2))
+        for handle, text in zip(handles, texts, strict=True):  # each handle left of its label, on its row
+            assert handle.x1 < text.x0 and text.y0 < (handle.y0 + handle.y1) / 2 < text.y1
         axes = [panel.ax, *panel.zooms]
         for label, artist in panel.drawn.items():
             assert holds_features(artist), label
@@ -141,7 +148,7 @@ def test_both_halves_laid_out_alike_top_to_bottom_without_overlaps(drawn):
         half, headings = figure.subfigures[state].bbox, figure.headings[state]
         name, title = headings.name.get_window_extent(renderer), headings.title.get_window_extent(renderer)
         main, zooms = panel.ax.get_window_extent(), [z.get_window_extent() for z in panel.zooms]
-        legend = figure.subfigures[state].legends[0].get_window_extent(renderer)
+        legend = panel.legend.window_extent(renderer)
         notice = headings.notice.get_bbox_patch().get_window_extent(renderer)
         assert half.y1 >= name.y1 and name.y0 > title.y1 and title.y0 > main.y1
         for zoom_title, zoom in zip(headings.zoom_titles, zooms, strict=True):

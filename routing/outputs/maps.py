@@ -44,7 +44,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
-from matplotlib.transforms import Bbox, offset_copy
+from matplotlib.transforms import Bbox
 from zlib_ng import zlib_ng
 
 if TYPE_CHECKING:  # only for the type: benchmarks/bench_maps.py also runs this module on matplotlib 3.10
@@ -85,6 +85,7 @@ SCALE_BAR_HEIGHT_SHARE = 0.01  # the bar's thickness, a share of the axes' heigh
 LEADER_MIN_PX = 8.0  # a label moved farther than this from its point gets a leader line
 LEGEND_ROW_IN = 0.2  # inches per legend row (two entries a row)
 LEGEND_GAP_IN = 0.1  # inches between the lowest axes of a panel and its legend
+LEGEND_FONT_PT = 8.0
 MARGIN_IN = 3 / 72  # inches around each half of the figure and between its titles and maps
 ZOOM_GAP_IN = 0.1  # inches between two zooms, and between the main map and the zooms' titles
 TITLE_PAD_PT = 4.0  # points between a main map and its title
@@ -109,6 +110,7 @@ class Panel:
     markers: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))  # damage marker positions (lon, lat)
     zooms: list[Axes] = field(default_factory=list)
     zoom_numbers: list[Text] = field(default_factory=list)  # the numbers on the zoom frames (see place_zoom_numbers)
+    legend: MapLegend | None = None  # drawn once the layout is done
 
 
 @dataclass
@@ -454,12 +456,50 @@ def zoom_windows(sources: Sources, extent: tuple[float, float, float, float]
     return out
 
 
-def _legend(sf: SubFigure, above: Axes, handles: dict[str, Line2D]) -> None:
-    """The legend of what the panel drew (and nothing else), ``LEGEND_GAP_IN`` below the ``above``
-    axes (the lowest row of the panel) in the rows :func:`lay_out` reserves for it, left-aligned with them."""
-    anchor = offset_copy(above.transAxes, fig=sf.get_figure(root=True), y=-LEGEND_GAP_IN, units="inches")
-    sf.legend(handles=list(handles.values()), loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=anchor,
-              ncols=2, fontsize=8, frameon=False, handlelength=2.4, borderaxespad=0)
+@dataclass
+class MapLegend:
+    """A panel's legend: per entry, its handle (a short line, or a marker, as the map draws that
+    feature) and its label."""
+
+    handles: list[Line2D]
+    texts: list[Text]
+
+    def window_extent(self, renderer: Any) -> Bbox:
+        """Its box, display pixels."""
+        return Bbox.union([a.get_window_extent(renderer) for a in (*self.handles, *self.texts)])
+
+
+def draw_legend(sf: SubFigure, above: Axes, handles: dict[str, Line2D]) -> MapLegend:
+    """The legend of what the panel drew (and nothing else) in the rows :func:`lay_out` reserves
+    for it: ``LEGEND_GAP_IN`` below the ``above`` axes (the lowest row of the panel), left-aligned
+    with them, ``LEGEND_ROW_IN`` a row, two columns filled top to bottom (``handles``: label ->
+    its handle, drawn here). Placed once, in inches: matplotlib's legend re-packs and re-measures
+    its boxes at every draw (a tenth of the maps' CPU time, more than drawing its texts)."""
+    fig = sf.get_figure(root=True)
+    assert fig is not None
+    em = LEGEND_FONT_PT / 72  # inches
+    handle_w, text_pad, column_gap = 2.4 * em, 0.8 * em, 2.0 * em
+    frame = above.get_window_extent()
+    left, top = frame.x0 / fig.dpi, frame.y0 / fig.dpi - LEGEND_GAP_IN  # inches from the figure's lower left
+    rows = -(-len(handles) // 2)
+    legend = MapLegend([], [])
+    x = left
+    entries = list(handles.items())
+    for first, column in ((True, entries[:rows]), (False, entries[rows:])):
+        for row, (label, handle) in enumerate(column):
+            y = top - (row + 0.5) * LEGEND_ROW_IN
+            marker_only = handle.get_linestyle() in ("None", "")
+            handle.set_data([x + handle_w / 2] if marker_only else [x, x + handle_w], [y] * (1 if marker_only else 2))
+            handle.set_transform(fig.dpi_scale_trans)
+            sf.add_artist(handle)
+            legend.handles.append(handle)
+            legend.texts.append(sf.text(x + handle_w + text_pad, y, label, transform=fig.dpi_scale_trans,
+                                        fontsize=LEGEND_FONT_PT, va="center", ha="left"))
+        if first:  # the second column starts past the first one's widest label
+            renderer = agg_canvas(fig).get_renderer()
+            widest = max((t.get_window_extent(renderer).width / fig.dpi for t in legend.texts), default=0.0)
+            x = left + handle_w + text_pad + widest + column_gap
+    return legend
 
 
 @contextmanager
@@ -639,7 +679,7 @@ def _draw_maps(result: ScenarioResult) -> MapFigure:
     rows = max(-(-len(p.handles) // 2) for p in panels.values())  # the same legend height in both halves
     lay_out(list(subfigs.values()), list(panels.values()), list(headings.values()), main_h, LEGEND_ROW_IN * (rows + 1))
     for state, panel in panels.items():
-        _legend(subfigs[state], (panel.zooms or [panel.ax])[0], panel.handles)  # in the rows left for it
+        panel.legend = draw_legend(subfigs[state], (panel.zooms or [panel.ax])[0], panel.handles)
     for panel in panels.values():
         fit_limits(panel.ax, extent)
         add_scale_bar(panel.ax)
