@@ -34,7 +34,6 @@ import sys
 import tarfile
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +42,7 @@ sys.path[:0] = [str(HERE)]
 
 import matplotlib  # noqa: E402
 from readme_blocks import write_results  # noqa: E402
+from wheels import fetch_wheel  # noqa: E402
 
 from routing import run_scenario  # noqa: E402
 from routing.outputs.maps import write_maps  # noqa: E402
@@ -107,20 +107,6 @@ def measure_in_child(path: list[str], repeat: int) -> dict[str, dict]:
     return json.loads(child.stdout.splitlines()[-1])
 
 
-def unpacked_wheel(requirement: str, folder: Path) -> Path | str:
-    """The wheel of ``requirement`` for this interpreter, downloaded with pip (no dependencies)
-    into ``folder`` and unpacked there (a folder to put on a module path), or why it could not be."""
-    download = folder / "download"
-    done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                           "-d", str(download), requirement], capture_output=True, text=True)
-    wheels = sorted(download.glob("*.whl"))
-    if done.returncode or len(wheels) != 1:
-        return f"pip download {requirement} failed: {done.stderr.strip()[-300:]}"
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        wheel.extractall(folder / "site")
-    return folder / "site"
-
-
 def measure_baseline(rev: str, repeat: int) -> dict[str, dict]:
     """:func:`measure` with the package as it was at git revision ``rev`` (with matplotlib-scalebar,
     which it drew its scale bars with)."""
@@ -128,9 +114,9 @@ def measure_baseline(rev: str, repeat: int) -> dict[str, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmp, filter="data")
-        scalebar = unpacked_wheel(BASELINE_SCALEBAR, Path(tmp) / "scalebar")
-        if isinstance(scalebar, str):
-            raise SystemExit(f"the baseline needs {BASELINE_SCALEBAR}: {scalebar}")
+        scalebar, why = fetch_wheel(BASELINE_SCALEBAR, Path(tmp) / "scalebar")
+        if scalebar is None:
+            raise SystemExit(f"the baseline needs {BASELINE_SCALEBAR}: {why}")
         return measure_in_child([tmp, str(scalebar)], repeat)
 
 
@@ -138,8 +124,8 @@ def measure_on_matplotlib(version: str, repeat: int) -> dict[str, dict] | str:
     """:func:`measure` with this checkout's package on matplotlib ``version`` (its wheel for this
     interpreter, downloaded with pip into a temporary folder), or why it could not be measured."""
     with tempfile.TemporaryDirectory() as tmp:
-        site = unpacked_wheel(f"matplotlib=={version}", Path(tmp))
-        return site if isinstance(site, str) else measure_in_child([str(site), str(HERE.parent)], repeat)
+        site, why = fetch_wheel(f"matplotlib=={version}", Path(tmp))
+        return why if site is None else measure_in_child([str(site), str(HERE.parent)], repeat)
 
 
 def _older(r: dict, case: str) -> str:

@@ -11,14 +11,13 @@ import platform
 import socket
 import stat
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from pathlib import Path
 
 import numpy as np
+from wheels import fetch_wheel
 
 
 def fetch_osrm(folder: Path) -> tuple[Path | None, str]:
@@ -26,21 +25,17 @@ def fetch_osrm(folder: Path) -> tuple[Path | None, str]:
     (root with ``bin/`` and ``share/profiles/``, a note naming wheel and version), or (None, why not)."""
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
         return None, f"no osrm-bindings wheel used for {platform.system()} {platform.machine()}"
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-           "--python-version", "3.12", "--platform", "manylinux_2_28_x86_64", "-d", str(folder), "osrm-bindings"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    wheels = list(folder.glob("osrm_bindings-*.whl"))
-    if done.returncode or not wheels:
-        return None, f"pip download osrm-bindings failed: {done.stderr.strip()[-300:]}"
-    with zipfile.ZipFile(wheels[0]) as z:
-        z.extractall(folder / "wheel")
-    root = folder / "wheel" / "osrm"
+    unpacked, wheel = fetch_wheel("osrm-bindings", folder, "--python-version", "3.12",
+                                  "--platform", "manylinux_2_28_x86_64")
+    if unpacked is None:
+        return None, wheel
+    root = unpacked / "osrm"
     for exe in (root / "bin").iterdir():
         exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
     check = subprocess.run([str(root / "bin" / "osrm-extract"), "--version"], capture_output=True, text=True)
     if check.returncode:
         return None, f"osrm-extract does not run here: {check.stderr.strip()[-300:]}"
-    return root, f"osrm-bindings wheel {wheels[0].name}, OSRM {check.stdout.strip()}"
+    return root, f"osrm-bindings wheel {wheel}, OSRM {check.stdout.strip()}"
 
 
 def run(cmd: list[str], cwd: Path) -> float:
