@@ -474,7 +474,7 @@ def draw_legend(sf: SubFigure, above: Axes, handles: dict[str, Line2D]) -> MapLe
     for it: ``LEGEND_GAP_IN`` below the ``above`` axes (the lowest row of the panel), left-aligned
     with them, ``LEGEND_ROW_IN`` a row, two columns filled top to bottom (``handles``: label ->
     its handle, drawn here). Placed once, in inches: matplotlib's legend re-packs and re-measures
-    its boxes at every draw (a tenth of the maps' CPU time, more than drawing its texts)."""
+    its boxes at every draw (on the demo, nearly as long as drawing its texts)."""
     fig = sf.get_figure(root=True)
     assert fig is not None
     em = LEGEND_FONT_PT / 72  # inches
